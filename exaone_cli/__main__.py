@@ -1,0 +1,3 @@
+from exaone_cli.cli import main
+
+main()

@@ -1,0 +1,52 @@
+"""The Typer app: global options and the commands."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from .ask import ASK_HELP, ask_command
+
+EPILOG = (
+    "Exit codes: 0 success · 1 some inputs failed · 2 usage error · "
+    "3 model/engine could not be loaded or reached · 130 interrupted."
+)
+
+app = typer.Typer(
+    name="exaone",
+    help="EXAONE 4.5 from the command line: Korean-first document OCR and question answering.",
+    epilog=EPILOG,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"exaone {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", envvar="EXAONE_DEBUG", help="Show tracebacks and library logs.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """EXAONE 4.5 from the command line."""
+    if debug:
+        os.environ["EXAONE_DEBUG"] = "1"
+
+
+app.command(name="ask", help=ASK_HELP, epilog=EPILOG, no_args_is_help=True)(ask_command)
+
+
+def main() -> None:
+    app(prog_name="exaone")

@@ -1,0 +1,111 @@
+"""`exaone ask`: a question about images, PDFs or nothing at all."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..api import ask
+from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
+from ..errors import ExitCode, UsageError
+from ..render.json import write_json
+from ..render.rich import StreamingAnswer, print_ask
+from ..render.text import ask_text
+from .errors import error_boundary, warn
+from .options import (
+    Format,
+    FormatOpt,
+    JsonOpt,
+    MaxNewTokensOpt,
+    ModelOpt,
+    PresencePenaltyOpt,
+    PresetOpt,
+    RevisionOpt,
+    SeedOpt,
+    ShowReasoningOpt,
+    TemperatureOpt,
+    TopKOpt,
+    TopPOpt,
+)
+
+ASK_HELP = """Ask EXAONE 4.5 a question, about images or none.
+
+The last argument is the question; every argument before it is an image file.
+
+\b
+Examples:
+  exaone ask receipt.jpg "합계 금액은 얼마인가요?"
+  exaone ask photo.png "What is shown?" --no-think --json | jq -r .final
+  exaone ask "세종대왕은 누구인가요?"
+  exaone ask a.png b.png "두 그림의 차이는?"
+"""
+
+
+def ask_command(
+    args: Annotated[list[str], typer.Argument(metavar="[IMAGE]... QUESTION", show_default=False)],
+    model: ModelOpt = DEFAULT_MODEL,
+    revision: RevisionOpt = None,
+    think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (the model's default).")] = True,
+    boxed_hint: Annotated[
+        bool, typer.Option("--boxed-hint/--no-boxed-hint", help="Add the card's \\boxed{} answer instruction.")
+    ] = True,
+    preset: PresetOpt = "auto",
+    temperature: TemperatureOpt = None,
+    top_p: TopPOpt = None,
+    top_k: TopKOpt = None,
+    presence_penalty: PresencePenaltyOpt = None,
+    max_new_tokens: MaxNewTokensOpt = 4096,
+    seed: SeedOpt = None,
+    fmt: FormatOpt = Format.auto,
+    json_out: JsonOpt = False,
+    final_only: Annotated[
+        bool, typer.Option("--final-only", help="Text output: only the final \\boxed{} answer.")
+    ] = False,
+    show_reasoning: ShowReasoningOpt = False,
+) -> None:
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    with error_boundary(err):
+        *images, question = args
+        if not question.strip():
+            raise UsageError("the question is empty", hint='exaone ask IMAGE "question"')
+        fmt = Format.json if json_out else fmt
+        if fmt is Format.auto:
+            fmt = Format.rich if sys.stdout.isatty() else Format.text
+        flags = SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed)
+        flags.resolve(question, len(images))  # bad flags fail before anything is loaded
+        stream = StreamingAnswer(out, thinking=think, show_reasoning=show_reasoning) if fmt is Format.rich else None
+        status = err.status("Loading") if err.is_terminal else nullcontext()
+        with status as spinner:
+
+            def on_status(message: str) -> None:
+                if spinner is not None:
+                    spinner.update(message)
+                    if message == "Generating" and stream is not None:
+                        spinner.stop()
+
+            with stream or nullcontext():
+                result = ask(
+                    question,
+                    images,
+                    load=LoadOptions(model=model, revision=revision),
+                    flags=flags,
+                    thinking=think,
+                    boxed_hint=boxed_hint,
+                    on_text=stream.on_text if stream else None,
+                    on_status=on_status,
+                )
+        if fmt is Format.json:
+            write_json(result.to_dict(), sys.stdout)
+        elif fmt is Format.rich:
+            print_ask(result, out, err, show_reasoning=show_reasoning)
+        else:
+            print(ask_text(result, final_only=final_only, show_reasoning=show_reasoning), flush=True)
+        if result.parsed.truncated:
+            warn(err, "the output stopped inside the reasoning", "raise --max-new-tokens or use --no-think")
+        if final_only and result.parsed.final is None:
+            warn(err, "the answer has no \\boxed{} final answer (exit code 1)")
+            raise typer.Exit(int(ExitCode.INPUT_FAILED))

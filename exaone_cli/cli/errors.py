@@ -1,0 +1,54 @@
+"""The one place that turns errors into a line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from ..errors import ExaoneError, ExitCode
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("EXAONE_DEBUG", "").lower() in ("1", "true", "yes")
+
+
+def report(err: Console, message: str, hint: str | None = None) -> None:
+    err.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
+    if hint:
+        err.print(Text.assemble(("Hint: ", "yellow"), hint), soft_wrap=True)
+
+
+def warn(err: Console, message: str, hint: str | None = None) -> None:
+    err.print(Text.assemble(("Warning: ", "bold yellow"), message), soft_wrap=True)
+    if hint:
+        err.print(Text.assemble(("Hint: ", "yellow"), hint), soft_wrap=True)
+
+
+@contextmanager
+def error_boundary(err: Console) -> Iterator[None]:
+    """Typed errors -> one line (+ hint) and their exit code; Ctrl-C -> 130; anything else ->
+    one line, with the traceback only under --debug / EXAONE_DEBUG=1."""
+    debug = debug_enabled()
+    try:
+        yield
+    except ExaoneError as exc:
+        if debug:
+            traceback.print_exc()
+        report(err, exc.message, exc.hint)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        err.print(Text("Interrupted.", style="yellow"))
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        report(err, f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
+        raise typer.Exit(int(ExitCode.INPUT_FAILED)) from None

@@ -1,0 +1,68 @@
+"""Options shared by every command, declared once so `ask` and `ocr` agree on names and help."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from ..config import DEFAULT_MODEL
+
+
+class Format(str, Enum):
+    auto = "auto"
+    rich = "rich"
+    text = "text"
+    json = "json"
+
+
+SAMPLING = "Sampling"
+MODEL = "Model"
+OUTPUT = "Output"
+
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        envvar="EXAONE_MODEL",
+        help="Hub id or local checkpoint folder.",
+        rich_help_panel=MODEL,
+        show_default=True,
+    ),
+]
+RevisionOpt = Annotated[
+    str | None, typer.Option("--revision", help="Hub branch, tag or commit.", rich_help_panel=MODEL)
+]
+PresetOpt = Annotated[
+    str,
+    typer.Option(
+        "--preset",
+        help="Model-card sampling preset: auto, ocr (documents, Korean), general (images), text.",
+        rich_help_panel=SAMPLING,
+    ),
+]
+TemperatureOpt = Annotated[
+    float | None, typer.Option("--temperature", help="Override; 0 means greedy.", rich_help_panel=SAMPLING)
+]
+TopPOpt = Annotated[float | None, typer.Option("--top-p", help="Override top-p.", rich_help_panel=SAMPLING)]
+TopKOpt = Annotated[int | None, typer.Option("--top-k", help="Override top-k (0: off).", rich_help_panel=SAMPLING)]
+PresencePenaltyOpt = Annotated[
+    float | None,
+    typer.Option("--presence-penalty", help="Override (OpenAI semantics; 0: off).", rich_help_panel=SAMPLING),
+]
+MaxNewTokensOpt = Annotated[
+    int, typer.Option("--max-new-tokens", help="Token limit for each generation.", rich_help_panel=SAMPLING)
+]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed for sampling.", rich_help_panel=SAMPLING)]
+FormatOpt = Annotated[
+    Format,
+    typer.Option("--format", "-f", help="auto = rich on a terminal, text when piped.", rich_help_panel=OUTPUT),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.", rich_help_panel=OUTPUT)]
+ShowReasoningOpt = Annotated[
+    bool, typer.Option("--show-reasoning", help="Show the model's reasoning too.", rich_help_panel=OUTPUT)
+]
+
+__all__ = ["DEFAULT_MODEL"]

@@ -1,0 +1,49 @@
+"""The one interface every engine implements, and the data that crosses it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from ..config import Sampling
+
+FinishReason = Literal["stop", "length", "repetition", "error"]
+# Called with (index of the prompt in the batch, newly decoded text) as tokens arrive.
+OnText = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One chat request: images (in order) then text, as a single user turn."""
+
+    text: str
+    images: Sequence[Image] = field(default_factory=tuple)
+    thinking: bool = True
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What an engine returns for one prompt: the raw text, before parsing."""
+
+    text: str
+    prompt_text: str  # the chat-template output the model saw (one image pad per image)
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: FinishReason
+    seconds: float
+
+
+class Engine(Protocol):
+    """Generate text for a batch of prompts. Implementations: engines.local.LocalEngine."""
+
+    name: str  # what the JSON reports as the model
+
+    def generate(
+        self, prompts: Sequence[Prompt], sampling: Sampling, on_text: OnText | None = None
+    ) -> list[Generation]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,44 @@
+"""Typed errors and exit codes. Core code raises these; only the CLI prints them."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What `exaone` returns to the shell (documented in --help and the README)."""
+
+    OK = 0
+    INPUT_FAILED = 1  # some inputs (files, pages) failed; the rest were processed
+    USAGE = 2  # bad flags or arguments
+    ENGINE = 3  # the model/engine could not be loaded or reached
+    INTERRUPTED = 130  # SIGINT/SIGTERM
+
+
+class ExaoneError(Exception):
+    """An error a user can act on: one line of message, one line of hint."""
+
+    exit_code: ExitCode = ExitCode.INPUT_FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InputError(ExaoneError):
+    """A file or page could not be read."""
+
+    exit_code = ExitCode.INPUT_FAILED
+
+
+class UsageError(ExaoneError):
+    """A flag or argument makes no sense."""
+
+    exit_code = ExitCode.USAGE
+
+
+class EngineError(ExaoneError):
+    """The model could not be loaded, or the server could not be reached."""
+
+    exit_code = ExitCode.ENGINE

@@ -1,0 +1,72 @@
+"""The terminal view: tokens stream in as they are generated, then the answer is laid out with
+the final boxed answer highlighted. Model text is data: rich markup is never applied to it."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.spinner import Spinner
+from rich.text import Text
+
+from ..results import AskResult
+
+_END_THINK = "</think>"
+
+
+class StreamingAnswer:
+    """Live view of a generation: reasoning (dim, or a spinner when hidden) then the answer."""
+
+    def __init__(self, console: Console, *, thinking: bool, show_reasoning: bool) -> None:
+        self.console = console
+        self.show_reasoning = show_reasoning
+        self.buffer = ""
+        self.in_reasoning = thinking
+        self._split = 0
+        self._live = Live(console=console, transient=True, refresh_per_second=12, vertical_overflow="visible")
+
+    def __enter__(self) -> StreamingAnswer:
+        self._live.__enter__()
+        self._live.update(self._view())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.__exit__(None, None, None)
+
+    def on_text(self, _index: int, delta: str) -> None:
+        self.buffer += delta
+        if self.in_reasoning:
+            found = self.buffer.find(_END_THINK, max(0, len(self.buffer) - len(delta) - len(_END_THINK)))
+            if found >= 0:
+                self.in_reasoning = False
+                self._split = found + len(_END_THINK)
+        self._live.update(self._view())
+
+    def _view(self) -> RenderableType:
+        if self.in_reasoning:
+            if self.show_reasoning:
+                return Group(Text(self.buffer.removeprefix("<think>").strip(), style="dim"), Spinner("dots"))
+            return Spinner("dots", text=Text(f" Thinking… ({len(self.buffer)} characters)", style="dim"))
+        return Text(self.buffer[self._split :].strip())
+
+
+def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoning: bool = False) -> None:
+    """The finished answer: reasoning if asked, the answer, and the final box highlighted on
+    `console`; the preset and token counts (people's things) on `err`."""
+    parsed = result.parsed
+    if show_reasoning and parsed.reasoning:
+        console.print(Panel(Text(parsed.reasoning, style="dim"), title="reasoning", title_align="left"))
+    if parsed.truncated:
+        console.print(Text("The output stopped inside the reasoning (token limit).", style="yellow"))
+    elif parsed.answer:
+        console.print(Text(parsed.answer))
+    if parsed.final is not None:
+        console.print(Panel(Text(parsed.final, style="bold"), title="final answer", border_style="green", expand=False))
+    tokens = result.generation
+    err.print(
+        Text(
+            f"{result.preset.name} preset ({result.preset_reason}) · thinking {'on' if result.thinking else 'off'}"
+            f" · {tokens.prompt_tokens}+{tokens.completion_tokens} tokens · {tokens.seconds:.1f}s",
+            style="dim",
+        )
+    )

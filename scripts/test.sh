@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One command for the whole check on a fresh machine: installs what it needs into .venv, installs
+# exaone itself (non-editable, as users get it), then lint, types and the test suite.
+#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh -k ask     # extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+# torch 2.14.1 / torchvision 0.29.1 are the pair this project is tested with (torchvision must
+# match torch; the processor needs it).
+TORCH_PINS=${TORCH_PINS:-"torch==2.14.1 torchvision==0.29.1"}
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=""
+  command -v pdftoppm >/dev/null || missing="$missing poppler-utils"
+  [ -d /usr/share/fonts/truetype/nanum ] || missing="$missing fonts-nanum"
+  if [ -n "$missing" ]; then
+    echo "== apt-get install$missing"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+PY=.venv/bin/python
+echo "== installing dependencies"
+$PY -m pip install -q --upgrade pip
+# shellcheck disable=SC2086
+$PY -m pip install -q $TORCH_PINS
+$PY -m pip install -q ".[local,dev]"
+# Reinstall exaone itself every run so the tests see this tree as a wheel would ship it.
+$PY -m pip install -q --no-deps --force-reinstall --no-build-isolation .
+
+echo "== ruff"
+$PY -m ruff check --output-format concise exaone_cli tests
+$PY -m ruff format --check exaone_cli tests
+echo "== mypy"
+$PY -m mypy
+echo "== pytest"
+# Run from tests/ so `import exaone_cli` resolves to the installed package, not the source tree.
+cd tests
+../$PY -m pytest -p no:cacheprovider "$@"
