@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import IntEnum
 
 
@@ -42,3 +43,8 @@ class EngineError(ExaoneError):
     """The model could not be loaded, or the server could not be reached."""
 
     exit_code = ExitCode.ENGINE
+
+
+def debug_enabled() -> bool:
+    """--debug / EXAONE_DEBUG=1: tracebacks and library logs are shown."""
+    return os.environ.get("EXAONE_DEBUG", "").lower() in ("1", "true", "yes")

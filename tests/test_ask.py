@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -201,3 +205,21 @@ def test_no_question_is_a_usage_error(args: list[str]) -> None:
     proc = run_exaone(*args)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_real_signal_mid_generation_exits_130_without_traceback(
+    tiny_model: Path, receipt_png: Path, signum: int
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exaone_cli", "ask", str(receipt_png), "What is shown?", "--model", str(tiny_model),
+         "--max-new-tokens", "100000", "--temperature", "0", "--presence-penalty", "0", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(12)  # past the imports and the model load: generating 100k tokens takes minutes
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted" in stderr and "Traceback" not in stderr
+    assert stdout == ""

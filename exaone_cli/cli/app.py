@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -48,5 +50,12 @@ def main_options(
 app.command(name="ask", help=ASK_HELP, epilog=EPILOG, no_args_is_help=True)(ask_command)
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM (a batch scheduler, `kill`) ends a run the way Ctrl-C does: finished work is
+    # kept, and the exit code is 130.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
     app(prog_name="exaone")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,11 +10,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ..errors import ExaoneError, ExitCode
-
-
-def debug_enabled() -> bool:
-    return os.environ.get("EXAONE_DEBUG", "").lower() in ("1", "true", "yes")
+from ..errors import ExaoneError, ExitCode, debug_enabled
 
 
 def report(err: Console, message: str, hint: str | None = None) -> None:

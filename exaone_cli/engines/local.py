@@ -20,7 +20,7 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from ..config import LoadOptions, Sampling
-from ..errors import EngineError
+from ..errors import EngineError, debug_enabled
 from .base import FinishReason, Generation, OnText, Prompt
 from .checkpoint import DOWNLOAD_HINT, EXAONE_MODEL_TYPE, resolve_model
 from .presence import PresencePenaltyLogitsProcessor
@@ -50,8 +50,9 @@ class LocalEngine:
     @classmethod
     def load(cls, load: LoadOptions) -> LocalEngine:
         model_id = resolve_model(load.model)
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        if not debug_enabled():
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
         try:
             processor = AutoProcessor.from_pretrained(model_id, revision=load.revision)
             model = AutoModelForImageTextToText.from_pretrained(
