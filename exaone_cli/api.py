@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
-from .config import LoadOptions, SamplingFlags
+from .config import LoadOptions, Sampling, SamplingFlags
 from .engines import Engine, Prompt, open_engine
-from .engines.base import OnText
+from .engines.base import Generation, OnText
+from .errors import InputError
 from .inputs import open_source
-from .pages import Page, load_pages
+from .ocr_settings import OcrSettings
+from .output import Sink, finished_pages
+from .pages import Page, PageRanges, RasterOptions, open_document
 from .parse import parse_answer
+from .pipeline import SkipPage, error_text, plan_documents, run_ocr
 from .prompts import ask_prompt
-from .results import AskResult, ImageRef
+from .results import AskResult, ImageRef, PageRecord
+from .vision import visual_tokens
 
 OnStatus = Callable[[str], None]
 
@@ -20,13 +26,36 @@ def _quiet(_: str) -> None:
     pass
 
 
-def load_inputs(names: Sequence[str]) -> list[Page]:
-    """Every page of every named input, in order. Raises InputError on the first bad one:
-    a question about several images cannot be answered with one missing."""
+@dataclass(frozen=True)
+class LoadedInputs:
+    pages: list[Page]
+    available: int  # pages selected before --max-images cut the list
+
+    @property
+    def dropped(self) -> int:
+        return self.available - len(self.pages)
+
+
+def load_inputs(
+    names: Sequence[str],
+    ranges: PageRanges | None = None,
+    raster: RasterOptions | None = None,
+    max_images: int | None = None,
+) -> LoadedInputs:
+    """The selected pages of every named input, in order, at most `max_images` of them rendered.
+    Raises InputError on the first bad input: a question about several images cannot be
+    answered with one missing."""
+    ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
     pages: list[Page] = []
+    available = 0
     for name in names:
-        pages.extend(load_pages(open_source(name)))
-    return pages
+        source = open_source(name)
+        with open_document(source, raster) as document:
+            for number in ranges.select(document.page_count):
+                available += 1
+                if max_images is None or len(pages) < max_images:
+                    pages.append(document.render(number))
+    return LoadedInputs(pages, available)
 
 
 def ask(
@@ -40,6 +69,10 @@ def ask(
     engine: Engine | None = None,
     on_text: OnText | None = None,
     on_status: OnStatus = _quiet,
+    on_warning: OnStatus = _quiet,
+    ranges: PageRanges | None = None,
+    raster: RasterOptions | None = None,
+    max_images: int | None = 8,
 ) -> AskResult:
     """Answer `question` about the images/pages in `inputs` (none for a text-only question).
 
@@ -48,8 +81,11 @@ def ask(
     """
     load = load or LoadOptions()
     flags = flags or SamplingFlags()
-    pages = load_inputs(inputs)
-    has_document = any(page.source.lower().endswith(".pdf") for page in pages)
+    loaded = load_inputs(inputs, ranges, raster, max_images)
+    if loaded.dropped:
+        on_warning(f"using the first {len(loaded.pages)} of {loaded.available} pages (--max-images)")
+    pages = loaded.pages
+    has_document = any(page.dpi is not None for page in pages)  # rendered from a PDF
     preset, reason, sampling = flags.resolve(question, len(pages), has_document)
     own_engine = engine is None
     if engine is None:
@@ -73,3 +109,127 @@ def ask(
         model=engine.name,
         generation=generation,
     )
+
+
+# ---- exaone ocr --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DryRunPage:
+    """A page as it would be processed: its size at the DPI used, and what it costs the model."""
+
+    source: str
+    page: int | None
+    width: int = 0
+    height: int = 0
+    dpi: int | None = None
+    note: str | None = None
+    resized_width: int = 0
+    resized_height: int = 0
+    visual_tokens: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DryRunPlan:
+    pages: list[DryRunPage]
+
+    @property
+    def failed(self) -> bool:
+        return any(page.error for page in self.pages)
+
+    @property
+    def visual_tokens(self) -> int:
+        return sum(page.visual_tokens for page in self.pages)
+
+
+def dry_run(settings: OcrSettings) -> DryRunPlan:
+    """Every page that would be processed, with pixel size and visual tokens; no model."""
+    raster, load = settings.request.raster, settings.load
+    rows: list[DryRunPage] = []
+    for plan in plan_documents(settings.files, settings.ranges, raster):
+        if plan.source is None:
+            rows.append(DryRunPage(plan.display, None, error=plan.error))
+            continue
+        try:
+            with open_document(plan.source, raster) as document:
+                for number in plan.pages:
+                    width, height, dpi, note = document.page_size(number)
+                    budget = visual_tokens(width, height, load.min_pixels, load.max_pixels)
+                    size = dict(width=width, height=height, dpi=dpi, note=note)
+                    resized = dict(
+                        resized_width=budget.width, resized_height=budget.height, visual_tokens=budget.tokens
+                    )
+                    rows.append(DryRunPage(plan.display, number, **size, **resized))  # type: ignore[arg-type]
+        except InputError as exc:
+            rows.append(DryRunPage(plan.display, None, error=error_text(exc)))
+    return DryRunPlan(rows)
+
+
+class OcrRun:
+    """An `exaone ocr` run as an iterator of page records, in input order. Each record is
+    handed to the sink as it is done; the sink is closed (files written) however the run ends,
+    so an interrupted run keeps every finished page."""
+
+    def __init__(self, settings: OcrSettings, sink: Sink, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.sink = sink
+        self.plans = plan_documents(settings.files, settings.ranges, settings.request.raster)
+        self._engine = engine
+        self.skipped = 0
+        self.failed = 0
+        self._skip = self._resume_filter() if settings.resume else None
+
+    @property
+    def total(self) -> int:
+        pages = sum(len(plan.pages) for plan in self.plans) + sum(1 for plan in self.plans if plan.error)
+        return pages - self.skipped
+
+    def _resume_filter(self) -> SkipPage:
+        assert self.settings.output is not None
+        done = finished_pages(self.settings.output)
+        request, model = self.settings.request, self.settings.load.model
+        keys = {
+            (plan.sha256, number)
+            for plan in self.plans
+            for number in plan.pages
+            if (plan.sha256, number, request.prompt_sha256, request.preset.name, model) in done
+        }
+        self.skipped = len(keys)
+        return lambda plan, number: (plan.sha256, number) in keys
+
+    def __iter__(self) -> Iterator[PageRecord]:
+        engine = self._engine
+        try:
+            if engine is None and any(plan.source for plan in self.plans):
+                engine = open_engine(self.settings.load)
+            for record in run_ocr(
+                self.plans, engine or _NoEngine(self.settings.load.model), self.settings.request, self._skip
+            ):
+                self.sink.write(record)
+                self.failed += record.error is not None
+                yield record
+        finally:
+            self.sink.close()
+            if engine is not None and self._engine is None:
+                engine.close()
+
+
+class _NoEngine:
+    """Stands in when every input failed before a model was needed: nothing is generated."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def generate(
+        self, prompts: Sequence[Prompt], sampling: Sampling, on_text: OnText | None = None
+    ) -> list[Generation]:
+        raise AssertionError("no page to generate")
+
+    def close(self) -> None:
+        pass
+
+
+def ocr_run(settings: OcrSettings, sink: Sink, engine: Engine | None = None) -> OcrRun:
+    """Plan the run now (files are opened and counted); pages are processed when iterated."""
+    return OcrRun(settings, sink, engine)

@@ -11,8 +11,10 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from .errors import UsageError
+from .vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 
 DEFAULT_MODEL = "LGAI-EXAONE/EXAONE-4.5-33B"
+
 OutputFormat = Literal["auto", "rich", "text", "json"]
 
 
@@ -153,6 +155,14 @@ class LoadOptions:
     dtype: str = "auto"
     device_map: str = "auto"
     revision: str | None = None
+    # The visual-token budget handed to the image processor (total pixels after resizing).
+    min_pixels: int = DEFAULT_MIN_PIXELS
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
-    def with_model(self, model: str) -> LoadOptions:
-        return replace(self, model=model)
+    def with_pixels(self, min_pixels: int | None, max_pixels: int | None) -> LoadOptions:
+        """The visual-token budget from --min-pixels/--max-pixels (None keeps the default)."""
+        low = self.min_pixels if min_pixels is None else min_pixels
+        high = self.max_pixels if max_pixels is None else max_pixels
+        if not 0 < low <= high:
+            raise UsageError("--min-pixels must be positive and at most --max-pixels")
+        return replace(self, min_pixels=low, max_pixels=high)

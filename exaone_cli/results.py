@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Preset, Sampling
@@ -62,3 +62,78 @@ class AskResult:
             "prompt": gen.prompt_text,
             "raw": gen.text,
         }
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """One page of `exaone ocr`: its text, or the error that stopped it. A JSON Lines record.
+
+    `page` is None for a file that could not be opened at all. `sha256`, `prompt_sha256`,
+    `preset` and `model` identify the work, so --resume can skip a page already done.
+    """
+
+    source: str
+    sha256: str | None
+    page: int | None
+    preset: str
+    model: str
+    prompt_sha256: str
+    width: int | None = None
+    height: int | None = None
+    dpi: int | None = None
+    note: str | None = None
+    text: str = ""
+    reasoning: str | None = None
+    boxed: list[str] = field(default_factory=list)
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "source": self.source,
+            "sha256": self.sha256,
+            "page": self.page,
+            "width": self.width,
+            "height": self.height,
+            "dpi": self.dpi,
+            "note": self.note,
+            "text": self.text,
+            "reasoning": self.reasoning,
+            "boxed": list(self.boxed),
+            "finish_reason": self.finish_reason,
+            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "preset": self.preset,
+            "model": self.model,
+            "prompt_sha256": self.prompt_sha256,
+        }
+
+
+def documents_json(records: list[PageRecord], *, model: str, preset: Preset, sampling: Sampling) -> dict[str, Any]:
+    """`exaone ocr --json`: {schema_version, model, preset, documents: [{source, sha256, pages}]},
+    documents in input order. Valid even when no page succeeded."""
+    documents: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for record in records:
+        doc = documents.setdefault(
+            (record.source, record.sha256), {"source": record.source, "sha256": record.sha256, "pages": []}
+        )
+        page = record.to_dict()
+        for key in ("schema_version", "model", "preset", "prompt_sha256"):
+            page.pop(key)
+        doc["pages"].append(page)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": model,
+        "preset": preset.to_dict(),
+        "sampling": sampling.to_dict(),
+        "documents": list(documents.values()),
+    }

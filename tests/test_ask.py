@@ -213,10 +213,10 @@ def test_a_real_signal_mid_generation_exits_130_without_traceback(
 ) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "exaone_cli", "ask", str(receipt_png), "What is shown?", "--model", str(tiny_model),
-         "--max-new-tokens", "100000", "--temperature", "0", "--presence-penalty", "0", "--json"],
+         "--max-new-tokens", "100000", "--temperature", "1", "--seed", "1", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(12)  # past the imports and the model load: generating 100k tokens takes minutes
+    time.sleep(12)  # past the imports and the model load: sampling 100k tokens takes minutes
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)

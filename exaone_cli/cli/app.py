@@ -11,6 +11,7 @@ import typer
 
 from .. import __version__
 from .ask import ASK_HELP, ask_command
+from .ocr import OCR_HELP, ocr_command
 
 EPILOG = (
     "Exit codes: 0 success · 1 some inputs failed · 2 usage error · "
@@ -47,6 +48,7 @@ def main_options(
         os.environ["EXAONE_DEBUG"] = "1"
 
 
+app.command(name="ocr", help=OCR_HELP, epilog=EPILOG, no_args_is_help=True)(ocr_command)
 app.command(name="ask", help=ASK_HELP, epilog=EPILOG, no_args_is_help=True)(ask_command)
 
 

@@ -12,18 +12,25 @@ from rich.console import Console
 from ..api import ask
 from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..errors import ExitCode, UsageError
+from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from ..render.json import write_json
 from ..render.rich import StreamingAnswer, print_ask
 from ..render.text import ask_text
 from .errors import error_boundary, warn
 from .options import (
+    DpiOpt,
     Format,
     FormatOpt,
     JsonOpt,
     MaxNewTokensOpt,
+    MaxPixelsOpt,
+    MinPixelsOpt,
     ModelOpt,
+    PagesOpt,
+    PasswordOpt,
     PresencePenaltyOpt,
     PresetOpt,
+    RasterizerOpt,
     RevisionOpt,
     SeedOpt,
     ShowReasoningOpt,
@@ -34,7 +41,8 @@ from .options import (
 
 ASK_HELP = """Ask EXAONE 4.5 a question, about images or none.
 
-The last argument is the question; every argument before it is an image file.
+The last argument is the question; every argument before it is an image or a PDF. The
+selected pages of PDFs go into the prompt as images, in order (at most --max-images).
 
 \b
 Examples:
@@ -42,11 +50,19 @@ Examples:
   exaone ask photo.png "What is shown?" --no-think --json | jq -r .final
   exaone ask "세종대왕은 누구인가요?"
   exaone ask a.png b.png "두 그림의 차이는?"
+  exaone ask report.pdf --pages 2-3 "이 표에서 2023년 매출은?"
 """
 
 
 def ask_command(
-    args: Annotated[list[str], typer.Argument(metavar="[IMAGE]... QUESTION", show_default=False)],
+    args: Annotated[list[str], typer.Argument(metavar="[IMAGE|PDF]... QUESTION", show_default=False)],
+    pages: PagesOpt = None,
+    max_images: Annotated[int, typer.Option("--max-images", min=1, help="At most this many pages/images.")] = 8,
+    dpi: DpiOpt = 200,
+    rasterizer: RasterizerOpt = None,
+    password: PasswordOpt = None,
+    max_pixels: MaxPixelsOpt = None,
+    min_pixels: MinPixelsOpt = None,
     model: ModelOpt = DEFAULT_MODEL,
     revision: RevisionOpt = None,
     think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (the model's default).")] = True,
@@ -77,6 +93,9 @@ def ask_command(
             fmt = Format.rich if sys.stdout.isatty() else Format.text
         flags = SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed)
         flags.resolve(question, len(images))  # bad flags fail before anything is loaded
+        load = LoadOptions(model=model, revision=revision).with_pixels(min_pixels, max_pixels)
+        raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
+        ranges = parse_page_ranges(pages) if pages else PageRanges.all()
         stream = StreamingAnswer(out, thinking=think, show_reasoning=show_reasoning) if fmt is Format.rich else None
         status = err.status("Loading") if err.is_terminal else nullcontext()
         with status as spinner:
@@ -91,12 +110,16 @@ def ask_command(
                 result = ask(
                     question,
                     images,
-                    load=LoadOptions(model=model, revision=revision),
+                    load=load,
                     flags=flags,
                     thinking=think,
                     boxed_hint=boxed_hint,
                     on_text=stream.on_text if stream else None,
                     on_status=on_status,
+                    on_warning=lambda message: warn(err, message),
+                    ranges=ranges,
+                    raster=raster,
+                    max_images=max_images,
                 )
         if fmt is Format.json:
             write_json(result.to_dict(), sys.stdout)

@@ -66,3 +66,32 @@ ShowReasoningOpt = Annotated[
 ]
 
 __all__ = ["DEFAULT_MODEL"]
+
+INPUT = "Input"
+
+PagesOpt = Annotated[
+    str | None,
+    typer.Option("--pages", "-p", help="Pages to use, 1-based: 1-3,7,10- (default: all).", rich_help_panel=INPUT),
+]
+DpiOpt = Annotated[int, typer.Option("--dpi", min=36, max=1200, help="PDF rendering DPI.", rich_help_panel=INPUT)]
+RasterizerOpt = Annotated[
+    str | None,
+    typer.Option("--rasterizer", help="PDF renderer: pdfium or poppler (default: the faster).", rich_help_panel=INPUT),
+]
+PasswordOpt = Annotated[
+    str | None,
+    typer.Option("--password", envvar="EXAONE_PDF_PASSWORD", help="Password of encrypted PDFs.", rich_help_panel=INPUT),
+]
+MaxPixelsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-pixels",
+        help="Visual-token budget: pixels per image after resizing (28x28 px = 1 token). "
+        "Default 5120 tokens: an A4 page at 200 DPI unscaled.",
+        rich_help_panel=INPUT,
+    ),
+]
+MinPixelsOpt = Annotated[
+    int | None,
+    typer.Option("--min-pixels", help="Smaller images are scaled up to this many pixels.", rich_help_panel=INPUT),
+]

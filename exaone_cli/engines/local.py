@@ -15,6 +15,8 @@ from transformers import (
     AutoModelForImageTextToText,
     AutoProcessor,
     LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
     TextStreamer,
 )
 from transformers.utils import logging as hf_logging
@@ -24,6 +26,30 @@ from ..errors import EngineError, debug_enabled
 from .base import FinishReason, Generation, OnText, Prompt
 from .checkpoint import DOWNLOAD_HINT, EXAONE_MODEL_TYPE, resolve_model
 from .presence import PresencePenaltyLogitsProcessor
+from .repetition import DEFAULT_RULE, RepetitionRule, repeating_unit
+
+
+class _RepetitionStop(StoppingCriteria):
+    """Stops each row whose generated tail repeats a short unit; remembers where it stopped."""
+
+    def __init__(self, prompt_length: int, rule: RepetitionRule = DEFAULT_RULE) -> None:
+        self.prompt_length = prompt_length
+        self.rule = rule
+        self.stopped_at: dict[int, int] = {}
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+        generated = input_ids[:, self.prompt_length :]
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        if generated.shape[1] < self.rule.min_span:
+            return done  # type: ignore[return-value]
+        tails = generated[:, -self.rule.window :].tolist()
+        for row, tail in enumerate(tails):
+            if row in self.stopped_at:
+                done[row] = True
+            elif repeating_unit(tail, self.rule) is not None:
+                self.stopped_at[row] = int(generated.shape[1])
+                done[row] = True
+        return done  # type: ignore[return-value]
 
 
 class _CallbackStreamer(TextStreamer):
@@ -41,10 +67,11 @@ class _CallbackStreamer(TextStreamer):
 class LocalEngine:
     """Processor + model held for the whole run; `generate` takes batches of prompts."""
 
-    def __init__(self, model: Any, processor: Any, name: str) -> None:
+    def __init__(self, model: Any, processor: Any, name: str, min_pixels: int, max_pixels: int) -> None:
         self.model = model
         self.processor = processor
         self.name = name
+        self.image_size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
         self.processor.tokenizer.padding_side = "left"  # batched generation needs left padding
 
     @classmethod
@@ -64,7 +91,7 @@ class LocalEngine:
         if getattr(model.config, "model_type", None) != EXAONE_MODEL_TYPE:
             raise EngineError(f"{load.model}: not an EXAONE 4.5 model ({model.config.model_type!r})")
         model.eval()
-        return cls(model, processor, name=load.model)
+        return cls(model, processor, name=load.model, min_pixels=load.min_pixels, max_pixels=load.max_pixels)
 
     def close(self) -> None:
         self.model = None
@@ -107,28 +134,39 @@ class LocalEngine:
         start = time.perf_counter()
         texts = [self.render_prompt(p) for p in prompts]
         images = [image for p in prompts for image in p.images]
-        inputs = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+        extra = {"size": self.image_size} if images else {}
+        inputs = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt", **extra)
         inputs = inputs.to(self.model.device)
         prompt_length = int(inputs["input_ids"].shape[1])
         kwargs = self._generate_kwargs(sampling, prompt_length)
+        guard = _RepetitionStop(prompt_length)
+        kwargs["stopping_criteria"] = StoppingCriteriaList([guard])
         if on_text is not None and len(prompts) == 1:
             kwargs["streamer"] = _CallbackStreamer(self.processor.tokenizer, on_text)
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)
         output = self.model.generate(**inputs, **kwargs)
-        seconds = time.perf_counter() - start
+        # Each page of a batch is charged an equal share of the batch's wall time.
+        seconds = (time.perf_counter() - start) / len(prompts)
         return [
-            self._finish(row, output[i, prompt_length:], inputs["attention_mask"][i], texts[i], seconds)
-            for i, row in enumerate(prompts)
+            self._finish(
+                output[i, prompt_length:], inputs["attention_mask"][i], texts[i], seconds, guard.stopped_at.get(i)
+            )
+            for i in range(len(prompts))
         ]
 
     def _finish(
-        self, prompt: Prompt, new_ids: torch.Tensor, attention: torch.Tensor, text: str, seconds: float
+        self, new_ids: torch.Tensor, attention: torch.Tensor, text: str, seconds: float, repeated_at: int | None
     ) -> Generation:
         eos = self.processor.tokenizer.eos_token_id
         hits = (new_ids == eos).nonzero()
-        finish: FinishReason = "stop" if len(hits) else "length"
-        n_tokens = int(hits[0, 0]) + 1 if len(hits) else int(new_ids.shape[0])
+        finish: FinishReason
+        if repeated_at is not None:
+            finish, n_tokens = "repetition", repeated_at
+        elif len(hits):
+            finish, n_tokens = "stop", int(hits[0, 0]) + 1
+        else:
+            finish, n_tokens = "length", int(new_ids.shape[0])
         raw = self.processor.tokenizer.decode(new_ids[:n_tokens], skip_special_tokens=True)
         return Generation(
             text=raw,

@@ -1,0 +1,107 @@
+"""`exaone ocr` against the model card's one-page-at-a-time loop: same model, pages, settings.
+
+Both run as whole processes (start-up, model load, rasterizing and generation included), in
+alternation, on the same PDF; the table shows pages/s and the ratio of wall times. Greedy
+decoding, no presence penalty (transformers' loop has none), and a token limit below the
+repetition guard's span, so both generate exactly the same tokens.
+
+    python benchmarks/ocr_throughput.py                      # tiny random checkpoint, 12 pages
+    python benchmarks/ocr_throughput.py --model DIR --pages 12 --batch-sizes 1,2,4,8 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    return seconds, len(proc.stdout.splitlines())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="checkpoint folder (default: build the tiny random one)")
+    parser.add_argument("--pages", type=int, default=12)
+    parser.add_argument("--dpi", type=int, default=100)
+    parser.add_argument("--max-pixels", type=int, default=256 * 28 * 28)
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--batch-sizes", default="4")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+
+    from pdf_fixtures import SAMPLE_PAGES, make_text_pdf
+
+    work = Path(tempfile.mkdtemp(prefix="exaone-bench-"))
+    model = args.model
+    if model is None:
+        from tiny_checkpoint import build
+
+        model = str(build(work / "tiny"))
+    pdf = make_text_pdf(
+        work / "doc.pdf", [SAMPLE_PAGES[i % len(SAMPLE_PAGES)] + f"\n{i + 1}" for i in range(args.pages)]
+    )
+    prompt = work / "prompt.txt"
+    from exaone_cli.prompts import template
+
+    prompt.write_text(template("ocr"), encoding="utf-8")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    common = [
+        "--max-new-tokens",
+        str(args.max_new_tokens),
+        "--max-pixels",
+        str(args.max_pixels),
+        "--dpi",
+        str(args.dpi),
+    ]
+    card = [sys.executable, str(HERE / "card_loop.py"), str(pdf), "--model", model, "--prompt", str(prompt), *common]
+    runs: dict[str, list[float]] = {"card loop": []}
+    commands = {"card loop": card}
+    for batch in [int(b) for b in args.batch_sizes.split(",")]:
+        name = f"exaone ocr -b {batch}"
+        runs[name] = []
+        commands[name] = [
+            sys.executable, "-m", "exaone_cli", "ocr", str(pdf), "--model", model, "--jsonl", "--quiet",
+            "--temperature", "0", "--presence-penalty", "0", "--batch-size", str(batch),
+            "--prompt-file", str(prompt), *common,
+        ]  # fmt: skip
+    for _ in range(args.repeats):  # alternate, so both see the same machine load
+        for name, cmd in commands.items():
+            seconds, lines = timed(cmd, env)
+            if lines != args.pages:
+                raise SystemExit(f"{name}: {lines} pages out of {args.pages}")
+            runs[name].append(seconds)
+    base = statistics.median(runs["card loop"])
+    rows = []
+    print(
+        f"{args.pages} pages, {args.dpi} DPI, max {args.max_pixels} px, {args.max_new_tokens} new tokens, model {model}"
+    )
+    print(f"{'run':<22}{'wall s':>9}{'pages/s':>9}{'vs loop':>9}")
+    for name, times in runs.items():
+        wall = statistics.median(times)
+        rows.append({"run": name, "wall_seconds": wall, "pages_per_second": args.pages / wall, "ratio": wall / base})
+        print(f"{name:<22}{wall:>9.2f}{args.pages / wall:>9.2f}{wall / base:>9.2f}")
+    if args.json:
+        args.json.write_text(
+            json.dumps({"settings": vars(args) | {"json": str(args.json), "model": model}, "rows": rows}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""`exaone ocr`: documents to text, page by page."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..api import dry_run, ocr_run
+from ..config import DEFAULT_MODEL, SamplingFlags
+from ..errors import ExitCode
+from ..ocr_settings import FORMATS, OcrSettings
+from ..render.dry_run import print_dry_run
+from ..render.progress import page_progress
+from ..render.sinks import make_sink
+from .errors import error_boundary, report
+from .options import (
+    DpiOpt,
+    MaxNewTokensOpt,
+    MaxPixelsOpt,
+    MinPixelsOpt,
+    ModelOpt,
+    PagesOpt,
+    PasswordOpt,
+    PresencePenaltyOpt,
+    PresetOpt,
+    RasterizerOpt,
+    RevisionOpt,
+    SeedOpt,
+    TemperatureOpt,
+    TopKOpt,
+    TopPOpt,
+)
+
+OCR_HELP = """Transcribe documents and images to text, page by page.
+
+PDFs are rendered page by page; images (PNG, JPEG, TIFF, GIF, WEBP, ...) are used as they are,
+every frame a page; '-' reads a file from standard input.
+
+\b
+Examples:
+  exaone ocr contract.pdf
+  exaone ocr scans/*.pdf photo.jpg --jsonl > pages.jsonl
+  exaone ocr report.pdf --pages 3-5,9 --format markdown -o report.md
+  cat fax.tiff | exaone ocr - --json | jq '.documents[0].pages[].text'
+  exaone ocr big.pdf -o pages.jsonl --resume     # carry on after an interruption
+"""
+
+OUTPUT = "Output"
+
+
+def ocr_command(
+    files: Annotated[list[str], typer.Argument(metavar="FILE...", show_default=False)],
+    pages: PagesOpt = None,
+    dpi: DpiOpt = 200,
+    rasterizer: RasterizerOpt = None,
+    password: PasswordOpt = None,
+    max_pixels: MaxPixelsOpt = None,
+    min_pixels: MinPixelsOpt = None,
+    model: ModelOpt = DEFAULT_MODEL,
+    revision: RevisionOpt = None,
+    prompt_file: Annotated[Path | None, typer.Option("--prompt-file", help="Use this prompt instead.")] = None,
+    think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (off for OCR).")] = False,
+    preset: PresetOpt = "ocr",
+    temperature: TemperatureOpt = None,
+    top_p: TopPOpt = None,
+    top_k: TopKOpt = None,
+    presence_penalty: PresencePenaltyOpt = None,
+    max_new_tokens: MaxNewTokensOpt = 4096,
+    seed: SeedOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Pages generated together.")] = 4,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)] = "auto",
+    json_out: Annotated[bool, typer.Option("--json", help="--format json.", rich_help_panel=OUTPUT)] = False,
+    jsonl_out: Annotated[bool, typer.Option("--jsonl", help="--format jsonl.", rich_help_panel=OUTPUT)] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here, not stdout.", rich_help_panel=OUTPUT)
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip pages already in the -o .jsonl file.", rich_help_panel=OUTPUT)
+    ] = False,
+    dry_run_: Annotated[bool, typer.Option("--dry-run", help="List pages and token counts; load no model.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    with error_boundary(err):
+        settings = OcrSettings.from_flags(
+            files=files, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password, max_pixels=max_pixels,
+            min_pixels=min_pixels, model=model, revision=revision, prompt_file=prompt_file, thinking=think,
+            flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed),
+            batch_size=batch_size, fmt="json" if json_out else "jsonl" if jsonl_out else fmt, output=output,
+            resume=resume, stdout_is_terminal=sys.stdout.isatty(),
+        )  # fmt: skip
+        if dry_run_:
+            plan = dry_run(settings)
+            print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"))
+            raise typer.Exit(int(ExitCode.INPUT_FAILED if plan.failed else ExitCode.OK))
+        run = ocr_run(settings, sink=make_sink(settings, out))
+        with page_progress(err, total=run.total, enabled=err.is_terminal and not quiet) as progress:
+            for record in run:
+                progress.advance(record)
+                if record.error:
+                    report(err, record.error)
+        if run.skipped:
+            err.print(f"Resumed: {run.skipped} page(s) already in {settings.output} were skipped.")
+        if run.failed:
+            raise typer.Exit(int(ExitCode.INPUT_FAILED))

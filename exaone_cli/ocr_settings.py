@@ -1,0 +1,94 @@
+"""The settings of one `exaone ocr` run, checked once, before anything is loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import LoadOptions, Preset, Sampling, SamplingFlags
+from .errors import UsageError
+from .pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
+from .pipeline import OcrRequest
+from .prompts import template
+
+FORMATS = ("auto", "rich", "text", "markdown", "json", "jsonl")
+_SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".md": "markdown", ".markdown": "markdown"}
+
+
+def resolve_format(fmt: str, output: Path | None, stdout_is_terminal: bool) -> str:
+    """auto: rich on a terminal, text when piped; with -o, the file's suffix decides."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    if fmt == "auto":
+        if output is not None:
+            return _SUFFIX_FORMATS.get(output.suffix.lower(), "text")
+        return "rich" if stdout_is_terminal else "text"
+    if fmt == "rich" and output is not None:
+        raise UsageError("--format rich is for terminals", hint="use -o with text, markdown, json or jsonl")
+    return fmt
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    files: tuple[str, ...]
+    ranges: PageRanges
+    load: LoadOptions
+    request: OcrRequest
+    fmt: str
+    output: Path | None
+    resume: bool
+
+    @property
+    def preset(self) -> Preset:
+        return self.request.preset
+
+    @property
+    def sampling(self) -> Sampling:
+        return self.request.sampling
+
+    @classmethod
+    def from_flags(
+        cls,
+        *,
+        files: list[str],
+        pages: str | None,
+        dpi: int,
+        rasterizer: str | None,
+        password: str | None,
+        max_pixels: int | None,
+        min_pixels: int | None,
+        model: str,
+        revision: str | None,
+        prompt_file: Path | None,
+        thinking: bool,
+        flags: SamplingFlags,
+        batch_size: int,
+        fmt: str,
+        output: Path | None,
+        resume: bool,
+        stdout_is_terminal: bool,
+    ) -> OcrSettings:
+        fmt = resolve_format(fmt, output, stdout_is_terminal)
+        if resume and (output is None or fmt != "jsonl"):
+            raise UsageError("--resume needs -o FILE.jsonl", hint="exaone ocr doc.pdf -o pages.jsonl --resume")
+        if files.count("-") > 1:
+            raise UsageError("'-' (standard input) can be given once")
+        if rasterizer not in (None, "pdfium", "poppler"):
+            raise UsageError(f"unknown rasterizer {rasterizer!r}", hint="use pdfium or poppler")
+        load = LoadOptions(model=model, revision=revision).with_pixels(min_pixels, max_pixels)
+        if prompt_file is not None:
+            try:
+                prompt = prompt_file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{prompt_file}: cannot read the prompt file ({exc})") from exc
+            if not prompt:
+                raise UsageError(f"{prompt_file}: the prompt file is empty")
+        else:
+            prompt = template("ocr")
+        preset, _, sampling = flags.resolve("", n_images=1, has_document=True)
+        raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
+        request = OcrRequest(
+            prompt=prompt, thinking=thinking, preset=preset, sampling=sampling, raster=raster, batch_size=batch_size
+        )
+        ranges = parse_page_ranges(pages) if pages else PageRanges.all()
+        return cls(tuple(files), ranges, load, request, fmt, output, resume)

@@ -1,0 +1,109 @@
+"""Where results go: stdout, or a file written so that finished work is never lost.
+
+JSON Lines are written and flushed one page at a time (an interrupted run keeps every finished
+page as a complete line); JSON, Markdown and text files are written whole, to a temporary file
+renamed over the target, so they never appear truncated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Protocol
+
+from .errors import UsageError
+from .results import PageRecord
+
+ResumeKey = tuple[str, int, str, str, str]  # sha256, page, prompt_sha256, preset, model
+
+
+class Sink(Protocol):
+    """Takes finished page records one at a time; `close` writes whatever must be written whole."""
+
+    def write(self, record: PageRecord) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` via a temporary file in the same folder and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def resume_key(record: dict[str, object]) -> ResumeKey | None:
+    try:
+        return (
+            str(record["sha256"]),
+            int(record["page"]),  # type: ignore[call-overload]
+            str(record["prompt_sha256"]),
+            str(record["preset"]),
+            str(record["model"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def finished_pages(path: Path) -> set[ResumeKey]:
+    """Keys of the pages a JSON Lines file already holds without error. Unparsable lines (a
+    line cut by a crash) are ignored: those pages are simply done again."""
+    done: set[ResumeKey] = set()
+    if not path.exists():
+        return done
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("error") is None:
+                key = resume_key(record)
+                if key is not None:
+                    done.add(key)
+    return done
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """A crash can leave half a line at the end; cut it so appended lines start clean."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("rb+") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
+class JsonlWriter:
+    """One line per record, flushed as it is written. `append` keeps what the file holds."""
+
+    def __init__(self, stream: IO[str] | None = None, path: Path | None = None, append: bool = False) -> None:
+        if path is not None:
+            if append and path.exists():
+                _drop_partial_last_line(path)
+            stream = path.open("a" if append else "w", encoding="utf-8")
+        if stream is None:
+            raise UsageError("JsonlWriter needs a stream or a path")
+        self._stream = stream
+        self._owned = path is not None
+
+    def write(self, record: PageRecord) -> None:
+        self._stream.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+        self._stream.flush()
+
+    def write_all(self, records: Iterable[PageRecord]) -> None:
+        for record in records:
+            self.write(record)
+
+    def close(self) -> None:
+        if self._owned:
+            self._stream.close()

@@ -1,0 +1,266 @@
+"""pages -> engine -> parse, for many pages: plans, read-ahead, batches, per-page errors as data.
+
+Pages come out in input order. Rasterizing runs one page ahead of the model in a background
+thread (bounded queue), so the engine never waits for input and memory stays bounded on a
+900-page PDF. A page or file that fails becomes a record with `error` set; the run goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import queue
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from .config import Preset, Sampling
+from .engines.base import Engine, Generation, Prompt
+from .errors import ExaoneError, InputError
+from .inputs import Source, open_source
+from .pages import Document, Page, PageRanges, RasterOptions, open_document
+from .parse import parse_answer
+from .results import PageRecord
+
+
+@dataclass(frozen=True)
+class DocumentPlan:
+    """One input: its selected pages, or why it cannot be read at all."""
+
+    display: str
+    source: Source | None = None
+    pages: tuple[int, ...] = ()
+    page_count: int = 0
+    error: str | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return self.source.sha256 if self.source else None
+
+
+def plan_documents(names: Sequence[str], ranges: PageRanges, raster: RasterOptions) -> list[DocumentPlan]:
+    """Open every input once to count its pages; a file that fails is a plan with an error."""
+    plans = []
+    for name in names:
+        try:
+            source = open_source(name)
+            with open_document(source, raster) as document:
+                count = document.page_count
+            selected = tuple(ranges.select(count))
+            if not selected:
+                raise InputError(f"{source.display}: no page of its {count} in the --pages selection")
+            plans.append(DocumentPlan(source.display, source, selected, count))
+        except InputError as exc:
+            plans.append(DocumentPlan("<stdin>" if name == "-" else name, error=error_text(exc)))
+    return plans
+
+
+@dataclass(frozen=True)
+class OcrRequest:
+    """Everything that decides a page's output, besides the page itself."""
+
+    prompt: str
+    thinking: bool
+    preset: Preset
+    sampling: Sampling
+    raster: RasterOptions
+    batch_size: int = 4
+
+    @property
+    def prompt_sha256(self) -> str:
+        """Identifies the prompt for --resume (the thinking mode changes the prompt too)."""
+        return hashlib.sha256(f"{self.prompt}\0thinking={self.thinking}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    plan: DocumentPlan
+    number: int
+    page: Page | None = None
+    error: str | None = None
+
+
+_DONE = object()
+
+
+class ReadAhead:
+    """Renders the pages of `jobs` in a background thread, `depth` pages ahead of the consumer.
+
+    One thread renders, so pdfium (not thread-safe) is only ever used from it.
+    """
+
+    def __init__(self, jobs: Sequence[tuple[DocumentPlan, int]], raster: RasterOptions, depth: int) -> None:
+        self._jobs = jobs
+        self._raster = raster
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="exaone-read-ahead", daemon=True)
+
+    def __enter__(self) -> ReadAhead:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+
+    def __iter__(self) -> Iterator[_Rendered]:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            assert isinstance(item, _Rendered)
+            yield item
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        document: Document | None = None
+        current: DocumentPlan | None = None
+        open_error: str | None = None
+        try:
+            for plan, number in self._jobs:
+                if self._stop.is_set():
+                    return
+                if current is not plan:  # next file: close the last one, open this one
+                    if document is not None:
+                        document.close()
+                    document, current, open_error = None, plan, None
+                    try:
+                        assert plan.source is not None
+                        document = open_document(plan.source, self._raster)
+                    except InputError as exc:
+                        open_error = error_text(exc)
+                item = self._render(plan, number, document, open_error)
+                if not self._put(item):
+                    return
+        finally:
+            if document is not None:
+                document.close()
+            self._put(_DONE)
+
+    @staticmethod
+    def _render(plan: DocumentPlan, number: int, document: Document | None, open_error: str | None) -> _Rendered:
+        if document is None:
+            return _Rendered(plan, number, error=open_error or f"{plan.display}: could not be opened")
+        try:
+            return _Rendered(plan, number, page=document.render(number))
+        except InputError as exc:
+            return _Rendered(plan, number, error=error_text(exc))
+        except Exception as exc:  # a broken page must not end the run
+            return _Rendered(plan, number, error=f"{plan.display}: page {number}: {type(exc).__name__}: {exc}")
+
+
+def error_text(exc: ExaoneError) -> str:
+    """An error as one line for a record and for stderr: what went wrong, then what to do."""
+    return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+
+
+def _record(request: OcrRequest, model: str, plan: DocumentPlan, number: int | None, **values: object) -> PageRecord:
+    return PageRecord(
+        source=plan.display,
+        sha256=plan.sha256,
+        page=number,
+        preset=request.preset.name,
+        model=model,
+        prompt_sha256=request.prompt_sha256,
+        **values,  # type: ignore[arg-type]
+    )
+
+
+def _page_record(request: OcrRequest, model: str, item: _Rendered, generation: Generation) -> PageRecord:
+    assert item.page is not None
+    parsed = parse_answer(generation.text, request.thinking)
+    return _record(
+        request,
+        model,
+        item.plan,
+        item.number,
+        width=item.page.width,
+        height=item.page.height,
+        dpi=item.page.dpi,
+        note=item.page.note,
+        text=unicodedata.normalize("NFC", parsed.answer),
+        reasoning=unicodedata.normalize("NFC", parsed.reasoning) if parsed.reasoning is not None else None,
+        boxed=list(parsed.boxed),
+        finish_reason=generation.finish_reason,
+        prompt_tokens=generation.prompt_tokens,
+        completion_tokens=generation.completion_tokens,
+        seconds=generation.seconds,
+    )
+
+
+def _generate(engine: Engine, request: OcrRequest, items: list[_Rendered]) -> list[PageRecord]:
+    """One batch; if the batch fails (say, out of memory), each page alone; a page that still
+    fails is a record with the error."""
+    prompts = [
+        Prompt(text=request.prompt, images=[item.page.image], thinking=request.thinking) for item in items if item.page
+    ]
+    try:
+        generations = engine.generate(prompts, request.sampling)
+        return [_page_record(request, engine.name, item, gen) for item, gen in zip(items, generations, strict=True)]
+    except (KeyboardInterrupt, ExaoneError):
+        raise
+    except Exception as exc:
+        if len(items) > 1:
+            return [record for item in items for record in _generate(engine, request, [item])]
+        message = f"{items[0].plan.display}: page {items[0].number}: generation failed ({type(exc).__name__}: {exc})"
+        return [_record(request, engine.name, items[0].plan, items[0].number, error=message, finish_reason="error")]
+
+
+SkipPage = Callable[[DocumentPlan, int], bool]
+
+
+def run_ocr(
+    plans: Sequence[DocumentPlan], engine: Engine, request: OcrRequest, skip: SkipPage | None = None
+) -> Iterator[PageRecord]:
+    """Every selected page of every plan as a record, in input order, as soon as it is done
+    (pages that `skip` accepts are left out: --resume)."""
+    jobs = [(plan, number) for plan in plans if plan.source for number in plan.pages]
+    if skip is not None:
+        jobs = [(plan, number) for plan, number in jobs if not skip(plan, number)]
+    failed_plans = {id(plan) for plan in plans if plan.error}
+    todo = iter(plans)
+
+    def files_failed_before(plan: DocumentPlan | None) -> Iterator[PageRecord]:
+        # Whole-file failures are reported where the file stands in the input order.
+        for candidate in todo:
+            if candidate is plan:
+                return
+            if id(candidate) in failed_plans:
+                yield _record(request, engine.name, candidate, None, error=candidate.error, finish_reason="error")
+
+    batch: list[_Rendered] = []
+    current: DocumentPlan | None = None
+    with ReadAhead(jobs, request.raster, depth=2 * request.batch_size) as pages:
+        for item in pages:
+            if item.plan is not current:
+                current = item.plan
+                failures = list(files_failed_before(item.plan))
+                if failures and batch:
+                    yield from _generate(engine, request, batch)
+                    batch = []
+                yield from failures
+            if item.error:
+                if batch:
+                    yield from _generate(engine, request, batch)
+                    batch = []
+                yield _record(request, engine.name, item.plan, item.number, error=item.error, finish_reason="error")
+                continue
+            batch.append(item)
+            if len(batch) >= request.batch_size:
+                yield from _generate(engine, request, batch)
+                batch = []
+        if batch:
+            yield from _generate(engine, request, batch)
+    yield from files_failed_before(None)

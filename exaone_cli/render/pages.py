@@ -1,0 +1,47 @@
+"""OCR pages for people and documents: text and Markdown with clear page separators, and the
+rich terminal view. Model text is printed verbatim (no markup)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from ..results import PageRecord
+
+
+def _label(record: PageRecord) -> str:
+    return record.source if record.page is None else f"{record.source} · page {record.page}"
+
+
+def text_block(record: PageRecord) -> str:
+    """A page in `--format text`: a separator line naming the page, then its text."""
+    body = f"[error: {record.error}]" if record.error else record.text
+    return f"===== {_label(record)} =====\n{body}\n"
+
+
+def markdown_block(record: PageRecord, first: bool) -> str:
+    """A page in `--format markdown`: pages separated by a rule, each named in a comment."""
+    body = f"> **error:** {record.error}" if record.error else record.text
+    rule = "" if first else "\n---\n\n"
+    return f"{rule}<!-- {_label(record)} -->\n\n{body}\n"
+
+
+def print_page(console: Console, record: PageRecord) -> None:
+    """A finished page as a panel: title = source and page, subtitle = anything unusual."""
+    if record.error:
+        console.print(Panel(Text(record.error, style="red"), title=_label(record), title_align="left"))
+        return
+    notes = [note for note in (record.note,) if note]
+    if record.finish_reason != "stop":
+        notes.append(f"finish: {record.finish_reason}")
+    console.print(
+        Panel(
+            Text(record.text),
+            title=_label(record),
+            title_align="left",
+            subtitle=" · ".join(notes) or None,
+            subtitle_align="right",
+            border_style="yellow" if notes else "blue",
+        )
+    )

@@ -1,0 +1,85 @@
+"""Sinks take finished page records one at a time and put them where the user asked.
+
+jsonl streams (stdout or file, flushed per page); text and Markdown stream to stdout; json, and
+any text/Markdown file, are written whole at the end (atomically), from the pages finished so far
+even when the run was interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from ..config import Preset, Sampling
+from ..ocr_settings import OcrSettings
+from ..output import JsonlWriter, Sink, atomic_write
+from ..results import PageRecord, documents_json
+from .json import dumps
+from .pages import markdown_block, print_page, text_block
+
+
+class JsonlSink:
+    def __init__(self, path: Path | None, append: bool) -> None:
+        self._writer = JsonlWriter(stream=None if path else sys.stdout, path=path, append=append)
+
+    def write(self, record: PageRecord) -> None:
+        self._writer.write(record)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class DocumentSink:
+    """json / text / markdown: streamed to stdout page by page (json at the end), or collected
+    and written to a file atomically when the run ends."""
+
+    def __init__(self, fmt: str, path: Path | None, *, model: str, preset: Preset, sampling: Sampling) -> None:
+        self.fmt, self.path = fmt, path
+        self.model, self.preset, self.sampling = model, preset, sampling
+        self.records: list[PageRecord] = []
+
+    def _block(self, record: PageRecord, first: bool) -> str:
+        return markdown_block(record, first) if self.fmt == "markdown" else text_block(record)
+
+    def write(self, record: PageRecord) -> None:
+        if self.path is None and self.fmt != "json":
+            sys.stdout.write(self._block(record, first=not self.records))
+            sys.stdout.flush()
+        self.records.append(record)
+
+    def render(self) -> str:
+        if self.fmt == "json":
+            body = documents_json(self.records, model=self.model, preset=self.preset, sampling=self.sampling)
+            return dumps(body) + "\n"
+        return "".join(self._block(record, first=i == 0) for i, record in enumerate(self.records))
+
+    def close(self) -> None:
+        if self.path is not None:
+            atomic_write(self.path, self.render())
+        elif self.fmt == "json":
+            sys.stdout.write(self.render())
+            sys.stdout.flush()
+
+
+class RichSink:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def write(self, record: PageRecord) -> None:
+        print_page(self.console, record)
+
+    def close(self) -> None:
+        pass
+
+
+def make_sink(settings: OcrSettings, console: Console) -> Sink:
+    """The sink for the run's format and destination."""
+    if settings.fmt == "jsonl":
+        return JsonlSink(settings.output, append=settings.resume)
+    if settings.fmt == "rich":
+        return RichSink(console)
+    return DocumentSink(
+        settings.fmt, settings.output, model=settings.load.model, preset=settings.preset, sampling=settings.sampling
+    )

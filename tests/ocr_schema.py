@@ -1,0 +1,70 @@
+"""The documented JSON shapes of `exaone ocr` (README, "Output"), as JSON Schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NULLABLE_STR = {"type": ["string", "null"]}
+NULLABLE_INT = {"type": ["integer", "null"]}
+
+PAGE: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "source", "sha256", "page", "width", "height", "dpi", "note", "text", "reasoning", "boxed",
+        "finish_reason", "tokens", "seconds", "error",
+    ],
+    "properties": {
+        "source": {"type": "string"},
+        "sha256": NULLABLE_STR,
+        "page": {"type": ["integer", "null"], "minimum": 1},
+        "width": NULLABLE_INT,
+        "height": NULLABLE_INT,
+        "dpi": NULLABLE_INT,
+        "note": NULLABLE_STR,
+        "text": {"type": "string"},
+        "reasoning": NULLABLE_STR,
+        "boxed": {"type": "array", "items": {"type": "string"}},
+        "finish_reason": {"enum": ["stop", "length", "repetition", "error"]},
+        "tokens": {
+            "type": "object",
+            "required": ["prompt", "completion"],
+            "properties": {"prompt": {"type": "integer"}, "completion": {"type": "integer"}},
+        },
+        "seconds": {"type": "number", "minimum": 0},
+        "error": NULLABLE_STR,
+    },
+}  # fmt: skip
+
+JSONL_LINE: dict[str, Any] = {
+    **PAGE,
+    "required": [*PAGE["required"], "schema_version", "preset", "model", "prompt_sha256"],
+    "properties": {
+        **PAGE["properties"],
+        "schema_version": {"const": 1},
+        "preset": {"type": "string"},
+        "model": {"type": "string"},
+        "prompt_sha256": {"type": "string"},
+    },
+}
+
+DOCUMENTS: dict[str, Any] = {
+    "type": "object",
+    "required": ["schema_version", "model", "preset", "documents"],
+    "properties": {
+        "schema_version": {"const": 1},
+        "model": {"type": "string"},
+        "preset": {"type": "object", "required": ["name", "temperature", "top_p", "top_k", "presence_penalty"]},
+        "documents": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["source", "sha256", "pages"],
+                "properties": {
+                    "source": {"type": "string"},
+                    "sha256": NULLABLE_STR,
+                    "pages": {"type": "array", "items": PAGE},
+                },
+            },
+        },
+    },
+}

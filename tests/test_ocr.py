@@ -1,0 +1,225 @@
+"""`exaone ocr` on the tiny checkpoint with PDFs the tests make, through both rasterizers."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import jsonschema
+import pytest
+from ocr_schema import DOCUMENTS, JSONL_LINE
+from pdf_fixtures import SAMPLE_PAGES, make_scanned_pdf, make_text_pdf
+from typer.testing import CliRunner
+
+from exaone_cli.cli import app
+
+RASTERIZERS = ["pdfium", "poppler"]
+# Small pages and few tokens keep the tiny model quick on 2 CPU cores.
+FAST = ["--dpi", "50", "--max-pixels", str(160 * 28 * 28), "--max-new-tokens", "8", "--temperature", "0"]
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from PIL import Image, ImageDraw
+
+    folder = tmp_path_factory.mktemp("docs")
+    photo = Image.new("RGB", (300, 180), "white")
+    ImageDraw.Draw(photo).text((10, 80), "photo 1", fill="black")
+    photo.save(folder / "photo.jpg")
+    return {
+        "text": make_text_pdf(folder / "계약서 text.pdf", SAMPLE_PAGES),
+        "scan": make_scanned_pdf(folder / "scan.pdf", SAMPLE_PAGES[:2]),
+        "photo": folder / "photo.jpg",
+    }
+
+
+def ocr(tiny_model: Path, *args: str, input: bytes | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["ocr", "--model", str(tiny_model), *FAST, *args], input=input)  # args win
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def jsonl(stdout: str) -> list[dict]:
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    for line in lines:
+        jsonschema.validate(line, JSONL_LINE)
+    return lines
+
+
+@pytest.mark.parametrize("rasterizer", RASTERIZERS)
+def test_jsonl_one_line_per_page_in_input_order(tiny_model: Path, docs: dict[str, Path], rasterizer: str) -> None:
+    code, stdout, stderr = ocr(
+        tiny_model, str(docs["text"]), str(docs["photo"]), str(docs["scan"]), "--jsonl", "--rasterizer", rasterizer
+    )
+    assert code == 0, stderr
+    lines = jsonl(stdout)
+    assert [(Path(r["source"]).name, r["page"]) for r in lines] == [
+        ("계약서 text.pdf", 1), ("계약서 text.pdf", 2), ("계약서 text.pdf", 3),
+        ("photo.jpg", 1), ("scan.pdf", 1), ("scan.pdf", 2),
+    ]  # fmt: skip
+    a4 = lines[0]
+    assert (a4["dpi"], a4["width"], a4["height"]) == (50, 414, 585)  # A4 at 50 DPI (renderers round up)
+    assert (lines[3]["dpi"], lines[3]["width"], lines[3]["height"]) == (None, 300, 180)
+    for record in lines:
+        assert record["error"] is None and record["reasoning"] is None  # thinking is off for OCR
+        assert record["text"] == unicodedata.normalize("NFC", record["text"])
+        assert record["preset"] == "ocr" and record["model"] == str(tiny_model)
+        assert 0 < record["tokens"]["completion"] <= 8
+    assert len({r["sha256"] for r in lines}) == 3
+
+
+@pytest.mark.parametrize("rasterizer", RASTERIZERS)
+def test_page_ranges_select_pages(tiny_model: Path, docs: dict[str, Path], rasterizer: str) -> None:
+    code, stdout, _ = ocr(tiny_model, str(docs["text"]), "--pages", "3,1", "--jsonl", "--rasterizer", rasterizer)
+    assert code == 0
+    assert [r["page"] for r in jsonl(stdout)] == [1, 3]
+    code, stdout, _ = ocr(tiny_model, str(docs["text"]), "--pages", "2-", "--jsonl", "--rasterizer", rasterizer)
+    assert [r["page"] for r in jsonl(stdout)] == [2, 3]
+
+
+def test_bad_page_range_is_a_usage_error(tiny_model: Path, docs: dict[str, Path]) -> None:
+    code, stdout, stderr = ocr(tiny_model, str(docs["text"]), "--pages", "3-1")
+    assert code == 2 and stdout == ""
+    assert "Error:" in stderr
+
+
+def test_standard_input_is_sniffed_from_bytes(tiny_model: Path, docs: dict[str, Path]) -> None:
+    code, stdout, stderr = ocr(tiny_model, "-", "--jsonl", input=docs["scan"].read_bytes())
+    assert code == 0, stderr
+    lines = jsonl(stdout)
+    assert [(r["source"], r["page"]) for r in lines] == [("<stdin>", 1), ("<stdin>", 2)]
+    assert lines[0]["dpi"] == 50
+
+
+def test_json_document_matches_the_schema(tiny_model: Path, docs: dict[str, Path]) -> None:
+    code, stdout, _ = ocr(tiny_model, str(docs["text"]), str(docs["photo"]), "--json", "--pages", "1-2")
+    assert code == 0
+    body = json.loads(stdout)
+    jsonschema.validate(body, DOCUMENTS)
+    assert [Path(d["source"]).name for d in body["documents"]] == ["계약서 text.pdf", "photo.jpg"]
+    assert [p["page"] for p in body["documents"][0]["pages"]] == [1, 2]
+    assert body["preset"]["name"] == "ocr" and body["preset"]["top_k"] == 20
+
+
+def test_text_and_markdown_have_page_separators(tiny_model: Path, docs: dict[str, Path], tmp_path: Path) -> None:
+    code, stdout, _ = ocr(tiny_model, str(docs["scan"]), "--format", "text")
+    assert code == 0
+    assert stdout.count("===== ") == 2 and f"===== {docs['scan']} · page 2 =====" in stdout
+    out = tmp_path / "scan.md"
+    code, stdout, _ = ocr(tiny_model, str(docs["scan"]), "-o", str(out))  # format from the suffix
+    assert code == 0 and stdout == ""
+    markdown = out.read_text()
+    assert markdown.count("<!-- ") == 2 and "\n---\n" in markdown
+    assert not list(tmp_path.glob(".scan.md.*"))  # the temporary file was renamed, not left behind
+
+
+def test_output_file_json_is_written_whole(tiny_model: Path, docs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    code, stdout, _ = ocr(tiny_model, str(docs["scan"]), "-o", str(out))
+    assert code == 0 and stdout == ""
+    jsonschema.validate(json.loads(out.read_text()), DOCUMENTS)
+
+
+def test_resume_skips_finished_pages(tiny_model: Path, docs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "pages.jsonl"
+    code, _, _ = ocr(tiny_model, str(docs["text"]), "-o", str(out))
+    assert code == 0
+    full = out.read_text().splitlines()
+    assert len(full) == 3
+    # An interrupted run: two complete lines and half of the third.
+    out.write_text(full[0] + "\n" + full[1] + "\n" + full[2][:25])
+    code, _, stderr = ocr(tiny_model, str(docs["text"]), "-o", str(out), "--resume")
+    assert code == 0
+    assert "2 page(s)" in stderr
+    lines = out.read_text().splitlines()
+    assert lines[:2] == full[:2]
+    assert [json.loads(line)["page"] for line in lines] == [1, 2, 3]
+    assert json.loads(lines[2])["text"] == json.loads(full[2])["text"]
+    # A different prompt is different work: nothing is skipped.
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("이 페이지의 제목만 적으세요.")
+    code, _, stderr = ocr(tiny_model, str(docs["text"]), "-o", str(out), "--resume", "--prompt-file", str(prompt))
+    assert code == 0 and "Resumed" not in stderr
+    assert len(out.read_text().splitlines()) == 6
+
+
+def test_resume_needs_a_jsonl_output(tiny_model: Path, docs: dict[str, Path]) -> None:
+    code, _, stderr = ocr(tiny_model, str(docs["text"]), "--resume")
+    assert code == 2 and "--resume needs -o FILE.jsonl" in stderr
+
+
+def test_batched_greedy_output_equals_page_by_page(tiny_model: Path, docs: dict[str, Path]) -> None:
+    # Pages of different sizes, so the batch is left-padded.
+    args = (str(docs["photo"]), str(docs["scan"]), str(docs["text"]), "--pages", "1", "--jsonl")
+    _, alone, _ = ocr(tiny_model, *args, "--batch-size", "1")
+    _, batched, _ = ocr(tiny_model, *args, "--batch-size", "3")
+    alone_lines, batched_lines = jsonl(alone), jsonl(batched)
+    assert len({r["tokens"]["prompt"] for r in alone_lines}) > 1  # really different lengths
+    assert [r["text"] for r in batched_lines] == [r["text"] for r in alone_lines]
+    assert [r["tokens"] for r in batched_lines] == [r["tokens"] for r in alone_lines]
+
+
+def test_runaway_repetition_is_stopped_and_flagged(tiny_model: Path, docs: dict[str, Path]) -> None:
+    code, stdout, _ = ocr(
+        tiny_model, str(docs["scan"]), "--pages", "1", "--jsonl", "--presence-penalty", "0", "--max-new-tokens", "400"
+    )
+    assert code == 0
+    (record,) = jsonl(stdout)
+    assert record["finish_reason"] == "repetition"
+    assert record["tokens"]["completion"] < 400
+
+
+def test_a_bad_file_is_a_record_and_the_run_goes_on(tiny_model: Path, docs: dict[str, Path], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\nthis is not really a pdf")
+    code, stdout, stderr = ocr(tiny_model, str(broken), str(docs["photo"]), str(tmp_path / "missing.png"), "--jsonl")
+    assert code == 1
+    lines = jsonl(stdout)
+    assert [(Path(r["source"]).name, r["page"], r["error"] is None) for r in lines] == [
+        ("broken.pdf", None, False), ("photo.jpg", 1, True), ("missing.png", None, False),
+    ]  # fmt: skip
+    assert "broken.pdf" in stderr and "missing.png" in stderr and "Traceback" not in stderr
+
+
+def test_encrypted_pdf_needs_the_password(tiny_model: Path, tmp_path: Path) -> None:
+    locked = make_text_pdf(tmp_path / "locked.pdf", SAMPLE_PAGES[:1], password="암호123")
+    code, stdout, stderr = ocr(tiny_model, str(locked), "--jsonl")
+    assert code == 1 and "--password" in stderr
+    assert jsonl(stdout)[0]["error"]
+    code, stdout, _ = ocr(tiny_model, str(locked), "--jsonl", "--password", "암호123")
+    assert code == 0 and jsonl(stdout)[0]["error"] is None
+
+
+def test_dry_run_lists_pages_without_loading_a_model(docs: dict[str, Path], tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["ocr", str(docs["text"]), str(docs["photo"]), "--dry-run", "--json", "--model", str(tmp_path / "none")]
+    )
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    first = body["pages"][0]
+    assert (first["width"], first["height"], first["dpi"]) == (1654, 2339, 200)  # A4 at 200 DPI
+    assert (first["resized_width"], first["resized_height"]) == (1652, 2352)  # full resolution kept
+    assert first["visual_tokens"] == 1652 * 2352 // (28 * 28)
+    assert len(body["pages"]) == 4 and body["thinking"] is False and body["preset"]["name"] == "ocr"
+    assert "reading order" in body["prompt"]
+    table = CliRunner().invoke(app, ["ocr", str(docs["text"]), "--dry-run", "--model", str(tmp_path / "none")])
+    assert table.exit_code == 0 and "1654x2339" in table.stdout and "visual tokens" in table.stdout
+
+
+def test_ask_takes_pdf_pages_as_images_and_caps_them(tiny_model: Path, docs: dict[str, Path]) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["ask", str(docs["text"]), str(docs["photo"]), "표에서 매출은?", "--model", str(tiny_model), "--json",
+         "--max-images", "2", "--dpi", "50", "--max-new-tokens", "4"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert [(Path(i["source"]).name, i["page"]) for i in body["images"]] == [
+        ("계약서 text.pdf", 1),
+        ("계약서 text.pdf", 2),
+    ]
+    assert body["prompt"].count("<vision>") == 2
+    assert "first 2 of 4" in result.stderr
+    assert body["preset"]["name"] == "ocr"
