@@ -185,6 +185,17 @@ class OcrRun:
         pages = sum(len(plan.pages) for plan in self.plans) + sum(1 for plan in self.plans if plan.error)
         return pages - self.skipped
 
+    def summary(self) -> str:
+        """One line for stderr before the work starts: what will be done, at what token budget."""
+        request = self.settings.request
+        files = sum(1 for plan in self.plans if plan.source)
+        return (
+            f"{self.total} page(s) from {files} file(s) · {request.raster.rasterizer} at {request.raster.dpi} DPI · "
+            f"up to {request.max_pixels // (28 * 28):,} visual tokens per page (--max-pixels {request.max_pixels:,})"
+            f" · batch {request.batch_size} · preset {request.preset.name}"
+            f" · thinking {'on' if request.thinking else 'off'}"
+        )
+
     def _resume_filter(self) -> SkipPage:
         assert self.settings.output is not None
         done = finished_pages(self.settings.output)

@@ -79,6 +79,7 @@ class Sampling:
     presence_penalty: float | None
     max_new_tokens: int
     seed: int | None = None
+    repetition_guard: bool = True  # stop generations that loop (engines/repetition.py)
 
     @property
     def greedy(self) -> bool:
@@ -95,6 +96,7 @@ class Sampling:
         top_p: float | None = None,
         top_k: int | None = None,
         presence_penalty: float | None = None,
+        repetition_guard: bool = True,
     ) -> Sampling:
         """The preset's values, each overridden by a flag when the flag was given."""
         if max_new_tokens < 1:
@@ -106,6 +108,7 @@ class Sampling:
             presence_penalty=preset.presence_penalty if presence_penalty is None else (presence_penalty or None),
             max_new_tokens=max_new_tokens,
             seed=seed,
+            repetition_guard=repetition_guard,
         )
         if values.temperature < 0:
             raise UsageError("--temperature must be 0 (greedy) or more")
@@ -128,6 +131,7 @@ class SamplingFlags:
     presence_penalty: float | None = None
     max_new_tokens: int = 4096
     seed: int | None = None
+    repetition_guard: bool = True
 
     def resolve(self, question: str, n_images: int, has_document: bool = False) -> tuple[Preset, str, Sampling]:
         """The preset (chosen automatically for "auto"), why it was chosen, and final values."""
@@ -143,6 +147,7 @@ class SamplingFlags:
             top_p=self.top_p,
             top_k=self.top_k,
             presence_penalty=self.presence_penalty,
+            repetition_guard=self.repetition_guard,
         )
         return preset, reason, sampling
 

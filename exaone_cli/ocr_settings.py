@@ -88,7 +88,14 @@ class OcrSettings:
         preset, _, sampling = flags.resolve("", n_images=1, has_document=True)
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         request = OcrRequest(
-            prompt=prompt, thinking=thinking, preset=preset, sampling=sampling, raster=raster, batch_size=batch_size
+            prompt=prompt,
+            thinking=thinking,
+            preset=preset,
+            sampling=sampling,
+            raster=raster,
+            batch_size=batch_size,
+            min_pixels=load.min_pixels,
+            max_pixels=load.max_pixels,
         )
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
         return cls(tuple(files), ranges, load, request, fmt, output, resume)

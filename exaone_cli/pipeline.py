@@ -22,6 +22,7 @@ from .inputs import Source, open_source
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
 from .parse import parse_answer
 from .results import PageRecord
+from .vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class OcrRequest:
     sampling: Sampling
     raster: RasterOptions
     batch_size: int = 4
+    min_pixels: int = DEFAULT_MIN_PIXELS  # the visual-token budget, as the engine applies it
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     @property
     def prompt_sha256(self) -> str:
@@ -181,6 +184,7 @@ def _record(request: OcrRequest, model: str, plan: DocumentPlan, number: int | N
 def _page_record(request: OcrRequest, model: str, item: _Rendered, generation: Generation) -> PageRecord:
     assert item.page is not None
     parsed = parse_answer(generation.text, request.thinking)
+    budget = visual_tokens(item.page.width, item.page.height, request.min_pixels, request.max_pixels)
     return _record(
         request,
         model,
@@ -190,6 +194,8 @@ def _page_record(request: OcrRequest, model: str, item: _Rendered, generation: G
         height=item.page.height,
         dpi=item.page.dpi,
         note=item.page.note,
+        grid=budget.grid,
+        visual_tokens=budget.tokens,
         text=unicodedata.normalize("NFC", parsed.answer),
         reasoning=unicodedata.normalize("NFC", parsed.reasoning) if parsed.reasoning is not None else None,
         boxed=list(parsed.boxed),

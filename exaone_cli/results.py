@@ -82,6 +82,8 @@ class PageRecord:
     height: int | None = None
     dpi: int | None = None
     note: str | None = None
+    grid: tuple[int, int, int] | None = None  # the image's patch grid (t, h, w) after resizing
+    visual_tokens: int = 0
     text: str = ""
     reasoning: str | None = None
     boxed: list[str] = field(default_factory=list)
@@ -105,6 +107,8 @@ class PageRecord:
             "height": self.height,
             "dpi": self.dpi,
             "note": self.note,
+            "grid": list(self.grid) if self.grid else None,
+            "visual_tokens": self.visual_tokens,
             "text": self.text,
             "reasoning": self.reasoning,
             "boxed": list(self.boxed),

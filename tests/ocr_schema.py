@@ -10,8 +10,8 @@ NULLABLE_INT = {"type": ["integer", "null"]}
 PAGE: dict[str, Any] = {
     "type": "object",
     "required": [
-        "source", "sha256", "page", "width", "height", "dpi", "note", "text", "reasoning", "boxed",
-        "finish_reason", "tokens", "seconds", "error",
+        "source", "sha256", "page", "width", "height", "dpi", "note", "grid", "visual_tokens", "text", "reasoning",
+        "boxed", "finish_reason", "tokens", "seconds", "error",
     ],
     "properties": {
         "source": {"type": "string"},
@@ -21,6 +21,8 @@ PAGE: dict[str, Any] = {
         "height": NULLABLE_INT,
         "dpi": NULLABLE_INT,
         "note": NULLABLE_STR,
+        "grid": {"type": ["array", "null"], "items": {"type": "integer"}, "minItems": 3, "maxItems": 3},
+        "visual_tokens": {"type": "integer", "minimum": 0},
         "text": {"type": "string"},
         "reasoning": NULLABLE_STR,
         "boxed": {"type": "array", "items": {"type": "string"}},

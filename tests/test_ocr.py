@@ -62,6 +62,11 @@ def test_jsonl_one_line_per_page_in_input_order(tiny_model: Path, docs: dict[str
     a4 = lines[0]
     assert (a4["dpi"], a4["width"], a4["height"]) == (50, 414, 585)  # A4 at 50 DPI (renderers round up)
     assert (lines[3]["dpi"], lines[3]["width"], lines[3]["height"]) == (None, 300, 180)
+    # The budget (--max-pixels 160 tokens) shrinks the A4 page; the photo fits as it is.
+    assert a4["visual_tokens"] <= 160 and a4["grid"][0] == 1
+    assert a4["visual_tokens"] == a4["grid"][1] * a4["grid"][2] // 4
+    assert (lines[3]["grid"], lines[3]["visual_tokens"]) == ([1, 12, 22], 66)  # 300x180 -> 308x168 px
+    assert "up to 160 visual tokens per page" in stderr
     for record in lines:
         assert record["error"] is None and record["reasoning"] is None  # thinking is off for OCR
         assert record["text"] == unicodedata.normalize("NFC", record["text"])
@@ -169,6 +174,13 @@ def test_runaway_repetition_is_stopped_and_flagged(tiny_model: Path, docs: dict[
     (record,) = jsonl(stdout)
     assert record["finish_reason"] == "repetition"
     assert record["tokens"]["completion"] < 400
+    code, stdout, _ = ocr(
+        tiny_model, str(docs["scan"]), "--pages", "1", "--jsonl", "--presence-penalty", "0", "--max-new-tokens", "400",
+        "--no-repetition-guard",
+    )  # fmt: skip
+    (unguarded,) = jsonl(stdout)
+    assert (unguarded["finish_reason"], unguarded["tokens"]["completion"]) == ("length", 400)
+    assert unguarded["text"].startswith(record["text"])
 
 
 def test_a_bad_file_is_a_record_and_the_run_goes_on(tiny_model: Path, docs: dict[str, Path], tmp_path: Path) -> None:
@@ -223,3 +235,10 @@ def test_ask_takes_pdf_pages_as_images_and_caps_them(tiny_model: Path, docs: dic
     assert body["prompt"].count("<vision>") == 2
     assert "first 2 of 4" in result.stderr
     assert body["preset"]["name"] == "ocr"
+
+
+def test_rich_view_shows_each_page_under_its_name(tiny_model: Path, docs: dict[str, Path]) -> None:
+    code, stdout, _ = ocr(tiny_model, str(docs["scan"]), "--format", "rich")
+    assert code == 0
+    assert "· page 1 " in stdout and "· page 2 " in stdout  # panel titles, in order
+    assert stdout.index("· page 1 ") < stdout.index("· page 2 ")

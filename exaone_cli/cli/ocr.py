@@ -71,6 +71,13 @@ def ocr_command(
     presence_penalty: PresencePenaltyOpt = None,
     max_new_tokens: MaxNewTokensOpt = 4096,
     seed: SeedOpt = None,
+    guard: Annotated[
+        bool,
+        typer.Option(
+            "--repetition-guard/--no-repetition-guard",
+            help="Stop a page whose output keeps repeating a short unit (finish_reason 'repetition').",
+        ),
+    ] = True,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Pages generated together.")] = 4,
     fmt: Annotated[str, typer.Option("--format", "-f", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)] = "auto",
     json_out: Annotated[bool, typer.Option("--json", help="--format json.", rich_help_panel=OUTPUT)] = False,
@@ -89,7 +96,7 @@ def ocr_command(
         settings = OcrSettings.from_flags(
             files=files, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password, max_pixels=max_pixels,
             min_pixels=min_pixels, model=model, revision=revision, prompt_file=prompt_file, thinking=think,
-            flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed),
+            flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed, guard),
             batch_size=batch_size, fmt="json" if json_out else "jsonl" if jsonl_out else fmt, output=output,
             resume=resume, stdout_is_terminal=sys.stdout.isatty(),
         )  # fmt: skip
@@ -98,6 +105,8 @@ def ocr_command(
             print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"))
             raise typer.Exit(int(ExitCode.INPUT_FAILED if plan.failed else ExitCode.OK))
         run = ocr_run(settings, sink=make_sink(settings, out))
+        if not quiet:
+            err.print(run.summary(), soft_wrap=True)
         with page_progress(err, total=run.total, enabled=err.is_terminal and not quiet) as progress:
             for record in run:
                 progress.advance(record)

@@ -140,7 +140,8 @@ class LocalEngine:
         prompt_length = int(inputs["input_ids"].shape[1])
         kwargs = self._generate_kwargs(sampling, prompt_length)
         guard = _RepetitionStop(prompt_length)
-        kwargs["stopping_criteria"] = StoppingCriteriaList([guard])
+        if sampling.repetition_guard:
+            kwargs["stopping_criteria"] = StoppingCriteriaList([guard])
         if on_text is not None and len(prompts) == 1:
             kwargs["streamer"] = _CallbackStreamer(self.processor.tokenizer, on_text)
         if sampling.seed is not None:
