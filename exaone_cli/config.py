@@ -152,14 +152,114 @@ class SamplingFlags:
         return preset, reason, sampling
 
 
+QUANTIZE = ("none", "8bit", "4bit")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+ATTENTION = ("sdpa", "flash_attention_2", "eager")
+# Kept in 16-bit when --quantize is used: the output head (its errors reach every token's
+# probabilities directly, and it is ~0.8 B parameters of 33.8 B) and the vision tower (1.3 B;
+# its small matrices quantize badly and it runs once per image, not per token).
+# Names as transformers matches them: from the start of a module path, or as its suffix.
+UNQUANTIZED_MODULES = ("lm_head", "model.visual")
+_MEMORY = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B)?\s*$", re.IGNORECASE)
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_memory(text: str) -> int:
+    """'20GiB', '64GB', '1.5TiB', '512MiB' -> bytes."""
+    match = _MEMORY.match(text)
+    if not match:
+        raise UsageError(f"not a memory size: {text!r}", hint="write sizes like 20GiB, 64GB or 512MiB")
+    number, unit = match.groups()
+    return int(float(number) * _UNITS[(unit or "").lower()])
+
+
+def parse_max_memory(spec: str) -> dict[str, int]:
+    """'0=20GiB,1=20GiB,cpu=64GiB' -> {'0': ..., '1': ..., 'cpu': ...} (bytes), accelerate's keys."""
+    limits: dict[str, int] = {}
+    for part in spec.split(","):
+        device, sep, size = part.partition("=")
+        device = device.strip().lower().removeprefix("cuda:")
+        if not sep or not (device.isdigit() or device in ("cpu", "disk", "mps")):
+            raise UsageError(
+                f"bad --max-memory entry {part.strip()!r}", hint="use DEVICE=SIZE pairs: 0=20GiB,1=20GiB,cpu=64GiB"
+            )
+        limits[device] = parse_memory(size)
+    return limits
+
+
 @dataclass(frozen=True)
 class LoadOptions:
-    """How the local engine loads the model (grown by the loading issue: quantization, memory)."""
+    """How the local engine loads the model: which checkpoint, in what precision, where."""
 
     model: str = DEFAULT_MODEL
     dtype: str = "auto"
     device_map: str = "auto"
     revision: str | None = None
+    quantize: str = "none"
+    max_memory: tuple[tuple[str, int], ...] | None = None  # accelerate's max_memory, as pairs
+    offload_folder: str | None = None
+    attn_implementation: str | None = None
+
+    def __post_init__(self) -> None:
+        for value, allowed, flag in (
+            (self.quantize, QUANTIZE, "--quantize"),
+            (self.dtype, DTYPES, "--dtype"),
+            (self.attn_implementation or "sdpa", ATTENTION, "--attn-implementation"),
+        ):
+            if value not in allowed:
+                raise UsageError(f"unknown {flag} value {value!r}", hint=f"use one of: {', '.join(allowed)}")
+        if not re.fullmatch(r"auto|balanced|balanced_low_0|sequential|cpu|cuda(:[0-9]+)?|[0-9]+", self.device_map):
+            raise UsageError(
+                f"unknown --device-map {self.device_map!r}", hint="use auto, balanced, sequential, cpu or cuda:N"
+            )
+
+    @classmethod
+    def from_flags(
+        cls,
+        model: str = DEFAULT_MODEL,
+        revision: str | None = None,
+        *,
+        quantize: str = "none",
+        dtype: str = "auto",
+        device_map: str = "auto",
+        max_memory: str | None = None,
+        offload_folder: str | None = None,
+        attn_implementation: str | None = None,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
+    ) -> LoadOptions:
+        """The options as typed on the command line, checked."""
+        limits = tuple(parse_max_memory(max_memory).items()) if max_memory else None
+        options = cls(
+            model=model,
+            revision=revision,
+            quantize=quantize,
+            dtype=dtype,
+            device_map=device_map,
+            max_memory=limits,
+            offload_folder=offload_folder,
+            attn_implementation=attn_implementation,
+        )
+        return options.with_pixels(min_pixels, max_pixels)
+
+    @property
+    def max_memory_dict(self) -> dict[str | int, int] | None:
+        """accelerate's form: GPU indices as ints, 'cpu'/'disk' as strings."""
+        if self.max_memory is None:
+            return None
+        return {int(key) if key.isdigit() else key: value for key, value in self.max_memory}
+
     # The visual-token budget handed to the image processor (total pixels after resizing).
     min_pixels: int = DEFAULT_MIN_PIXELS
     max_pixels: int = DEFAULT_MAX_PIXELS

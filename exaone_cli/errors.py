@@ -45,6 +45,10 @@ class EngineError(ExaoneError):
     exit_code = ExitCode.ENGINE
 
 
+class OutOfMemory(EngineError):
+    """The accelerator ran out of memory on a generation; smaller work may still fit."""
+
+
 def debug_enabled() -> bool:
     """--debug / EXAONE_DEBUG=1: tracebacks and library logs are shown."""
     return os.environ.get("EXAONE_DEBUG", "").lower() in ("1", "true", "yes")

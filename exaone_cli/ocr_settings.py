@@ -55,10 +55,7 @@ class OcrSettings:
         dpi: int,
         rasterizer: str | None,
         password: str | None,
-        max_pixels: int | None,
-        min_pixels: int | None,
-        model: str,
-        revision: str | None,
+        load: LoadOptions,
         prompt_file: Path | None,
         thinking: bool,
         flags: SamplingFlags,
@@ -75,7 +72,6 @@ class OcrSettings:
             raise UsageError("'-' (standard input) can be given once")
         if rasterizer not in (None, "pdfium", "poppler"):
             raise UsageError(f"unknown rasterizer {rasterizer!r}", hint="use pdfium or poppler")
-        load = LoadOptions(model=model, revision=revision).with_pixels(min_pixels, max_pixels)
         if prompt_file is not None:
             try:
                 prompt = prompt_file.read_text(encoding="utf-8").strip()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .config import Preset, Sampling
 from .engines.base import Engine, Generation, Prompt
-from .errors import ExaoneError, InputError
+from .errors import ExaoneError, InputError, OutOfMemory
 from .inputs import Source, open_source
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
 from .parse import parse_answer
@@ -215,12 +215,15 @@ def _generate(engine: Engine, request: OcrRequest, items: list[_Rendered]) -> li
     try:
         generations = engine.generate(prompts, request.sampling)
         return [_page_record(request, engine.name, item, gen) for item, gen in zip(items, generations, strict=True)]
-    except (KeyboardInterrupt, ExaoneError):
+    except KeyboardInterrupt:
         raise
     except Exception as exc:
+        if isinstance(exc, ExaoneError) and not isinstance(exc, OutOfMemory):
+            raise  # the engine itself is gone (unreachable server, ...): no page can succeed
         if len(items) > 1:
             return [record for item in items for record in _generate(engine, request, [item])]
-        message = f"{items[0].plan.display}: page {items[0].number}: generation failed ({type(exc).__name__}: {exc})"
+        reason = error_text(exc) if isinstance(exc, ExaoneError) else f"{type(exc).__name__}: {exc}"
+        message = f"{items[0].plan.display}: page {items[0].number}: generation failed ({reason})"
         return [_record(request, engine.name, items[0].plan, items[0].number, error=message, finish_reason="error")]
 
 

@@ -18,18 +18,24 @@ from ..render.rich import StreamingAnswer, print_ask
 from ..render.text import ask_text
 from .errors import error_boundary, warn
 from .options import (
+    AttnImplementationOpt,
+    DeviceMapOpt,
     DpiOpt,
+    DtypeOpt,
     Format,
     FormatOpt,
     JsonOpt,
+    MaxMemoryOpt,
     MaxNewTokensOpt,
     MaxPixelsOpt,
     MinPixelsOpt,
     ModelOpt,
+    OffloadFolderOpt,
     PagesOpt,
     PasswordOpt,
     PresencePenaltyOpt,
     PresetOpt,
+    QuantizeOpt,
     RasterizerOpt,
     RevisionOpt,
     SeedOpt,
@@ -65,6 +71,12 @@ def ask_command(
     min_pixels: MinPixelsOpt = None,
     model: ModelOpt = DEFAULT_MODEL,
     revision: RevisionOpt = None,
+    quantize: QuantizeOpt = "none",
+    dtype: DtypeOpt = "auto",
+    device_map: DeviceMapOpt = "auto",
+    max_memory: MaxMemoryOpt = None,
+    offload_folder: OffloadFolderOpt = None,
+    attn_implementation: AttnImplementationOpt = None,
     think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (the model's default).")] = True,
     boxed_hint: Annotated[
         bool, typer.Option("--boxed-hint/--no-boxed-hint", help="Add the card's \\boxed{} answer instruction.")
@@ -93,7 +105,11 @@ def ask_command(
             fmt = Format.rich if sys.stdout.isatty() else Format.text
         flags = SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed)
         flags.resolve(question, len(images))  # bad flags fail before anything is loaded
-        load = LoadOptions(model=model, revision=revision).with_pixels(min_pixels, max_pixels)
+        load = LoadOptions.from_flags(
+            model, revision, quantize=quantize, dtype=dtype, device_map=device_map, max_memory=max_memory,
+            offload_folder=str(offload_folder) if offload_folder else None, attn_implementation=attn_implementation,
+            min_pixels=min_pixels, max_pixels=max_pixels,
+        )  # fmt: skip
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
         stream = StreamingAnswer(out, thinking=think, show_reasoning=show_reasoning) if fmt is Format.rich else None

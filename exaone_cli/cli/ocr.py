@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from ..api import dry_run, ocr_run
-from ..config import DEFAULT_MODEL, SamplingFlags
+from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..errors import ExitCode
 from ..ocr_settings import FORMATS, OcrSettings
 from ..render.dry_run import print_dry_run
@@ -18,15 +18,21 @@ from ..render.progress import page_progress
 from ..render.sinks import make_sink
 from .errors import error_boundary, report
 from .options import (
+    AttnImplementationOpt,
+    DeviceMapOpt,
     DpiOpt,
+    DtypeOpt,
+    MaxMemoryOpt,
     MaxNewTokensOpt,
     MaxPixelsOpt,
     MinPixelsOpt,
     ModelOpt,
+    OffloadFolderOpt,
     PagesOpt,
     PasswordOpt,
     PresencePenaltyOpt,
     PresetOpt,
+    QuantizeOpt,
     RasterizerOpt,
     RevisionOpt,
     SeedOpt,
@@ -62,6 +68,12 @@ def ocr_command(
     min_pixels: MinPixelsOpt = None,
     model: ModelOpt = DEFAULT_MODEL,
     revision: RevisionOpt = None,
+    quantize: QuantizeOpt = "none",
+    dtype: DtypeOpt = "auto",
+    device_map: DeviceMapOpt = "auto",
+    max_memory: MaxMemoryOpt = None,
+    offload_folder: OffloadFolderOpt = None,
+    attn_implementation: AttnImplementationOpt = None,
     prompt_file: Annotated[Path | None, typer.Option("--prompt-file", help="Use this prompt instead.")] = None,
     think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (off for OCR).")] = False,
     preset: PresetOpt = "ocr",
@@ -94,8 +106,13 @@ def ocr_command(
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
         settings = OcrSettings.from_flags(
-            files=files, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password, max_pixels=max_pixels,
-            min_pixels=min_pixels, model=model, revision=revision, prompt_file=prompt_file, thinking=think,
+            files=files, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password, prompt_file=prompt_file,
+            load=LoadOptions.from_flags(
+                model, revision, quantize=quantize, dtype=dtype, device_map=device_map, max_memory=max_memory,
+                offload_folder=str(offload_folder) if offload_folder else None,
+                attn_implementation=attn_implementation, min_pixels=min_pixels, max_pixels=max_pixels,
+            ),
+            thinking=think,
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed, guard),
             batch_size=batch_size, fmt="json" if json_out else "jsonl" if jsonl_out else fmt, output=output,
             resume=resume, stdout_is_terminal=sys.stdout.isatty(),

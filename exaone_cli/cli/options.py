@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -94,4 +95,36 @@ MaxPixelsOpt = Annotated[
 MinPixelsOpt = Annotated[
     int | None,
     typer.Option("--min-pixels", help="Smaller images are scaled up to this many pixels.", rich_help_panel=INPUT),
+]
+
+LOADING = "Loading"
+
+QuantizeOpt = Annotated[
+    str,
+    typer.Option(
+        "--quantize",
+        help="none | 8bit | 4bit (bitsandbytes; 4bit = NF4, double quantization, 16-bit compute). "
+        "lm_head and the vision tower stay 16-bit: they are ~6% of the weights, lm_head's errors hit every "
+        "token's probabilities, and the vision tower runs once per image.",
+        rich_help_panel=LOADING,
+    ),
+]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="auto | bfloat16 | float16 | float32.", rich_help_panel=LOADING)]
+DeviceMapOpt = Annotated[
+    str,
+    typer.Option(
+        "--device-map", help="auto | balanced | sequential | cpu | cuda:N (accelerate).", rich_help_panel=LOADING
+    ),
+]
+MaxMemoryOpt = Annotated[
+    str | None,
+    typer.Option("--max-memory", help="Per-device limits, e.g. 0=20GiB,1=20GiB,cpu=64GiB.", rich_help_panel=LOADING),
+]
+OffloadFolderOpt = Annotated[
+    Path | None,
+    typer.Option("--offload-folder", help="Folder for weights offloaded to disk.", rich_help_panel=LOADING),
+]
+AttnImplementationOpt = Annotated[
+    str | None,
+    typer.Option("--attn-implementation", help="sdpa | flash_attention_2 | eager.", rich_help_panel=LOADING),
 ]

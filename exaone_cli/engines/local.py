@@ -6,6 +6,8 @@ it through `engines.open_engine`, so `exaone --help` stays fast.
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -21,8 +23,8 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from ..config import LoadOptions, Sampling
-from ..errors import EngineError, debug_enabled
+from ..config import UNQUANTIZED_MODULES, LoadOptions, Sampling
+from ..errors import EngineError, ExaoneError, OutOfMemory, UsageError, debug_enabled
 from .base import FinishReason, Generation, OnText, Prompt
 from .checkpoint import DOWNLOAD_HINT, EXAONE_MODEL_TYPE, resolve_model
 from .presence import PresencePenaltyLogitsProcessor
@@ -50,6 +52,122 @@ class _RepetitionStop(StoppingCriteria):
                 self.stopped_at[row] = int(generated.shape[1])
                 done[row] = True
         return done  # type: ignore[return-value]
+
+
+def _device_map(value: str) -> str | dict[str, int | str]:
+    """'cpu', 'cuda:1' or '0' put the whole model on one device; the rest are accelerate's
+    strategies (auto, balanced, sequential)."""
+    if value == "cpu" or value.startswith("cuda"):
+        return {"": value}
+    if value.isdigit():
+        return {"": int(value)}
+    return value
+
+
+def _compute_dtype(load: LoadOptions) -> torch.dtype:
+    if load.dtype != "auto":
+        dtype: torch.dtype = getattr(torch, load.dtype)
+        return dtype
+    if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
+def quantization_config(load: LoadOptions) -> Any:
+    """bitsandbytes through transformers: 8-bit LLM.int8, or 4-bit NF4 with double quantization
+    and a 16-bit compute dtype. UNQUANTIZED_MODULES (lm_head, the vision tower) stay 16-bit."""
+    try:
+        import bitsandbytes  # noqa: F401
+    except Exception as exc:
+        raise EngineError(
+            f"--quantize {load.quantize} needs bitsandbytes, which is missing or unusable ({exc})",
+            hint="pip install 'exaone-cli[quant]' (or bitsandbytes), or load without --quantize",
+        ) from exc
+    from transformers import BitsAndBytesConfig
+
+    skip = list(UNQUANTIZED_MODULES)
+    if load.quantize == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip, llm_int8_enable_fp32_cpu_offload=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=_compute_dtype(load),
+        llm_int8_skip_modules=skip,
+        llm_int8_enable_fp32_cpu_offload=True,
+    )
+
+
+def model_kwargs(load: LoadOptions, model_id: str) -> dict[str, Any]:
+    """from_pretrained's arguments for the loading options."""
+    kwargs: dict[str, Any] = {
+        "dtype": load.dtype,
+        "device_map": _device_map(load.device_map),
+        "revision": load.revision,
+    }
+    if load.max_memory is not None:
+        kwargs["max_memory"] = load.max_memory_dict
+    if load.offload_folder is not None:
+        kwargs["offload_folder"] = load.offload_folder
+    if load.attn_implementation is not None:
+        kwargs["attn_implementation"] = load.attn_implementation
+    if load.quantize != "none":
+        already = checkpoint_quantization(model_id, load.revision)
+        if already:
+            raise UsageError(
+                f"{load.model} is already quantized ({already}); --quantize {load.quantize} cannot apply",
+                hint="drop --quantize: pre-quantized checkpoints (FP8, AWQ) load as they are",
+            )
+        kwargs["quantization_config"] = quantization_config(load)
+        if load.dtype == "auto":
+            kwargs["dtype"] = _compute_dtype(load)
+    return kwargs
+
+
+def checkpoint_quantization(model_id: str, revision: str | None) -> str | None:
+    """The quantization method a checkpoint ships with (fp8, awq, ...), or None."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(model_id, revision=revision)
+    except Exception:
+        return None  # from_pretrained will report the real problem
+    quantization = getattr(config, "quantization_config", None)
+    if not quantization:
+        return None
+    if isinstance(quantization, dict):
+        return str(quantization.get("quant_method") or quantization.get("quant_type") or "quantized")
+    return str(getattr(quantization, "quant_method", "quantized"))
+
+
+def loading_error(model: str, exc: Exception) -> ExaoneError:
+    """The errors users meet when loading, each as one message with what to do."""
+    if isinstance(exc, ExaoneError):
+        return exc
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    chain = [exc, exc.__cause__, exc.__context__]
+    if any(isinstance(e, GatedRepoError) for e in chain) or "gated" in str(exc).lower():
+        return EngineError(
+            f"{model}: the Hub refused access (gated model: its licence must be accepted)",
+            hint="accept the EXAONE AI Model License on the model's Hub page, then `hf auth login` (or set HF_TOKEN)",
+        )
+    if any(isinstance(e, RepositoryNotFoundError) for e in chain):
+        return EngineError(
+            f"{model}: no such model on the Hugging Face Hub", hint="check the id, or pass a local folder"
+        )
+    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE")
+    if any(isinstance(e, LocalEntryNotFoundError) for e in chain) or (offline and isinstance(exc, OSError)):
+        return EngineError(
+            f"{model}: not in the local Hugging Face cache" + (" and offline mode is on" if offline else ""),
+            hint=f"download it first (hf download {model}) or point --model at a local copy",
+        )
+    if "bitsandbytes" in text.lower():
+        return EngineError(
+            f"bitsandbytes cannot load {model}: {text}", hint="check `exaone doctor`, or drop --quantize"
+        )
+    return EngineError(f"could not load model {model!r}: {text}", hint=DOWNLOAD_HINT)
 
 
 class _CallbackStreamer(TextStreamer):
@@ -80,14 +198,13 @@ class LocalEngine:
         if not debug_enabled():
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()
+            logging.getLogger("bitsandbytes").setLevel(logging.ERROR)  # "inputs will be cast", on every call
+        kwargs = model_kwargs(load, model_id)
         try:
             processor = AutoProcessor.from_pretrained(model_id, revision=load.revision)
-            model = AutoModelForImageTextToText.from_pretrained(
-                model_id, dtype=load.dtype, device_map=load.device_map, revision=load.revision
-            )
-        except (OSError, ValueError, ImportError) as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise EngineError(f"could not load model {load.model!r}: {first_line}", hint=DOWNLOAD_HINT) from exc
+            model = AutoModelForImageTextToText.from_pretrained(model_id, **kwargs)
+        except Exception as exc:
+            raise loading_error(load.model, exc) from exc
         if getattr(model.config, "model_type", None) != EXAONE_MODEL_TYPE:
             raise EngineError(f"{load.model}: not an EXAONE 4.5 model ({model.config.model_type!r})")
         model.eval()
@@ -96,6 +213,14 @@ class LocalEngine:
     def close(self) -> None:
         self.model = None
         self.processor = None
+
+    def _input_device(self) -> torch.device:
+        """Where inputs go: the model's first device; for a model whose first weights were
+        offloaded to disk (meta), the device accelerate executes offloaded layers on."""
+        device: torch.device = self.model.device
+        if device.type == "meta":
+            return torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+        return device
 
     def render_prompt(self, prompt: Prompt) -> str:
         """The model's own chat template, with enable_thinking passed through."""
@@ -136,7 +261,7 @@ class LocalEngine:
         images = [image for p in prompts for image in p.images]
         extra = {"size": self.image_size} if images else {}
         inputs = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt", **extra)
-        inputs = inputs.to(self.model.device)
+        inputs = inputs.to(self._input_device())
         prompt_length = int(inputs["input_ids"].shape[1])
         kwargs = self._generate_kwargs(sampling, prompt_length)
         guard = _RepetitionStop(prompt_length)
@@ -146,7 +271,15 @@ class LocalEngine:
             kwargs["streamer"] = _CallbackStreamer(self.processor.tokenizer, on_text)
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)
-        output = self.model.generate(**inputs, **kwargs)
+        try:
+            output = self.model.generate(**inputs, **kwargs)
+        except torch.OutOfMemoryError as exc:
+            del inputs
+            torch.cuda.empty_cache()
+            raise OutOfMemory(
+                f"out of GPU memory generating {len(prompts)} page(s) of {prompt_length} tokens",
+                hint="lower --batch-size or --max-pixels, or load with --quantize 4bit",
+            ) from exc
         # Each page of a batch is charged an equal share of the batch's wall time.
         seconds = (time.perf_counter() - start) / len(prompts)
         return [

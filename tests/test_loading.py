@@ -1,0 +1,100 @@
+"""Loading the model the way each machine can: 8-/4-bit (bitsandbytes on the CPU), offload to
+CPU and disk, and the errors users meet on the way."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import run_exaone
+from typer.testing import CliRunner
+
+from exaone_cli.cli import app
+from exaone_cli.config import LoadOptions, parse_max_memory
+from exaone_cli.engines.local import LocalEngine
+from exaone_cli.errors import UsageError
+
+QUESTION = ["What is shown?", "--no-think", "--temperature", "0", "--max-new-tokens", "6", "--json"]
+
+
+def ask(tiny_model: Path, image: Path, *args: str) -> tuple[int, dict | None, str]:
+    result = CliRunner().invoke(app, ["ask", str(image), *QUESTION, "--model", str(tiny_model), *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, json.loads(result.stdout) if result.exit_code == 0 else None, result.stderr
+
+
+@pytest.mark.parametrize(("quantize", "layer_class"), [("8bit", "Linear8bitLt"), ("4bit", "Linear4bit")])
+def test_quantized_tiny_model_answers_on_the_cpu(
+    tiny_model: Path, receipt_png: Path, quantize: str, layer_class: str
+) -> None:
+    code, body, stderr = ask(tiny_model, receipt_png, "--quantize", quantize)
+    assert code == 0, stderr
+    assert body is not None and body["tokens"]["completion"] > 0
+    assert "inputs will be cast" not in stderr  # bitsandbytes' per-call warning stays quiet
+    engine = LocalEngine.load(LoadOptions(model=str(tiny_model), quantize=quantize))
+    text_layer = engine.model.model.language_model.layers[0]
+    assert type(text_layer.mlp.up_proj).__name__ == layer_class
+    # lm_head and the vision tower stay unquantized.
+    assert type(engine.model.lm_head).__name__ == "Linear"
+    assert type(engine.model.model.visual.blocks[0].mlp.up_proj).__name__ == "Linear"
+
+
+def test_small_max_memory_offloads_to_disk_and_still_answers(
+    tiny_model: Path, receipt_png: Path, tmp_path: Path
+) -> None:
+    offload = tmp_path / "offload"
+    full = ask(tiny_model, receipt_png)
+    code, body, stderr = ask(tiny_model, receipt_png, "--max-memory", "cpu=2MiB", "--offload-folder", str(offload))
+    assert code == 0, stderr
+    assert body is not None and full[1] is not None
+    assert body["raw"] == full[1]["raw"]  # same answer, just slower
+    engine = LocalEngine.load(
+        LoadOptions(model=str(tiny_model), max_memory=(("cpu", 2 * 2**20),), offload_folder=str(offload))
+    )
+    # Split between memory and disk (safetensors weights are read from the checkpoint itself).
+    assert {"cpu", "disk"} <= set(engine.model.hf_device_map.values())
+
+
+def test_already_quantized_checkpoint_refuses_quantize(tiny_model: Path, receipt_png: Path, tmp_path: Path) -> None:
+    fp8 = tmp_path / "fp8"
+    shutil.copytree(tiny_model, fp8)
+    config = json.loads((fp8 / "config.json").read_text())
+    config["quantization_config"] = {"quant_method": "fp8", "weight_block_size": [128, 128]}
+    (fp8 / "config.json").write_text(json.dumps(config))
+    code, _, stderr = ask(fp8, receipt_png, "--quantize", "4bit")
+    assert code == 2
+    assert "already quantized (fp8)" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--quantize", "3bit"), ("--dtype", "int8"), ("--device-map", "gpu"), ("--max-memory", "0=lots")],
+)
+def test_bad_loading_options_are_usage_errors_before_loading(
+    receipt_png: Path, tmp_path: Path, flag: str, value: str
+) -> None:
+    result = CliRunner().invoke(app, ["ask", str(receipt_png), "q", "--model", str(tmp_path / "none"), flag, value])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.count("Error:") == 1
+
+
+def test_offline_without_the_model_in_the_cache_is_a_clear_error(receipt_png: Path, tmp_path: Path) -> None:
+    # A real process: huggingface_hub reads HF_HUB_OFFLINE when it is imported.
+    proc = run_exaone(
+        "ask", str(receipt_png), "질문", "--model", "LGAI-EXAONE/EXAONE-4.5-33B",
+        env={"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-cache")},
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert "not in the local Hugging Face cache and offline mode is on" in proc.stderr
+    assert "hf download LGAI-EXAONE/EXAONE-4.5-33B" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_max_memory_parsing() -> None:
+    assert parse_max_memory("0=20GiB, 1=20GiB ,cpu=64GB") == {"0": 20 * 2**30, "1": 20 * 2**30, "cpu": 64 * 10**9}
+    assert parse_max_memory("cuda:0=1.5GiB") == {"0": int(1.5 * 2**30)}
+    with pytest.raises(UsageError):
+        parse_max_memory("gpu0=20GiB")
