@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .config import LoadOptions, Sampling, SamplingFlags
-from .engines import Engine, Prompt, open_engine
+from .engines import Engine, Prompt, RemoteOptions, open_engine
 from .engines.base import Generation, OnText
 from .errors import InputError
 from .inputs import open_source
@@ -73,6 +73,7 @@ def ask(
     ranges: PageRanges | None = None,
     raster: RasterOptions | None = None,
     max_images: int | None = 8,
+    remote: RemoteOptions | None = None,
 ) -> AskResult:
     """Answer `question` about the images/pages in `inputs` (none for a text-only question).
 
@@ -89,8 +90,8 @@ def ask(
     preset, reason, sampling = flags.resolve(question, len(pages), has_document)
     own_engine = engine is None
     if engine is None:
-        on_status(f"Loading {load.model}")
-        engine = open_engine(load)
+        on_status(f"Connecting to {remote.server}" if remote else f"Loading {load.model}")
+        engine = open_engine(load, remote, on_warning)
     try:
         on_status("Generating")
         prompt = Prompt(text=ask_prompt(question, boxed_hint), images=[p.image for p in pages], thinking=thinking)
@@ -169,13 +170,21 @@ def dry_run(settings: OcrSettings) -> DryRunPlan:
 class OcrRun:
     """An `exaone ocr` run as an iterator of page records, in input order. Each record is
     handed to the sink as it is done; the sink is closed (files written) however the run ends,
-    so an interrupted run keeps every finished page."""
+    so an interrupted run keeps every finished page.
 
-    def __init__(self, settings: OcrSettings, sink: Sink, engine: Engine | None = None) -> None:
+    The engine is opened here, before iterating, so the model name a server reports is known
+    for --resume and the totals are right from the first progress update."""
+
+    def __init__(
+        self, settings: OcrSettings, sink: Sink, engine: Engine | None = None, warn: OnStatus = _quiet
+    ) -> None:
         self.settings = settings
         self.sink = sink
         self.plans = plan_documents(settings.files, settings.ranges, settings.request.raster)
-        self._engine = engine
+        self._own_engine = engine is None and any(plan.source for plan in self.plans)
+        if engine is None:
+            engine = open_engine(settings.load, settings.remote, warn) if self._own_engine else None
+        self.engine: Engine = engine or _NoEngine(settings.load.model)
         self.skipped = 0
         self.failed = 0
         self._skip = self._resume_filter() if settings.resume else None
@@ -187,19 +196,22 @@ class OcrRun:
 
     def summary(self) -> str:
         """One line for stderr before the work starts: what will be done, at what token budget."""
-        request = self.settings.request
+        request, remote = self.settings.request, self.settings.remote
         files = sum(1 for plan in self.plans if plan.source)
+        where = (
+            f"{remote.concurrency} request(s) in flight to {remote.server}" if remote else f"batch {request.batch_size}"
+        )
         return (
             f"{self.total} page(s) from {files} file(s) · {request.raster.rasterizer} at {request.raster.dpi} DPI · "
             f"up to {request.max_pixels // (28 * 28):,} visual tokens per page (--max-pixels {request.max_pixels:,})"
-            f" · batch {request.batch_size} · preset {request.preset.name}"
-            f" · thinking {'on' if request.thinking else 'off'}"
+            f" · {where} · model {self.engine.name}"
+            f" · preset {request.preset.name} · thinking {'on' if request.thinking else 'off'}"
         )
 
     def _resume_filter(self) -> SkipPage:
         assert self.settings.output is not None
         done = finished_pages(self.settings.output)
-        request, model = self.settings.request, self.settings.load.model
+        request, model = self.settings.request, self.engine.name
         keys = {
             (plan.sha256, number)
             for plan in self.plans
@@ -210,20 +222,15 @@ class OcrRun:
         return lambda plan, number: (plan.sha256, number) in keys
 
     def __iter__(self) -> Iterator[PageRecord]:
-        engine = self._engine
         try:
-            if engine is None and any(plan.source for plan in self.plans):
-                engine = open_engine(self.settings.load)
-            for record in run_ocr(
-                self.plans, engine or _NoEngine(self.settings.load.model), self.settings.request, self._skip
-            ):
+            for record in run_ocr(self.plans, self.engine, self.settings.request, self._skip):
                 self.sink.write(record)
                 self.failed += record.error is not None
                 yield record
         finally:
             self.sink.close()
-            if engine is not None and self._engine is None:
-                engine.close()
+            if self._own_engine:
+                self.engine.close()
 
 
 class _NoEngine:
@@ -241,6 +248,6 @@ class _NoEngine:
         pass
 
 
-def ocr_run(settings: OcrSettings, sink: Sink, engine: Engine | None = None) -> OcrRun:
+def ocr_run(settings: OcrSettings, sink: Sink, engine: Engine | None = None, warn: OnStatus = _quiet) -> OcrRun:
     """Plan the run now (files are opened and counted); pages are processed when iterated."""
-    return OcrRun(settings, sink, engine)
+    return OcrRun(settings, sink, engine, warn)

@@ -45,7 +45,14 @@ class EngineError(ExaoneError):
     exit_code = ExitCode.ENGINE
 
 
-class OutOfMemory(EngineError):
+class GenerationError(ExaoneError):
+    """One generation failed (a request that kept failing, out of memory); other pages may
+    still succeed, so the run records it and goes on."""
+
+    exit_code = ExitCode.INPUT_FAILED
+
+
+class OutOfMemory(GenerationError):
     """The accelerator ran out of memory on a generation; smaller work may still fit."""
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import LoadOptions, Preset, Sampling, SamplingFlags
+from .engines.remote import RemoteOptions
 from .errors import UsageError
 from .pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .pipeline import OcrRequest
@@ -37,6 +38,7 @@ class OcrSettings:
     fmt: str
     output: Path | None
     resume: bool
+    remote: RemoteOptions | None = None
 
     @property
     def preset(self) -> Preset:
@@ -64,6 +66,7 @@ class OcrSettings:
         output: Path | None,
         resume: bool,
         stdout_is_terminal: bool,
+        remote: RemoteOptions | None = None,
     ) -> OcrSettings:
         fmt = resolve_format(fmt, output, stdout_is_terminal)
         if resume and (output is None or fmt != "jsonl"):
@@ -94,4 +97,4 @@ class OcrSettings:
             max_pixels=load.max_pixels,
         )
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
-        return cls(tuple(files), ranges, load, request, fmt, output, resume)
+        return cls(tuple(files), ranges, load, request, fmt, output, resume, remote)

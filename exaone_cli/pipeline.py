@@ -12,12 +12,14 @@ import hashlib
 import queue
 import threading
 import unicodedata
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .config import Preset, Sampling
 from .engines.base import Engine, Generation, Prompt
-from .errors import ExaoneError, InputError, OutOfMemory
+from .errors import ExaoneError, GenerationError, InputError
 from .inputs import Source, open_source
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
 from .parse import parse_answer
@@ -218,8 +220,8 @@ def _generate(engine: Engine, request: OcrRequest, items: list[_Rendered]) -> li
     except KeyboardInterrupt:
         raise
     except Exception as exc:
-        if isinstance(exc, ExaoneError) and not isinstance(exc, OutOfMemory):
-            raise  # the engine itself is gone (unreachable server, ...): no page can succeed
+        if isinstance(exc, ExaoneError) and not isinstance(exc, GenerationError):
+            raise  # the engine itself is unusable (bad API key, ...): no page can succeed
         if len(items) > 1:
             return [record for item in items for record in _generate(engine, request, [item])]
         reason = error_text(exc) if isinstance(exc, ExaoneError) else f"{type(exc).__name__}: {exc}"
@@ -228,48 +230,100 @@ def _generate(engine: Engine, request: OcrRequest, items: list[_Rendered]) -> li
 
 
 SkipPage = Callable[[DocumentPlan, int], bool]
+_Slot = tuple[PageRecord, None] | tuple[None, _Rendered]  # a finished record, or a page to generate
 
 
 def run_ocr(
     plans: Sequence[DocumentPlan], engine: Engine, request: OcrRequest, skip: SkipPage | None = None
 ) -> Iterator[PageRecord]:
     """Every selected page of every plan as a record, in input order, as soon as it is done
-    (pages that `skip` accepts are left out: --resume)."""
+    (pages that `skip` accepts are left out: --resume).
+
+    A local engine gets pages in batches of `request.batch_size`; an engine with a
+    `concurrency` (a server) gets that many single-page requests in flight."""
     jobs = [(plan, number) for plan in plans if plan.source for number in plan.pages]
     if skip is not None:
         jobs = [(plan, number) for plan, number in jobs if not skip(plan, number)]
-    failed_plans = {id(plan) for plan in plans if plan.error}
+    concurrency: int | None = getattr(engine, "concurrency", None)  # servers take requests, not batches
+    depth = 2 * max(request.batch_size, concurrency or 1)
+    with ReadAhead(jobs, request.raster, depth=depth) as pages:
+        slots = _in_input_order(plans, pages, request, engine.name)
+        if concurrency is not None:
+            yield from _concurrent(slots, engine, request, concurrency)
+        else:
+            yield from _batched(slots, engine, request)
+
+
+def _in_input_order(
+    plans: Sequence[DocumentPlan], pages: Iterator[_Rendered] | ReadAhead, request: OcrRequest, model: str
+) -> Iterator[_Slot]:
+    """Rendered pages, with a record for each file that could not be opened at all, placed
+    where the file stands in the input order."""
     todo = iter(plans)
 
-    def files_failed_before(plan: DocumentPlan | None) -> Iterator[PageRecord]:
-        # Whole-file failures are reported where the file stands in the input order.
+    def failed_files_before(plan: DocumentPlan | None) -> Iterator[_Slot]:
         for candidate in todo:
             if candidate is plan:
                 return
-            if id(candidate) in failed_plans:
-                yield _record(request, engine.name, candidate, None, error=candidate.error, finish_reason="error")
+            if candidate.error:
+                yield _record(request, model, candidate, None, error=candidate.error, finish_reason="error"), None
 
-    batch: list[_Rendered] = []
     current: DocumentPlan | None = None
-    with ReadAhead(jobs, request.raster, depth=2 * request.batch_size) as pages:
-        for item in pages:
-            if item.plan is not current:
-                current = item.plan
-                failures = list(files_failed_before(item.plan))
-                if failures and batch:
-                    yield from _generate(engine, request, batch)
-                    batch = []
-                yield from failures
-            if item.error:
-                if batch:
-                    yield from _generate(engine, request, batch)
-                    batch = []
-                yield _record(request, engine.name, item.plan, item.number, error=item.error, finish_reason="error")
-                continue
+    for item in pages:
+        if item.plan is not current:
+            current = item.plan
+            yield from failed_files_before(item.plan)
+        if item.error:
+            yield _record(request, model, item.plan, item.number, error=item.error, finish_reason="error"), None
+        else:
+            yield None, item
+    yield from failed_files_before(None)
+
+
+def _batched(slots: Iterator[_Slot], engine: Engine, request: OcrRequest) -> Iterator[PageRecord]:
+    batch: list[_Rendered] = []
+    for record, item in slots:
+        if item is not None:
             batch.append(item)
             if len(batch) >= request.batch_size:
                 yield from _generate(engine, request, batch)
                 batch = []
-        if batch:
+            continue
+        if batch:  # records keep their place: finish the pages before them first
             yield from _generate(engine, request, batch)
-    yield from files_failed_before(None)
+            batch = []
+        assert record is not None
+        yield record
+    if batch:
+        yield from _generate(engine, request, batch)
+
+
+def _concurrent(slots: Iterator[_Slot], engine: Engine, request: OcrRequest, concurrency: int) -> Iterator[PageRecord]:
+    """`concurrency` single-page requests in flight; results still come out in input order."""
+    pending: deque[Future[list[PageRecord]] | list[PageRecord]] = deque()
+    in_flight = 0
+
+    def take_head() -> list[PageRecord]:
+        nonlocal in_flight
+        head = pending.popleft()
+        if isinstance(head, list):
+            return head
+        in_flight -= 1
+        return head.result()
+
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="exaone-request")
+    try:
+        for record, item in slots:
+            if item is not None:
+                pending.append(pool.submit(_generate, engine, request, [item]))
+                in_flight += 1
+            else:
+                assert record is not None
+                pending.append([record])
+            # Stream every finished head; block on the head only when the window is full.
+            while pending and (in_flight >= concurrency or not isinstance(pending[0], Future) or pending[0].done()):
+                yield from take_head()
+        while pending:
+            yield from take_head()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

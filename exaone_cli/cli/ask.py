@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ..api import ask
 from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
+from ..engines.remote import RemoteOptions
 from ..errors import ExitCode, UsageError
 from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from ..render.json import write_json
@@ -18,6 +19,7 @@ from ..render.rich import StreamingAnswer, print_ask
 from ..render.text import ask_text
 from .errors import error_boundary, warn
 from .options import (
+    ApiKeyOpt,
     AttnImplementationOpt,
     DeviceMapOpt,
     DpiOpt,
@@ -37,10 +39,14 @@ from .options import (
     PresetOpt,
     QuantizeOpt,
     RasterizerOpt,
+    RetriesOpt,
     RevisionOpt,
     SeedOpt,
+    ServedModelOpt,
+    ServerOpt,
     ShowReasoningOpt,
     TemperatureOpt,
+    TimeoutOpt,
     TopKOpt,
     TopPOpt,
 )
@@ -77,6 +83,11 @@ def ask_command(
     max_memory: MaxMemoryOpt = None,
     offload_folder: OffloadFolderOpt = None,
     attn_implementation: AttnImplementationOpt = None,
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    served_model: ServedModelOpt = None,
+    retries: RetriesOpt = 3,
+    timeout: TimeoutOpt = 600.0,
     think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (the model's default).")] = True,
     boxed_hint: Annotated[
         bool, typer.Option("--boxed-hint/--no-boxed-hint", help="Add the card's \\boxed{} answer instruction.")
@@ -110,6 +121,11 @@ def ask_command(
             offload_folder=str(offload_folder) if offload_folder else None, attn_implementation=attn_implementation,
             min_pixels=min_pixels, max_pixels=max_pixels,
         )  # fmt: skip
+        remote = (
+            RemoteOptions(server, api_key, served_model, 1, retries, timeout, load.min_pixels, load.max_pixels)
+            if server
+            else None
+        )
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
         stream = StreamingAnswer(out, thinking=think, show_reasoning=show_reasoning) if fmt is Format.rich else None
@@ -127,6 +143,7 @@ def ask_command(
                     question,
                     images,
                     load=load,
+                    remote=remote,
                     flags=flags,
                     thinking=think,
                     boxed_hint=boxed_hint,

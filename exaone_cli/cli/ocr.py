@@ -11,14 +11,17 @@ from rich.console import Console
 
 from ..api import dry_run, ocr_run
 from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
+from ..engines.remote import RemoteOptions
 from ..errors import ExitCode
 from ..ocr_settings import FORMATS, OcrSettings
 from ..render.dry_run import print_dry_run
 from ..render.progress import page_progress
 from ..render.sinks import make_sink
-from .errors import error_boundary, report
+from .errors import error_boundary, report, warn
 from .options import (
+    ApiKeyOpt,
     AttnImplementationOpt,
+    ConcurrencyOpt,
     DeviceMapOpt,
     DpiOpt,
     DtypeOpt,
@@ -34,9 +37,13 @@ from .options import (
     PresetOpt,
     QuantizeOpt,
     RasterizerOpt,
+    RetriesOpt,
     RevisionOpt,
     SeedOpt,
+    ServedModelOpt,
+    ServerOpt,
     TemperatureOpt,
+    TimeoutOpt,
     TopKOpt,
     TopPOpt,
 )
@@ -74,6 +81,12 @@ def ocr_command(
     max_memory: MaxMemoryOpt = None,
     offload_folder: OffloadFolderOpt = None,
     attn_implementation: AttnImplementationOpt = None,
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    served_model: ServedModelOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    retries: RetriesOpt = 3,
+    timeout: TimeoutOpt = 600.0,
     prompt_file: Annotated[Path | None, typer.Option("--prompt-file", help="Use this prompt instead.")] = None,
     think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (off for OCR).")] = False,
     preset: PresetOpt = "ocr",
@@ -105,13 +118,21 @@ def ocr_command(
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
+        load = LoadOptions.from_flags(
+            model, revision, quantize=quantize, dtype=dtype, device_map=device_map, max_memory=max_memory,
+            offload_folder=str(offload_folder) if offload_folder else None,
+            attn_implementation=attn_implementation, min_pixels=min_pixels, max_pixels=max_pixels,
+        )  # fmt: skip
+        remote = (
+            RemoteOptions(
+                server, api_key, served_model, concurrency, retries, timeout, load.min_pixels, load.max_pixels
+            )
+            if server
+            else None
+        )
         settings = OcrSettings.from_flags(
             files=files, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password, prompt_file=prompt_file,
-            load=LoadOptions.from_flags(
-                model, revision, quantize=quantize, dtype=dtype, device_map=device_map, max_memory=max_memory,
-                offload_folder=str(offload_folder) if offload_folder else None,
-                attn_implementation=attn_implementation, min_pixels=min_pixels, max_pixels=max_pixels,
-            ),
+            load=load, remote=remote,
             thinking=think,
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed, guard),
             batch_size=batch_size, fmt="json" if json_out else "jsonl" if jsonl_out else fmt, output=output,
@@ -121,7 +142,7 @@ def ocr_command(
             plan = dry_run(settings)
             print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"))
             raise typer.Exit(int(ExitCode.INPUT_FAILED if plan.failed else ExitCode.OK))
-        run = ocr_run(settings, sink=make_sink(settings, out))
+        run = ocr_run(settings, sink=make_sink(settings, out), warn=lambda message: warn(err, message))
         if not quiet:
             err.print(run.summary(), soft_wrap=True)
         with page_progress(err, total=run.total, enabled=err.is_terminal and not quiet) as progress:

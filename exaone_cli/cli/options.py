@@ -128,3 +128,38 @@ AttnImplementationOpt = Annotated[
     str | None,
     typer.Option("--attn-implementation", help="sdpa | flash_attention_2 | eager.", rich_help_panel=LOADING),
 ]
+
+SERVER = "Server (OpenAI-compatible: vLLM, SGLang, TensorRT-LLM, llama.cpp, transformers serve)"
+
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="EXAONE_SERVER",
+        help="Use this server instead of a local model, e.g. http://gpu-box:8000/v1.",
+        rich_help_panel=SERVER,
+    ),
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar=["EXAONE_API_KEY", "OPENAI_API_KEY"],
+        help="The server's API key.",
+        show_envvar=True,
+        rich_help_panel=SERVER,
+    ),
+]
+ServedModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--served-model", help="Model name on the server (default: the one it serves).", rich_help_panel=SERVER
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight (ocr).", rich_help_panel=SERVER)
+]
+RetriesOpt = Annotated[
+    int, typer.Option("--retries", min=0, help="Retries on connection errors, 429 and 5xx.", rich_help_panel=SERVER)
+]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1, help="Seconds per request.", rich_help_panel=SERVER)]

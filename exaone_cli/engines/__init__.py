@@ -5,15 +5,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..config import LoadOptions
 from .base import Engine, Generation, Prompt
+from .remote import RemoteOptions
 
-__all__ = ["Engine", "Generation", "Prompt", "open_engine"]
+__all__ = ["Engine", "Generation", "Prompt", "RemoteOptions", "open_engine"]
 
 
-def open_engine(load: LoadOptions) -> Engine:
-    """Load the local engine (imports torch and transformers only here, after the checkpoint
-    folder has been checked)."""
+def _ignore(_: str) -> None:
+    pass
+
+
+def open_engine(
+    load: LoadOptions, remote: RemoteOptions | None = None, warn: Callable[[str], None] = _ignore
+) -> Engine:
+    """The remote engine when a server is given (no torch at all), else the local engine
+    (torch and transformers are imported only here, after the checkpoint folder was checked)."""
+    if remote is not None:
+        from .remote import RemoteEngine
+
+        return RemoteEngine.connect(remote, warn)
     from .checkpoint import resolve_model
 
     resolve_model(load.model)

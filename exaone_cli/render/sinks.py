@@ -51,7 +51,8 @@ class DocumentSink:
 
     def render(self) -> str:
         if self.fmt == "json":
-            body = documents_json(self.records, model=self.model, preset=self.preset, sampling=self.sampling)
+            model = self.records[0].model if self.records else self.model  # the engine's name for it
+            body = documents_json(self.records, model=model, preset=self.preset, sampling=self.sampling)
             return dumps(body) + "\n"
         return "".join(self._block(record, first=i == 0) for i, record in enumerate(self.records))
 

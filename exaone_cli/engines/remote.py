@@ -1,0 +1,305 @@
+"""The remote engine: any OpenAI-compatible server (vLLM, SGLang, TensorRT-LLM, llama.cpp,
+`transformers serve`). This is how users scale past one machine: the server does the multi-GPU
+and multi-node work, exaone sends pages and parses answers exactly as with the local engine.
+
+No torch here: `--server` runs need only the `openai` client.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from ..config import Sampling
+from ..errors import EngineError, GenerationError, UsageError
+from .base import FinishReason, Generation, OnText, Prompt
+from .images import data_url
+
+if TYPE_CHECKING:
+    import openai
+
+Warn = Callable[[str], None]
+
+# Sampling extras some servers refuse (transformers serve: 422 "Unexpected fields in the
+# request: {'top_k'}"). They are dropped one by one as servers refuse them, with one warning.
+OPTIONAL_FIELDS = ("top_k", "presence_penalty", "seed", "chat_template_kwargs", "stream_options")
+
+
+@dataclass(frozen=True)
+class RemoteOptions:
+    """Where the server is and how hard to try."""
+
+    server: str
+    api_key: str | None = None
+    served_model: str | None = None
+    concurrency: int = 4
+    retries: int = 3
+    timeout: float = 600.0
+    min_pixels: int | None = None
+    max_pixels: int | None = None
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^https?://", self.server):
+            raise UsageError(f"--server {self.server!r} is not an http(s) URL", hint="e.g. http://gpu-box:8000/v1")
+        if self.concurrency < 1 or self.retries < 0 or self.timeout <= 0:
+            raise UsageError("--concurrency must be >= 1, --retries >= 0 and --timeout > 0")
+
+
+_sleep = time.sleep  # the backoff wait (tests record it instead of sleeping)
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class RemoteEngine:
+    """Chat completions with images as data URLs; reasoning from `reasoning_content` when the
+    server runs a reasoning parser, otherwise split out of the content by parse_answer."""
+
+    def __init__(self, client: openai.OpenAI, model: str, options: RemoteOptions, warn: Warn) -> None:
+        self.client = client
+        self.name = model
+        self.options = options
+        self.concurrency = options.concurrency
+        self._warn = warn
+        self._refused: set[str] = set()
+        self._lock = threading.Lock()
+        self.backoff_base = 0.5  # seconds; doubled per retry, with jitter
+
+    @classmethod
+    def connect(cls, options: RemoteOptions, warn: Warn) -> RemoteEngine:
+        """Open a client and find the model to use (`--served-model`, or the only one served)."""
+        try:
+            import openai
+        except ImportError as exc:  # pragma: no cover - openai is a core dependency
+            raise EngineError("--server needs the openai package", hint="pip install openai") from exc
+        client = openai.OpenAI(
+            base_url=options.server.rstrip("/"),
+            api_key=options.api_key or "EMPTY",
+            timeout=options.timeout,
+            max_retries=0,  # retries are ours: backoff with jitter, Retry-After, --retries
+        )
+        engine = cls(client, options.served_model or "", options, warn)
+        if not options.served_model:
+            engine.name = engine._discover_model()
+        return engine
+
+    def _discover_model(self) -> str:
+        try:
+            names = [model.id for model in self._call(lambda: self.client.models.list().data)]
+        except GenerationError as exc:
+            raise EngineError(f"cannot reach the server at {self.options.server}: {exc.message}", exc.hint) from exc
+        if len(names) == 1:
+            return names[0]
+        if not names:
+            raise EngineError(
+                f"the server at {self.options.server} lists no models", hint="name one with --served-model"
+            )
+        raise UsageError(
+            f"the server serves {len(names)} models: {', '.join(names)}", hint="choose one with --served-model NAME"
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ---- requests ------------------------------------------------------------------------------
+
+    def _call(self, request: Callable[[], Any]) -> Any:
+        """`request()` with retries: connection errors, timeouts, 429 (honouring Retry-After) and
+        5xx are retried with exponential backoff and jitter, at most --retries times."""
+        import openai
+
+        attempt = 0
+        while True:
+            try:
+                return request()
+            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as exc:
+                failure: Exception = exc
+            except openai.APIStatusError as exc:
+                if exc.status_code < 500:
+                    raise
+                failure = exc
+            except (openai.APIResponseValidationError, ValueError) as exc:  # malformed JSON, bad shapes
+                failure = exc
+            if attempt >= self.options.retries:
+                raise GenerationError(
+                    f"the server request failed after {attempt + 1} tries ({_describe(failure)})",
+                    hint="check the server, or raise --retries / --timeout",
+                ) from failure
+            delay = _retry_after(failure)
+            if delay is None:
+                delay = self.backoff_base * 2**attempt * random.uniform(0.5, 1.5)
+            _sleep(min(delay, 60.0))
+            attempt += 1
+
+    def _body(self, prompt: Prompt, sampling: Sampling, stream: bool) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [
+            {
+                "type": "image_url",
+                "image_url": {"url": data_url(image, self.options.min_pixels, self.options.max_pixels)},
+            }
+            for image in prompt.images
+        ]
+        content.append({"type": "text", "text": prompt.text})
+        body: dict[str, Any] = {
+            "model": self.name,
+            "messages": [{"role": "user", "content": content}],
+            "max_tokens": sampling.max_new_tokens,
+            "temperature": max(sampling.temperature, 0.0),
+            "stream": stream,
+        }
+        extra: dict[str, Any] = {"chat_template_kwargs": {"enable_thinking": prompt.thinking}}
+        if not sampling.greedy:
+            body["top_p"] = sampling.top_p
+            if sampling.top_k:
+                extra["top_k"] = sampling.top_k
+        if sampling.presence_penalty:
+            body["presence_penalty"] = sampling.presence_penalty
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        body.update(extra)
+        with self._lock:
+            for field in self._refused:
+                body.pop(field, None)
+        return body
+
+    def _send(self, body: dict[str, Any]) -> Any:
+        """POST the body; when the server refuses some of our optional fields, drop them, warn
+        once, remember them for the run, and send again."""
+        import openai
+
+        while True:
+            try:
+                return self._call(partial(self._create, dict(body)))
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                raise EngineError(
+                    f"the server at {self.options.server} refused the API key ({_describe(exc)})",
+                    hint="pass --api-key (or set EXAONE_API_KEY / OPENAI_API_KEY)",
+                ) from exc
+            except openai.NotFoundError as exc:
+                raise EngineError(
+                    f"the server does not serve {self.name!r} ({_describe(exc)})",
+                    hint="check --served-model and --server (it usually ends in /v1)",
+                ) from exc
+            except (openai.UnprocessableEntityError, openai.BadRequestError) as exc:
+                said = f"{exc} {_response_text(exc)}"
+                refused = [field for field in OPTIONAL_FIELDS if field in body and field in said]
+                if not refused:
+                    raise GenerationError(f"the server refused the request ({_describe(exc)})") from exc
+                with self._lock:
+                    new = [field for field in refused if field not in self._refused]
+                    self._refused.update(refused)
+                if new:
+                    self._warn(f"the server does not accept {', '.join(new)}; sending without it for this run")
+                for field in refused:
+                    body.pop(field, None)
+
+    def _create(self, body: dict[str, Any]) -> Any:
+        """One chat-completions call; fields the openai client does not know travel in extra_body."""
+        standard = {k: v for k, v in body.items() if k not in ("top_k", "chat_template_kwargs")}
+        extra = {k: body[k] for k in ("top_k", "chat_template_kwargs") if k in body}
+        return self.client.chat.completions.create(**standard, extra_body=extra or None)
+
+    def generate(
+        self, prompts: Sequence[Prompt], sampling: Sampling, on_text: OnText | None = None
+    ) -> list[Generation]:
+        if len(prompts) == 1:
+            return [self._generate_one(prompts[0], sampling, on_text)]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(prompts))) as pool:
+            return list(pool.map(lambda p: self._generate_one(p, sampling, None), prompts))
+
+    def _generate_one(self, prompt: Prompt, sampling: Sampling, on_text: OnText | None) -> Generation:
+        start = time.perf_counter()
+        stream = on_text is not None
+        response = self._send(self._body(prompt, sampling, stream))
+        if stream:
+            assert on_text is not None
+            content, reasoning, finish, usage = _read_stream(response, lambda text: on_text(0, text))
+        else:
+            choice = response.choices[0]
+            message = choice.message
+            content, finish, usage = message.content or "", choice.finish_reason, response.usage
+            extra = message.model_extra or {}
+            reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+        return Generation(
+            text=_raw_text(content, reasoning, finish),
+            prompt_text=prompt.text,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            finish_reason=_finish(finish),
+            seconds=time.perf_counter() - start,
+        )
+
+
+def _read_stream(response: Any, emit: Callable[[str], None]) -> tuple[str, str | None, str | None, Any]:
+    """Collect a streamed answer, passing text on as it arrives. Reasoning deltas come first;
+    a `</think>` is emitted between them and the answer so viewers can tell them apart."""
+    content: list[str] = []
+    reasoning: list[str] = []
+    finish, usage = None, None
+    for chunk in response:
+        if getattr(chunk, "usage", None):
+            usage = chunk.usage
+        for choice in chunk.choices or []:
+            delta = choice.delta
+            extra = delta.model_extra or {}
+            piece = extra.get("reasoning_content") or extra.get("reasoning")
+            if piece:
+                if not reasoning:
+                    emit("<think>")
+                reasoning.append(piece)
+                emit(piece)
+            if delta.content:
+                if reasoning and not content:
+                    emit("</think>\n\n")
+                content.append(delta.content)
+                emit(delta.content)
+            finish = choice.finish_reason or finish
+    return "".join(content), "".join(reasoning) if reasoning else None, finish, usage
+
+
+def _raw_text(content: str, reasoning: str | None, finish: str | None) -> str:
+    """The generation as the model wrote it, so parse_answer treats servers with and without a
+    reasoning parser alike."""
+    if reasoning is None:
+        return content
+    if finish == "length" and not content:
+        return f"<think>{reasoning}"  # stopped inside the reasoning
+    return f"<think>{reasoning}</think>\n\n{content}"
+
+
+def _finish(reason: str | None) -> FinishReason:
+    if reason == "length":
+        return "length"
+    return "stop"
+
+
+def _response_text(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    try:
+        return str(response.text) if response is not None else ""
+    except Exception:  # a streamed or closed response
+        return ""
+
+
+def _describe(exc: Exception) -> str:
+    status = getattr(exc, "status_code", None)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    detail = _response_text(exc).strip()[:200]
+    if detail and detail not in text:
+        text = f"{text} {detail}"
+    return f"HTTP {status}: {text}" if status else f"{type(exc).__name__}: {text}"
