@@ -95,9 +95,16 @@ class ReadAhead:
     One thread renders, so pdfium (not thread-safe) is only ever used from it.
     """
 
-    def __init__(self, jobs: Sequence[tuple[DocumentPlan, int]], raster: RasterOptions, depth: int) -> None:
+    def __init__(
+        self,
+        jobs: Sequence[tuple[DocumentPlan, int]],
+        raster: RasterOptions,
+        depth: int,
+        budget: tuple[int, int] = (DEFAULT_MIN_PIXELS, DEFAULT_MAX_PIXELS),
+    ) -> None:
         self._jobs = jobs
         self._raster = raster
+        self._budget = budget
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="exaone-read-ahead", daemon=True)
@@ -146,7 +153,7 @@ class ReadAhead:
                         document = open_document(plan.source, self._raster)
                     except InputError as exc:
                         open_error = error_text(exc)
-                item = self._render(plan, number, document, open_error)
+                item = self._render(plan, number, document, open_error, self._budget)
                 if not self._put(item):
                     return
         finally:
@@ -155,13 +162,20 @@ class ReadAhead:
             self._put(_DONE)
 
     @staticmethod
-    def _render(plan: DocumentPlan, number: int, document: Document | None, open_error: str | None) -> _Rendered:
+    def _render(
+        plan: DocumentPlan, number: int, document: Document | None, open_error: str | None, budget: tuple[int, int]
+    ) -> _Rendered:
         if document is None:
             return _Rendered(plan, number, error=open_error or f"{plan.display}: could not be opened")
         try:
-            return _Rendered(plan, number, page=document.render(number))
+            page = document.render(number)
+            visual_tokens(page.width, page.height, *budget)  # refuses shapes the model cannot take
+            return _Rendered(plan, number, page=page)
         except InputError as exc:
-            return _Rendered(plan, number, error=error_text(exc))
+            text = error_text(exc)
+            if not text.startswith(plan.display):
+                text = f"{plan.display}: page {number}: {text}"
+            return _Rendered(plan, number, error=text)
         except Exception as exc:  # a broken page must not end the run
             return _Rendered(plan, number, error=f"{plan.display}: page {number}: {type(exc).__name__}: {exc}")
 
@@ -246,7 +260,7 @@ def run_ocr(
         jobs = [(plan, number) for plan, number in jobs if not skip(plan, number)]
     concurrency: int | None = getattr(engine, "concurrency", None)  # servers take requests, not batches
     depth = 2 * max(request.batch_size, concurrency or 1)
-    with ReadAhead(jobs, request.raster, depth=depth) as pages:
+    with ReadAhead(jobs, request.raster, depth, (request.min_pixels, request.max_pixels)) as pages:
         slots = _in_input_order(plans, pages, request, engine.name)
         if concurrency is not None:
             yield from _concurrent(slots, engine, request, concurrency)
