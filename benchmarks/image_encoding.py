@@ -56,7 +56,9 @@ def main() -> None:
             decoded = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
             quality = psnr(image, decoded)
             is_chosen = (name == "png") == (chosen == "image/png") and name in ("png", "jpeg q90")
-            rows.append({"page": kind, "encoding": name, "bytes": buffer.tell(), "psnr_db": quality, "chosen": is_chosen})
+            rows.append(
+                {"page": kind, "encoding": name, "bytes": buffer.tell(), "psnr_db": quality, "chosen": is_chosen}
+            )
             print(f"{kind:<9}{name:<12}{buffer.tell() / 1024:>8.1f}{quality:>9.1f}   {'<-' if is_chosen else ''}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
