@@ -11,6 +11,7 @@ import typer
 
 from .. import __version__
 from .ask import ASK_HELP, ask_command
+from .doctor import DOCTOR_HELP, doctor_command
 from .ocr import OCR_HELP, ocr_command
 
 EPILOG = (
@@ -50,6 +51,7 @@ def main_options(
 
 app.command(name="ocr", help=OCR_HELP, epilog=EPILOG, no_args_is_help=True)(ocr_command)
 app.command(name="ask", help=ASK_HELP, epilog=EPILOG, no_args_is_help=True)(ask_command)
+app.command(name="doctor", help=DOCTOR_HELP, epilog=EPILOG)(doctor_command)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -1,0 +1,80 @@
+"""`exaone doctor`: what this machine has, and whether the model fits it, without loading weights."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..config import DEFAULT_MODEL, LoadOptions
+from ..machine import inspect_machine
+from ..memory import hardware_of, parse_gpu_memory, plan_memory
+from ..render.doctor import print_doctor
+from .errors import error_boundary
+from .options import (
+    LOADING,
+    OUTPUT,
+    AttnImplementationOpt,
+    DeviceMapOpt,
+    DtypeOpt,
+    MaxMemoryOpt,
+    ModelOpt,
+    OffloadFolderOpt,
+    QuantizeOpt,
+    RevisionOpt,
+)
+
+DOCTOR_HELP = """Check this machine, and plan the model's memory without loading any weights.
+
+Reports the GPUs, RAM, free disk, library versions, poppler, offline mode and cached models.
+Then plans the model for the loading options given (the same as ocr and ask take): the weights
+as loaded, where accelerate would place them, the KV cache per token and per page, and a
+verdict. When it does not fit, it names the first --quantize (none, 8bit, 4bit) that does.
+
+\b
+Examples:
+  exaone doctor
+  exaone doctor --quantize 4bit
+  exaone doctor --gpu-memory 24GiB --json | jq .verdict
+  exaone doctor --gpu-memory 48GiB,48GiB --model ./EXAONE-4.5-33B
+"""
+
+GpuMemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gpu-memory",
+        help="Plan for GPUs you describe instead of this machine's, free memory each: 24GiB or 48GiB,48GiB.",
+        rich_help_panel=LOADING,
+    ),
+]
+
+DoctorJsonOpt = Annotated[
+    bool, typer.Option("--json", help="One JSON object on stdout, for scripts.", rich_help_panel=OUTPUT)
+]
+
+
+def doctor_command(
+    model: ModelOpt = DEFAULT_MODEL,
+    revision: RevisionOpt = None,
+    quantize: QuantizeOpt = "none",
+    dtype: DtypeOpt = "auto",
+    device_map: DeviceMapOpt = "auto",
+    max_memory: MaxMemoryOpt = None,
+    offload_folder: OffloadFolderOpt = None,
+    attn_implementation: AttnImplementationOpt = None,
+    gpu_memory: GpuMemoryOpt = None,
+    json_out: DoctorJsonOpt = False,
+) -> None:
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    with error_boundary(err):
+        load = LoadOptions.from_flags(
+            model, revision, quantize=quantize, dtype=dtype, device_map=device_map, max_memory=max_memory,
+            offload_folder=str(offload_folder) if offload_folder else None, attn_implementation=attn_implementation,
+        )  # fmt: skip
+        gpus = parse_gpu_memory(gpu_memory) if gpu_memory else None
+        with err.status("Planning (no weights are loaded)") if err.is_terminal else nullcontext():
+            machine = inspect_machine()
+            plan = plan_memory(load, hardware_of(machine, gpus))
+        print_doctor(machine, plan, out, as_json=json_out)
