@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,13 @@ def test_max_memory_parsing() -> None:
     assert parse_max_memory("cuda:0=1.5GiB") == {"0": int(1.5 * 2**30)}
     with pytest.raises(UsageError):
         parse_max_memory("gpu0=20GiB")
+
+
+def test_quantize_without_bitsandbytes_is_a_clear_error(
+    tiny_model: Path, receipt_png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # as if it were not installed
+    code, _, stderr = ask(tiny_model, receipt_png, "--quantize", "4bit")
+    assert code == 3
+    assert "--quantize 4bit needs bitsandbytes" in stderr and "pip install" in stderr
+    assert "Traceback" not in stderr
