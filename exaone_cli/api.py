@@ -155,8 +155,15 @@ def dry_run(settings: OcrSettings) -> DryRunPlan:
         try:
             with open_document(plan.source, raster) as document:
                 for number in plan.pages:
-                    width, height, dpi, note = document.page_size(number)
-                    budget = visual_tokens(width, height, load.min_pixels, load.max_pixels)
+                    try:
+                        width, height, dpi, note = document.page_size(number)
+                        budget = visual_tokens(width, height, load.min_pixels, load.max_pixels)
+                    except InputError as exc:
+                        text = error_text(exc)
+                        if not text.startswith(plan.display):
+                            text = f"{plan.display}: page {number}: {text}"
+                        rows.append(DryRunPage(plan.display, number, error=text))
+                        continue
                     size = dict(width=width, height=height, dpi=dpi, note=note)
                     resized = dict(
                         resized_width=budget.width, resized_height=budget.height, visual_tokens=budget.tokens
@@ -164,6 +171,8 @@ def dry_run(settings: OcrSettings) -> DryRunPlan:
                     rows.append(DryRunPage(plan.display, number, **size, **resized))  # type: ignore[arg-type]
         except InputError as exc:
             rows.append(DryRunPage(plan.display, None, error=error_text(exc)))
+        except Exception as exc:  # as in planning: one file's surprise is that file's error
+            rows.append(DryRunPage(plan.display, None, error=f"{plan.display}: cannot be read ({exc})"))
     return DryRunPlan(rows)
 
 

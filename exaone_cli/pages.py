@@ -239,8 +239,13 @@ class PdfiumDocument(Document):
 
     def page_size(self, number: int) -> PageSize:
         self._check(number)
+        import pypdfium2 as pdfium
+
         with _PDFIUM_LOCK:
-            width_pt, height_pt = self._pdf.get_page_size(number - 1)  # already turned by /Rotate
+            try:
+                width_pt, height_pt = self._pdf.get_page_size(number - 1)  # already turned by /Rotate
+            except pdfium.PdfiumError:
+                raise InputError(f"{self._what(number)}: PDFium cannot load this page (damaged)") from None
         return fit_dpi(width_pt, height_pt, self.raster.dpi, self.raster.max_page_pixels, what=self._what(number))
 
     def render(self, number: int) -> Page:
@@ -415,7 +420,10 @@ class ImageDocument(Document):
         self._file: BinaryIO = Path(source.path).open("rb")  # noqa: SIM115 (held until close())
         try:
             self._image = self._open()
-            self._count = int(getattr(self._image, "n_frames", 1))
+            try:  # Pillow walks every frame here: a damaged later frame raises what it likes
+                self._count = int(getattr(self._image, "n_frames", 1))
+            except (OSError, ValueError, TypeError, IndexError, EOFError, SyntaxError) as exc:
+                raise InputError(f"{source.display}: unreadable image ({exc})", hint=None) from exc
             self._check_pixels(self._image.size, 1)
         except BaseException:
             self.close()

@@ -56,6 +56,9 @@ def plan_documents(names: Sequence[str], ranges: PageRanges, raster: RasterOptio
             plans.append(DocumentPlan(source.display, source, selected, count))
         except InputError as exc:
             plans.append(DocumentPlan("<stdin>" if name == "-" else name, error=error_text(exc)))
+        except Exception as exc:  # a file no reader expected: still only this file's error
+            display = "<stdin>" if name == "-" else name
+            plans.append(DocumentPlan(display, error=f"{display}: cannot be read ({type(exc).__name__}: {exc})"))
     return plans
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import warnings
 from types import FrameType
 from typing import Annotated
 
@@ -47,6 +48,10 @@ def main_options(
     """EXAONE 4.5 from the command line."""
     if debug:
         os.environ["EXAONE_DEBUG"] = "1"
+    else:
+        # Pillow warns about damaged metadata (corrupt EXIF, ...) with its own source lines; the
+        # page still renders, and a page that does not gets its own one-line error.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 
 app.command(name="ocr", help=OCR_HELP, epilog=EPILOG, no_args_is_help=True)(ocr_command)
