@@ -86,6 +86,11 @@ def ask(
     if loaded.dropped:
         on_warning(f"using the first {len(loaded.pages)} of {loaded.available} pages (--max-images)")
     pages = loaded.pages
+    for page in pages:  # a shape the model cannot take fails here, named, not inside the model
+        try:
+            visual_tokens(page.width, page.height, load.min_pixels, load.max_pixels)
+        except InputError as exc:
+            raise InputError(f"{page.source}: page {page.number}: {exc.message}", exc.hint) from exc
     has_document = any(page.dpi is not None for page in pages)  # rendered from a PDF
     preset, reason, sampling = flags.resolve(question, len(pages), has_document)
     own_engine = engine is None

@@ -223,3 +223,12 @@ def test_a_real_signal_mid_generation_exits_130_without_traceback(
     assert proc.returncode == 130, stderr
     assert "Interrupted" in stderr and "Traceback" not in stderr
     assert stdout == ""
+
+
+def test_an_image_the_model_cannot_take_is_named_before_loading(tmp_path: Path) -> None:
+    from PIL import Image
+
+    strip = tmp_path / "strip.png"
+    Image.new("RGB", (20000, 10), "white").save(strip)
+    proc = run_exaone("ask", str(strip), "What is it?", "--model", str(tmp_path / "no-model"))
+    assert_one_clean_error(proc, 1, "strip.png: page 1", "200:1")
