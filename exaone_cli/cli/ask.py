@@ -128,16 +128,16 @@ def ask_command(
         )
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
-        stream = StreamingAnswer(out, thinking=think, show_reasoning=show_reasoning) if fmt is Format.rich else None
         status = err.status("Loading") if err.is_terminal else nullcontext()
         with status as spinner:
-
-            def on_status(message: str) -> None:
-                if spinner is not None:
-                    spinner.update(message)
-                    if message == "Generating" and stream is not None:
-                        spinner.stop()
-
+            # The live answer view takes over from the spinner at the first token.
+            stream = (
+                StreamingAnswer(
+                    out, thinking=think, show_reasoning=show_reasoning, on_start=spinner.stop if spinner else None
+                )
+                if fmt is Format.rich
+                else None
+            )
             with stream or nullcontext():
                 result = ask(
                     question,
@@ -148,7 +148,7 @@ def ask_command(
                     thinking=think,
                     boxed_hint=boxed_hint,
                     on_text=stream.on_text if stream else None,
-                    on_status=on_status,
+                    on_status=spinner.update if spinner else lambda _: None,
                     on_warning=lambda message: warn(err, message),
                     ranges=ranges,
                     raster=raster,

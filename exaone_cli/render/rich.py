@@ -3,6 +3,8 @@ the final boxed answer highlighted. Model text is data: rich markup is never app
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.panel import Panel
@@ -17,23 +19,31 @@ _END_THINK = "</think>"
 class StreamingAnswer:
     """Live view of a generation: reasoning (dim, or a spinner when hidden) then the answer."""
 
-    def __init__(self, console: Console, *, thinking: bool, show_reasoning: bool) -> None:
+    def __init__(
+        self, console: Console, *, thinking: bool, show_reasoning: bool, on_start: Callable[[], None] | None = None
+    ) -> None:
         self.console = console
         self.show_reasoning = show_reasoning
         self.buffer = ""
         self.in_reasoning = thinking
         self._split = 0
+        self._on_start = on_start
         self._live = Live(console=console, transient=True, refresh_per_second=12, vertical_overflow="visible")
+        self._started = False
 
     def __enter__(self) -> StreamingAnswer:
-        self._live.__enter__()
-        self._live.update(self._view())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._live.__exit__(None, None, None)
+        if self._started:
+            self._live.__exit__(None, None, None)
 
     def on_text(self, _index: int, delta: str) -> None:
+        if not self._started:  # the first token: take over the terminal from the loading spinner
+            self._started = True
+            if self._on_start is not None:
+                self._on_start()
+            self._live.__enter__()
         self.buffer += delta
         if self.in_reasoning:
             found = self.buffer.find(_END_THINK, max(0, len(self.buffer) - len(delta) - len(_END_THINK)))
