@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from .errors import UsageError
@@ -234,7 +235,7 @@ class LoadOptions:
         dtype: str = "auto",
         device_map: str = "auto",
         max_memory: str | None = None,
-        offload_folder: str | None = None,
+        offload_folder: str | Path | None = None,
         attn_implementation: str | None = None,
         min_pixels: int | None = None,
         max_pixels: int | None = None,
@@ -248,7 +249,7 @@ class LoadOptions:
             dtype=dtype,
             device_map=device_map,
             max_memory=limits,
-            offload_folder=offload_folder,
+            offload_folder=str(offload_folder) if offload_folder else None,
             attn_implementation=attn_implementation,
         )
         return options.with_pixels(min_pixels, max_pixels)

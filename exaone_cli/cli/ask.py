@@ -11,7 +11,7 @@ from rich.console import Console
 
 from ..api import ask
 from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
-from ..engines.remote import RemoteOptions
+from ..engines.remote import remote_options
 from ..errors import ExitCode, UsageError
 from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from ..render.json import write_json
@@ -118,14 +118,10 @@ def ask_command(
         flags.resolve(question, len(images))  # bad flags fail before anything is loaded
         load = LoadOptions.from_flags(
             model, revision, quantize=quantize, dtype=dtype, device_map=device_map, max_memory=max_memory,
-            offload_folder=str(offload_folder) if offload_folder else None, attn_implementation=attn_implementation,
+            offload_folder=offload_folder, attn_implementation=attn_implementation,
             min_pixels=min_pixels, max_pixels=max_pixels,
         )  # fmt: skip
-        remote = (
-            RemoteOptions(server, api_key, served_model, 1, retries, timeout, load.min_pixels, load.max_pixels)
-            if server
-            else None
-        )
+        remote = remote_options(server, api_key, served_model, 1, retries, timeout, load)
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
         status = err.status("Loading") if err.is_terminal else nullcontext()

@@ -71,7 +71,7 @@ def doctor_command(
     with error_boundary(err):
         load = LoadOptions.from_flags(
             model, revision, quantize=quantize, dtype=dtype, device_map=device_map, max_memory=max_memory,
-            offload_folder=str(offload_folder) if offload_folder else None, attn_implementation=attn_implementation,
+            offload_folder=offload_folder, attn_implementation=attn_implementation,
         )  # fmt: skip
         gpus = parse_gpu_memory(gpu_memory) if gpu_memory else None
         with err.status("Planning (no weights are loaded)") if err.is_terminal else nullcontext():

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from ..api import dry_run, ocr_run
 from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
-from ..engines.remote import RemoteOptions
+from ..engines.remote import remote_options
 from ..errors import ExitCode
 from ..ocr_settings import FORMATS, OcrSettings
 from ..render.dry_run import print_dry_run
@@ -120,16 +120,10 @@ def ocr_command(
     with error_boundary(err):
         load = LoadOptions.from_flags(
             model, revision, quantize=quantize, dtype=dtype, device_map=device_map, max_memory=max_memory,
-            offload_folder=str(offload_folder) if offload_folder else None,
+            offload_folder=offload_folder,
             attn_implementation=attn_implementation, min_pixels=min_pixels, max_pixels=max_pixels,
         )  # fmt: skip
-        remote = (
-            RemoteOptions(
-                server, api_key, served_model, concurrency, retries, timeout, load.min_pixels, load.max_pixels
-            )
-            if server
-            else None
-        )
+        remote = remote_options(server, api_key, served_model, concurrency, retries, timeout, load)
         settings = OcrSettings.from_flags(
             files=files, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password, prompt_file=prompt_file,
             load=load, remote=remote,

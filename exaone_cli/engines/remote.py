@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..config import Sampling
+from ..config import LoadOptions, Sampling
 from ..errors import EngineError, GenerationError, UsageError
 from .base import FinishReason, Generation, OnText, Prompt
 from .images import data_url
@@ -53,6 +53,21 @@ class RemoteOptions:
 
 
 _sleep = time.sleep  # the backoff wait (tests record it instead of sleeping)
+
+
+def remote_options(
+    server: str | None,
+    api_key: str | None,
+    served_model: str | None,
+    concurrency: int,
+    retries: int,
+    timeout: float,
+    load: LoadOptions,
+) -> RemoteOptions | None:
+    """The --server flags as options (None without --server), with the run's pixel budget."""
+    if not server:
+        return None
+    return RemoteOptions(server, api_key, served_model, concurrency, retries, timeout, load.min_pixels, load.max_pixels)
 
 
 def _retry_after(exc: Exception) -> float | None:
