@@ -1,8 +1,10 @@
 """pages -> engine -> parse, for many pages: plans, read-ahead, batches, per-page errors as data.
 
-Pages come out in input order. Rasterizing runs one page ahead of the model in a background
-thread (bounded queue), so the engine never waits for input and memory stays bounded on a
-900-page PDF. A page or file that fails becomes a record with `error` set; the run goes on.
+Pages come out in input order. Rasterizing runs ahead of the model in a background thread
+(bounded queue), so the engine never waits for input and memory stays bounded on a 900-page PDF.
+A local engine gets batches of pages of similar size, picked from a window of a few batches, so
+less of each batch is padding; records still come out in input order. A page or file that fails
+becomes a record with `error` set; the run goes on.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class OcrRequest:
     sampling: Sampling
     raster: RasterOptions
     batch_size: int = 4
+    sort_window: int = 4  # batches of pages looked at together to group pages of similar size; 1: input order
     min_pixels: int = DEFAULT_MIN_PIXELS  # the visual-token budget, as the engine applies it
     max_pixels: int = DEFAULT_MAX_PIXELS
 
@@ -256,13 +259,14 @@ def run_ocr(
     """Every selected page of every plan as a record, in input order, as soon as it is done
     (pages that `skip` accepts are left out: --resume).
 
-    A local engine gets pages in batches of `request.batch_size`; an engine with a
-    `concurrency` (a server) gets that many single-page requests in flight."""
+    A local engine gets pages in batches of `request.batch_size` (grouped by size within a
+    window of `sort_window` batches); an engine with a `concurrency` (a server) gets that many
+    single-page requests in flight. Rendering stays a window (or two requests each) ahead."""
     jobs = [(plan, number) for plan in plans if plan.source for number in plan.pages]
     if skip is not None:
         jobs = [(plan, number) for plan, number in jobs if not skip(plan, number)]
     concurrency: int | None = getattr(engine, "concurrency", None)  # servers take requests, not batches
-    depth = 2 * max(request.batch_size, concurrency or 1)
+    depth = 2 * concurrency if concurrency is not None else request.batch_size * max(2, request.sort_window)
     with ReadAhead(jobs, request.raster, depth, (request.min_pixels, request.max_pixels)) as pages:
         slots = _in_input_order(plans, pages, request, engine.name)
         if concurrency is not None:
@@ -298,21 +302,54 @@ def _in_input_order(
 
 
 def _batched(slots: Iterator[_Slot], engine: Engine, request: OcrRequest) -> Iterator[PageRecord]:
-    batch: list[_Rendered] = []
-    for record, item in slots:
-        if item is not None:
-            batch.append(item)
-            if len(batch) >= request.batch_size:
-                yield from _generate(engine, request, batch)
-                batch = []
-            continue
-        if batch:  # records keep their place: finish the pages before them first
-            yield from _generate(engine, request, batch)
-            batch = []
-        assert record is not None
-        yield record
-    if batch:
-        yield from _generate(engine, request, batch)
+    """Windows of `sort_window` batches; see `_run_window`."""
+    size = request.batch_size * (request.sort_window if request.batch_size > 1 else 1)
+    window: list[_Slot] = []
+    pages = 0
+    for slot in slots:
+        window.append(slot)
+        pages += slot[1] is not None
+        if pages >= size:
+            yield from _run_window(window, engine, request)
+            window, pages = [], 0
+    if window:
+        yield from _run_window(window, engine, request)
+
+
+def _run_window(window: list[_Slot], engine: Engine, request: OcrRequest) -> Iterator[PageRecord]:
+    """The window's pages sorted by visual tokens and cut into batches: a batch pads every prompt
+    to its longest, so a receipt batched with a full A4 page costs a full page of prefill and of
+    attention per decoded token. The batch holding the earliest unfinished page runs first, and
+    records come out in input order as soon as the ones before them are done. If the run is
+    interrupted or the engine fails, the records already finished come out before the exception."""
+    done: dict[int, PageRecord] = {i: record for i, (record, _) in enumerate(window) if record is not None}
+    items = {i: item for i, (_, item) in enumerate(window) if item is not None}
+
+    def tokens(i: int) -> int:
+        page = items[i].page
+        assert page is not None
+        return visual_tokens(page.width, page.height, request.min_pixels, request.max_pixels).tokens
+
+    by_size = sorted(items, key=lambda i: (tokens(i), i))
+    step = request.batch_size
+    batches = sorted((by_size[k : k + step] for k in range(0, len(by_size), step)), key=min)
+    head = 0
+    try:
+        while head in done:
+            yield done.pop(head)
+            head += 1
+        for batch in batches:
+            records = _generate(engine, request, [items[i] for i in batch])
+            done.update(zip(batch, records, strict=True))
+            while head in done:
+                yield done.pop(head)
+                head += 1
+    except GeneratorExit:
+        raise
+    except BaseException:
+        for i in sorted(done):  # finished pages are not lost; the unfinished ones are missing
+            yield done.pop(i)
+        raise
 
 
 def _concurrent(slots: Iterator[_Slot], engine: Engine, request: OcrRequest, concurrency: int) -> Iterator[PageRecord]:

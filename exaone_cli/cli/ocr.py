@@ -103,7 +103,9 @@ def ocr_command(
             help="Stop a page whose output keeps repeating a short unit (finish_reason 'repetition').",
         ),
     ] = True,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Pages generated together.")] = 4,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", min=1, help="Pages generated together; similar sizes grouped.")
+    ] = 4,
     fmt: Annotated[str, typer.Option("--format", "-f", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)] = "auto",
     json_out: Annotated[bool, typer.Option("--json", help="--format json.", rich_help_panel=OUTPUT)] = False,
     jsonl_out: Annotated[bool, typer.Option("--jsonl", help="--format jsonl.", rich_help_panel=OUTPUT)] = False,
