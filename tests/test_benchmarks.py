@@ -1,5 +1,6 @@
-"""The GPU benchmark must keep working before anyone runs it on a GPU: CI runs it scaled down on
-the CPU (same code paths: the shipped config's architecture, bf16 build, 4-bit from_pretrained)."""
+"""Benchmarks that must keep working between the runs that fill the README. The GPU benchmark
+runs scaled down on the CPU (same code paths: the shipped config's architecture, bf16 build,
+4-bit from_pretrained) before anyone runs it on a GPU."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_gpu_benchmark_smoke_runs_on_the_cpu(tmp_path: Path) -> None:
     out = tmp_path / "gpu.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks/gpu/decode_prefill.py"), "--smoke", "--steps", "2", "--batches", "1,2",
-         "--four-bit-layers", "1", "--json", str(out)],
+        [sys.executable, str(ROOT / "benchmarks/gpu/decode_prefill.py"), "--smoke", "--steps", "4", "--batches", "1,2",
+         "--page-batches", "1,2", "--four-bit-layers", "2", "--stages", "bf16,pages,compile,nf4", "--json", str(out)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -27,4 +28,23 @@ def test_gpu_benchmark_smoke_runs_on_the_cpu(tmp_path: Path) -> None:
         assert all(c > 0 for c in result[part]["ceiling_tokens_per_s"].values())
     assert result["bf16"]["prefill_tokens_per_s"] > 0
     assert result["nf4"]["weight_bytes_estimate"] < result["bf16"]["weight_bytes_per_token"]
+    assert result["nf4"]["slices_layers"] == [1, 2]
+    for row in result["pages"]["batches"].values():
+        assert row["pages_per_hour"] > 0 and row["step_seconds"] > 0 and row["first_token_seconds"] > 0
+    # Every candidate of the compile stage really ran (an error would be a dict, not a number).
+    assert all(isinstance(value, float) and value > 0 for value in result["compile"].values()), result["compile"]
+    assert "target: >= 400 pages/hour" in proc.stdout
     assert "decode batch 1" in proc.stdout
+
+
+def test_batch_order_benchmark_gives_the_same_pages_with_less_padding(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "order.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/batch_order.py"), "--model", str(tiny_model), "--images", "8",
+         "--batch-sizes", "2", "--repeats", "1", "--max-pixels", str(1024 * 28 * 28), "--max-new-tokens", "4",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]  # it exits non-zero if the two orders' texts differ
+    rows = {row["order"]: row for row in json.loads(out.read_text())["rows"]}
+    assert rows["by size"]["padding_fraction"] < rows["input order"]["padding_fraction"]
