@@ -37,7 +37,7 @@ def sniff(head: bytes) -> Kind:
     """The kind of a file from its first bytes. PDFs may have junk before %PDF- (within 1 KiB).
 
     "unknown" is not an error: Pillow reads formats this table leaves out (ICO, JPEG 2000, ...), so
-    pages.py decides once it has tried."""
+    pages/ decides once it has tried."""
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind

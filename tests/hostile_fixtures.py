@@ -2,7 +2,7 @@
 
 `write_hostile_inputs(folder)` writes every file and returns one row per command-line argument: the
 argument (relative to `folder`, where the run starts), what the file is, and the outcome README.md
-("exaone ocr", "Exit codes") and the messages of exaone_cli/inputs.py, pages.py and vision.py promise:
+("exaone ocr", "Exit codes") and the messages of exaone_cli/inputs.py, pages/ and vision.py promise:
 
 - `ok`: every page succeeds (`pages` of them, with `sizes` and `note` where they are known);
 - `error`: the file cannot be opened (one record, page null), or, with `page_errors`, it opens and
@@ -35,7 +35,7 @@ BOMB_SIDE = 40_000
 STRIP = (100_000, 10)
 TINY_PAGES = 200
 
-# What each failure says (exaone_cli/inputs.py, pages.py, vision.py).
+# What each failure says (exaone_cli/inputs.py, pages/, vision.py).
 EMPTY = "empty file"
 NOT_READABLE = "not an image or PDF exaone can read"
 DAMAGED_PDF = "damaged or truncated PDF"

@@ -64,7 +64,7 @@ def test_source_shows_the_name_as_given_and_hashes_the_whole_file(
 def test_unknown_kind_is_not_an_error_at_open_time(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("just text\n")
-    assert open_source(str(path)).kind == "unknown"  # pages.py decides; Pillow reads more than the table
+    assert open_source(str(path)).kind == "unknown"  # pages/ decides; Pillow reads more than the table
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -1,0 +1,111 @@
+"""The checkpoint's config (local folder, shipped with the package, or the hub) and the model
+built from it on the meta device: every tensor's shape, no weights."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from ..engines.checkpoint import DOWNLOAD_HINT, EXAONE_MODEL_TYPE, looks_like_path
+from ..errors import EngineError
+
+ConfigSource = Literal["package", "folder", "hub"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A transformers config of an EXAONE 4.5 checkpoint, and where it was read from."""
+
+    name: str
+    source: ConfigSource
+    config: Any
+    has_weights: bool = True
+
+
+def load_model_config(model: str, revision: str | None = None) -> ModelConfig:
+    """A local folder's config.json; the config shipped in exaone_cli/model_configs for known hub
+    ids (works offline); otherwise the HF cache or the hub."""
+    if looks_like_path(model):
+        return _folder_config(Path(model).expanduser())
+    packaged = resources.files("exaone_cli") / "model_configs" / model.replace("/", "--") / "config.json"
+    if packaged.is_file():
+        return ModelConfig(model, "package", _config_from_dict(json.loads(packaged.read_text(encoding="utf-8"))))
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(model, revision=revision)
+    except (OSError, ValueError) as exc:
+        raise EngineError(
+            f"could not read the config of {model!r}: {_first_line(exc)}",
+            hint="check the hub id and the network (or HF_HUB_OFFLINE), or pass a local folder with --model DIR",
+        ) from exc
+    _check_model_type(getattr(config, "model_type", None), model)
+    return ModelConfig(model, "hub", config)
+
+
+def _folder_config(folder: Path) -> ModelConfig:
+    config_path = folder / "config.json"
+    if not folder.is_dir():
+        raise EngineError(f"{folder}: no such model folder", hint=DOWNLOAD_HINT)
+    if not config_path.is_file():
+        raise EngineError(f"{folder}: not a model folder (no config.json)", hint=DOWNLOAD_HINT)
+    try:
+        data = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"{config_path}: unreadable config ({exc})", hint=DOWNLOAD_HINT) from exc
+    _check_model_type(data.get("model_type") if isinstance(data, dict) else None, str(folder))
+    has_weights = any(any(folder.glob(pattern)) for pattern in ("*.safetensors", "*.bin"))
+    return ModelConfig(str(folder), "folder", _config_from_dict(data), has_weights)
+
+
+def _check_model_type(model_type: object, where: str) -> None:
+    if model_type != EXAONE_MODEL_TYPE:
+        raise EngineError(
+            f"{where}: not an EXAONE 4.5 checkpoint (model_type {model_type!r})",
+            hint=f"exaone plans models of type {EXAONE_MODEL_TYPE!r}",
+        )
+
+
+def _config_from_dict(data: dict[str, Any]) -> Any:
+    from transformers import AutoConfig
+
+    data = dict(data)
+    return AutoConfig.for_model(data.pop("model_type"), **data)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def require_local_libraries() -> None:
+    try:
+        import accelerate  # noqa: F401
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise EngineError(
+            f"the memory plan needs torch, transformers and accelerate ({exc.name} is missing)",
+            hint="pip install 'exaone-cli[local]'",
+        ) from exc
+
+
+_META_MODELS: dict[str, Any] = {}
+
+
+def meta_model(config: Any) -> Any:
+    """The model on the meta device, in float32 (sizes are then computed for any dtype); built once
+    per config because building the 33B model takes seconds."""
+    key = config.to_json_string()
+    if key not in _META_MODELS:
+        import torch
+        from transformers import AutoModelForImageTextToText
+
+        # torch's meta device rather than accelerate's init_empty_weights, which unties tied weights.
+        with torch.device("meta"):
+            _META_MODELS[key] = AutoModelForImageTextToText.from_config(copy.deepcopy(config), dtype=torch.float32)
+    return _META_MODELS[key]

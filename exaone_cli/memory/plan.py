@@ -1,0 +1,349 @@
+"""Placement: transformers' budget rules replayed, accelerate's infer_auto_device_map asked, and the
+verdict ("fits", "fits with N layers on the CPU", "does not fit") with the first option that fits."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+from ..config import LoadOptions, parse_memory
+from ..errors import UsageError
+from .hardware import GiB, Hardware, format_bytes
+from .kv import KvCache, kv_cache
+from .model import ConfigSource, ModelConfig, load_model_config, meta_model, require_local_libraries
+from .sizes import DTYPE_BYTES, Quantization, TensorSizes, load_dtype, quantization_for, tensor_sizes
+
+# transformers' own margins (integrations/accelerate.py, quantizers/quantizer_bnb_*.py).
+SINGLE_GPU_SHARE = 0.9  # of one GPU, when --max-memory is not given
+CPU_SHARE = 0.9  # of available RAM, when --max-memory is not given
+BNB_SHARE = 0.9  # of every budget, with bitsandbytes
+
+VerdictKind = Literal["gpu", "gpu_tight", "offload", "cpu", "no_fit"]
+
+
+@dataclass(frozen=True)
+class DeviceShare:
+    """The weights accelerate would put on one device ("0", "1", ..., "cpu", "disk")."""
+
+    device: str
+    weights_bytes: int
+    free_bytes: int | None  # GPU free memory / available RAM; None for disk
+    budget_bytes: int | None  # what placement may fill there, after transformers' margins
+    decoder_layers: int
+    vision_blocks: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: VerdictKind
+    message: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    flags: str | None  # None: no option fits
+    message: str
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    model: str
+    config_source: ConfigSource
+    quantize: str
+    quantization: Quantization
+    dtype: str
+    device_map: str
+    parameters: int
+    quantized_parameters: int
+    weights_bytes: int
+    kept_unquantized: tuple[tuple[str, int], ...]  # skip pattern -> linear parameters it keeps
+    placement: tuple[DeviceShare, ...]
+    kv_cache: KvCache
+    verdict: Verdict
+    hardware: Hardware
+    suggestion: Suggestion | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["kept_unquantized"] = dict(self.kept_unquantized)
+        body["kv_cache"] = self.kv_cache.to_dict()
+        return body
+
+
+def plan_memory(load: LoadOptions, hardware: Hardware) -> MemoryPlan:
+    """The plan for `load` on `hardware`, and, when it does not fit, the first --quantize (none,
+    8bit, 4bit; then the same with --max-memory lifting transformers' 10% GPU reserve) that does."""
+    extra = [key for key in load.max_memory_dict or {} if isinstance(key, int) and key >= len(hardware.gpus)]
+    if extra:
+        raise UsageError(
+            f"--max-memory names GPU {extra[0]}, but the plan has {hardware.describe()}",
+            hint="describe the GPUs with --gpu-memory, e.g. --gpu-memory 24GiB,24GiB",
+        )
+    require_local_libraries()
+    source = load_model_config(load.model, load.revision)
+    quantization = quantization_for(source.config, load.quantize)
+    model = meta_model(source.config)
+    plan = _plan(source, model, load, hardware, quantization)
+    target = "gpu" if hardware.gpus and load.device_map != "cpu" else "cpu"
+    suggestion = None if plan.verdict.kind == target else _suggest(source, model, load, hardware, plan, target)
+    return replace(plan, suggestion=suggestion, notes=plan.notes + _source_notes(source, load, plan))
+
+
+def _plan(source: ModelConfig, model: Any, load: LoadOptions, hardware: Hardware, quant: Quantization) -> MemoryPlan:
+    dtype = load_dtype(source.config, load.dtype, quant)
+    sizes = tensor_sizes(model, quant, DTYPE_BYTES[dtype])
+    placed, budgets, notes = _place(model, sizes, load, hardware, quant, dtype)
+    devices = _device_shares(model, sizes, placed, budgets, hardware)
+    kv = kv_cache(source.config, dtype, load.min_pixels, load.max_pixels)
+    return MemoryPlan(
+        model=source.name,
+        config_source=source.source,
+        quantize=load.quantize,
+        quantization=quant,
+        dtype=dtype,
+        device_map=load.device_map,
+        parameters=sizes.parameters,
+        quantized_parameters=sizes.quantized,
+        weights_bytes=sum(sizes.bytes.values()),
+        kept_unquantized=sizes.kept,
+        placement=devices,
+        kv_cache=kv,
+        verdict=_verdict(devices, hardware, kv),
+        hardware=hardware,
+        notes=notes,
+    )
+
+
+def _place(
+    model: Any, sizes: TensorSizes, load: LoadOptions, hardware: Hardware, quant: Quantization, dtype: str
+) -> tuple[dict[str, str], dict[str, int], tuple[str, ...]]:
+    """Every tensor's device, the budgets placement used, and notes on the margins applied."""
+    fixed = re.fullmatch(r"(?:cuda:?)?([0-9]*)|cpu", load.device_map)
+    if fixed:
+        device = "cpu" if load.device_map == "cpu" else fixed.group(1) or "0"
+        return dict.fromkeys(sizes.bytes, device), {}, ()
+    import torch
+    from accelerate import infer_auto_device_map
+    from accelerate.utils import compute_module_sizes
+
+    torch_dtype = getattr(torch, dtype)
+    no_split = sorted(getattr(model, "_no_split_modules", None) or [])
+    budgets, notes = _budgets(load, hardware, quant)
+    if load.device_map != "sequential":
+        unit_sizes = compute_module_sizes(model, dtype=torch_dtype, special_dtypes=sizes.placement_dtypes)
+        budgets = _balanced(model, unit_sizes, no_split, budgets, load)
+    if quant.method == "bitsandbytes":
+        budgets = {key: int(value * BNB_SHARE) for key, value in budgets.items()}
+    logger = logging.getLogger("accelerate.utils.modeling")  # "Device 0 is not available" for --gpu-memory
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            device_map = infer_auto_device_map(
+                model,
+                max_memory=dict(budgets),
+                no_split_module_classes=no_split,
+                dtype=torch_dtype,
+                special_dtypes=sizes.placement_dtypes,
+            )
+    finally:
+        logger.setLevel(level)
+    return _expand(device_map, sizes.bytes), {str(key): int(value) for key, value in budgets.items()}, notes
+
+
+def _budgets(
+    load: LoadOptions, hardware: Hardware, quant: Quantization
+) -> tuple[dict[int | str, int], tuple[str, ...]]:
+    """Per-device limits as transformers' from_pretrained derives them (integrations/accelerate.py)."""
+    user = load.max_memory_dict
+    notes: list[str] = []
+    if user is None:
+        budgets: dict[int | str, int] = dict(enumerate(hardware.gpus))
+        budgets["cpu"] = int(hardware.cpu_bytes * CPU_SHARE)
+        if len(hardware.gpus) == 1 and load.device_map != "sequential":
+            notes.append("without --max-memory, transformers fills at most 90% of a single GPU")
+    else:
+        budgets = {key: value for key, value in user.items() if key != "mps"}
+    if quant.method == "bitsandbytes":
+        notes.append("with bitsandbytes, transformers fills at most 90% of each device's budget")
+    return budgets, tuple(notes)
+
+
+def _balanced(
+    model: Any, unit: dict[str, float], no_split: list[str], budgets: dict[int | str, int], load: LoadOptions
+) -> dict[int | str, int]:
+    """transformers' get_balanced_memory: spread layers evenly over the GPUs (and keep 10% of a single
+    GPU free when the user gave no --max-memory)."""
+    budgets = dict(budgets)
+    gpus = sorted(key for key, value in budgets.items() if isinstance(key, int) and value > 0)
+    if not gpus:
+        return budgets
+    low_zero = load.device_map == "balanced_low_0" and len(gpus) > 1
+    if len(gpus) == 1 and load.max_memory is None:
+        budgets[gpus[0]] = int(budgets[gpus[0]] * SINGLE_GPU_SHARE)
+    per_gpu = unit[""] // (len(gpus) - 1 if low_zero else len(gpus))
+    blocks = [unit[name] for name, module in model.named_modules() if type(module).__name__ in no_split]
+    leaves: dict[str, float] = {}
+    for name, _ in [*model.named_parameters(), *model.named_buffers()]:
+        parent = name.rpartition(".")[0]
+        leaves[parent] = leaves.get(parent, 0) + unit[name]
+    per_gpu += int(1.25 * max(max(blocks, default=0), max(leaves.values(), default=0)))
+    for index in gpus[:-1]:
+        budgets[index] = int(min(budgets[gpus[0]] if low_zero and index == gpus[0] else per_gpu, budgets[index]))
+    if low_zero:
+        rest = sum(budgets[index] for index in gpus[1:])
+        budgets[gpus[0]] = int(min(max(0, unit[""] - rest), budgets[gpus[0]]))
+    return budgets
+
+
+def _expand(device_map: dict[str, int | str], names: dict[str, int]) -> dict[str, str]:
+    """accelerate's module -> device map, as tensor name -> device ("0", "cpu", "disk")."""
+    placed: dict[str, str] = {}
+    for name in names:
+        parts = name.split(".")
+        prefixes = (".".join(parts[:end]) for end in range(len(parts), -1, -1))
+        placed[name] = str(next((device_map[p] for p in prefixes if p in device_map), "cpu"))
+    return placed
+
+
+def _device_shares(
+    model: Any, sizes: TensorSizes, placed: dict[str, str], budgets: dict[str, int], hardware: Hardware
+) -> tuple[DeviceShare, ...]:
+    totals: dict[str, int] = {}
+    for name, size in sizes.bytes.items():
+        totals[placed[name]] = totals.get(placed[name], 0) + size
+    layers: dict[str, list[int]] = {}
+    no_split = set(getattr(model, "_no_split_modules", None) or [])
+    for name, module in model.named_modules():
+        kind = type(module).__name__
+        first = next((n for n, _ in module.named_parameters()), None)
+        if kind in no_split and first is not None:
+            counts = layers.setdefault(placed[f"{name}.{first}"], [0, 0])
+            counts[1 if "Vision" in kind else 0] += 1
+    order = [str(index) for index in range(len(hardware.gpus))]
+    order += [*sorted(d for d in totals if d.isdigit() and d not in order), "cpu", "disk"]
+    shares = []
+    for device in order:
+        if device in ("cpu", "disk") and not totals.get(device):
+            continue
+        free = hardware.cpu_bytes if device == "cpu" else None
+        if device.isdigit() and int(device) < len(hardware.gpus):
+            free = hardware.gpus[int(device)]
+        decoder, vision = layers.get(device, (0, 0))
+        shares.append(DeviceShare(device, totals.get(device, 0), free, budgets.get(device), decoder, vision))
+    return tuple(shares)
+
+
+def _verdict(devices: tuple[DeviceShare, ...], hardware: Hardware, kv: KvCache) -> Verdict:
+    used = {share.device: share for share in devices if share.weights_bytes}
+    gpus = [share for share in used.values() if share.device.isdigit()]
+    on_gpu = sum(share.weights_bytes for share in gpus)
+    absent = [share.device for share in gpus if share.free_bytes is None]
+    if absent:
+        return Verdict("no_fit", f"there is no GPU {absent[0]} ({hardware.describe()})")
+    if gpus and not {"cpu", "disk"} & used.keys():
+        where = hardware.describe() if len(gpus) == len(hardware.gpus) else f"GPU {gpus[0].device}"
+        room = sum((share.free_bytes or 0) - share.weights_bytes for share in gpus)
+        if room < 0:
+            return Verdict("no_fit", f"does not fit: {format_bytes(on_gpu)} of weights on {where}")
+        if room < kv.bytes_per_page:
+            return Verdict(
+                "gpu_tight",
+                f"loads on {where} ({format_bytes(on_gpu)} of weights), but the {format_bytes(room)} left is less "
+                f"than one page's KV cache ({format_bytes(kv.bytes_per_page)})",
+            )
+        return Verdict(
+            "gpu",
+            f"fits on {where} ({format_bytes(on_gpu)} of weights; {format_bytes(room)} left for activations and "
+            f"the KV cache, about {room // kv.bytes_per_page} pages at a time)",
+        )
+    if not gpus and "disk" not in used:
+        in_ram = used["cpu"].weights_bytes if "cpu" in used else 0
+        if in_ram > hardware.cpu_bytes:
+            return Verdict("no_fit", f"does not fit: {format_bytes(in_ram)} of weights, {_ram(hardware)}")
+        why = "no GPU" if not hardware.gpus else "--device-map cpu"
+        return Verdict("cpu", f"runs on the CPU only ({why}): {format_bytes(in_ram)} of weights in RAM, very slow")
+    layers = sum(share.decoder_layers for share in devices)
+    offloaded = " and ".join(_offloaded(used[d], layers) for d in ("cpu", "disk") if d in used)
+    return Verdict("offload", f"fits with {offloaded} (slow)" + (f"; {format_bytes(on_gpu)} on GPU" if on_gpu else ""))
+
+
+def _offloaded(share: DeviceShare, layers: int) -> str:
+    parts = [f"{share.decoder_layers} of {layers} decoder layers"] if share.decoder_layers else []
+    parts += [f"{share.vision_blocks} vision blocks"] if share.vision_blocks else []
+    where = "the CPU" if share.device == "cpu" else "disk"
+    return f"{' and '.join(parts) or 'some weights'} ({format_bytes(share.weights_bytes)}) on {where}"
+
+
+def _ram(hardware: Hardware) -> str:
+    return f"{format_bytes(hardware.cpu_bytes)} of RAM available"
+
+
+def _suggest(
+    source: ModelConfig, model: Any, load: LoadOptions, hardware: Hardware, plan: MemoryPlan, target: str
+) -> Suggestion:
+    """The first option, least quantized first, whose plan reaches `target` ("gpu" or "cpu")."""
+    options = ("none",) if plan.quantization.prequantized else ("none", "8bit", "4bit")
+    memories: list[tuple[tuple[str, int], ...] | None] = [load.max_memory]
+    if load.max_memory is None and hardware.gpus and load.device_map in ("auto", "balanced", "sequential"):
+        # The whole of each GPU, lifting transformers' default 10% reserve (flags a user can type).
+        memories.append(tuple((str(i), parse_memory(_memory_flag(free))) for i, free in enumerate(hardware.gpus)))
+    smallest = plan
+    for quantize in options:
+        for max_memory in memories:
+            candidate = replace(load, quantize=quantize, max_memory=max_memory)
+            if candidate == load:
+                continue
+            attempt = _plan(source, model, candidate, hardware, quantization_for(source.config, quantize))
+            smallest = min(smallest, attempt, key=lambda p: p.weights_bytes)
+            if attempt.verdict.kind == target:
+                return Suggestion(_flags(candidate), f"{_flags(candidate)} {attempt.verdict.message}")
+    place = f"on {hardware.describe()}" if target == "gpu" else f"in RAM ({_ram(hardware)})"
+    budget = sum(d.budget_bytes or 0 for d in smallest.placement if d.device.isdigit() == (target == "gpu"))
+    return Suggestion(
+        None,
+        f"no --quantize option fits {place}: the smallest, --quantize {smallest.quantize}, needs "
+        f"{format_bytes(smallest.weights_bytes)} of weights, and transformers fills at most {format_bytes(budget)}",
+    )
+
+
+def _memory_flag(size: int) -> str:
+    tenths = size * 10 // GiB
+    return f"{tenths // 10}GiB" if tenths % 10 == 0 else f"{tenths / 10:.1f}GiB"
+
+
+def _flags(load: LoadOptions) -> str:
+    flags = [f"--quantize {load.quantize}"]
+    if load.max_memory:
+        flags.append("--max-memory " + ",".join(f"{key}={_memory_flag(size)}" for key, size in load.max_memory))
+    return " ".join(flags)
+
+
+def _source_notes(source: ModelConfig, load: LoadOptions, plan: MemoryPlan) -> tuple[str, ...]:
+    notes = []
+    if source.source == "package":
+        notes.append(f"config of {source.name} shipped with exaone: planned without a download")
+    if not source.has_weights:
+        notes.append(f"{source.name} has no weights yet: planned from its config.json")
+    quant = plan.quantization
+    if quant.prequantized:
+        notes.append(
+            f"planned from the checkpoint's quantization_config ({quant.method}, {quant.bits}-bit): an estimate"
+        )
+    for pattern, count in plan.kept_unquantized:
+        if not count:
+            notes.append(
+                f"skip pattern {pattern!r} matches no linear layer, so those layers ARE quantized "
+                "(transformers matches module paths from the start, e.g. 'model.visual')"
+            )
+    if load.attn_implementation == "eager":
+        notes.append("eager attention builds full attention matrices: large pages need far more memory than sdpa")
+    if plan.hardware.described:
+        notes.append(f"planned for {plan.hardware.describe()} (--gpu-memory: free memory per GPU) and this RAM")
+    notes.append("not counted: activations (the vision tower's too) and the CUDA context, about 0.5 GiB per GPU")
+    return tuple(notes)

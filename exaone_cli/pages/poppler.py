@@ -1,0 +1,120 @@
+"""PDFs through poppler: pdfinfo and pdftoppm subprocesses via pdf2image, one page per call."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import InputError, UsageError
+from ..inputs import Source
+from .document import PASSWORD_HINT, WRONG_PASSWORD_HINT, Document, Page, PageSize, RasterOptions, fit_dpi
+from .pixels import rgb
+
+_POPPLER_TIMEOUT_S = 300
+
+
+class PopplerDocument(Document):
+    """A PDF through poppler (pdfinfo + pdftoppm subprocesses via pdf2image), one page per call.
+
+    Page count and sizes come from one `pdfinfo` run, not from PDFium: users reach for poppler when
+    PDFium fails on a file, so this path must not depend on PDFium parsing it."""
+
+    def __init__(self, source: Source, raster: RasterOptions) -> None:
+        super().__init__(source, raster)
+        self._password = raster.password or None
+        try:
+            info = self._pdfinfo(self._password)
+        except _PasswordRefused:
+            if self._password is None:
+                raise
+            try:  # a password meant for other files must not lock out one that needs none (owner-only)
+                info = self._pdfinfo(None)
+            except _PasswordRefused:
+                raise InputError(f"{source.display}: wrong password", hint=WRONG_PASSWORD_HINT) from None
+            self._password = None
+        self._count = int(info["Pages"])
+        if self._count == 0:
+            raise InputError(f"{source.display}: the PDF has no pages")
+        self._boxes: dict[int, tuple[float, float]] = {}
+        rotations = {int(m[1]): int(v) for k, v in info.items() if (m := re.fullmatch(r"Page\s+(\d+) rot", k))}
+        for key, value in info.items():
+            if (m := re.fullmatch(r"Page\s+(\d+) size", key)) and (v := re.match(r"([\d.]+) x ([\d.]+)", value)):
+                width, height = float(v[1]), float(v[2])
+                turned = rotations.get(int(m[1]), 0) % 180 == 90
+                self._boxes[int(m[1])] = (height, width) if turned else (width, height)
+
+    def _pdfinfo(self, password: str | None) -> dict[str, Any]:
+        from pdf2image import pdfinfo_from_path
+        from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFPopplerTimeoutError
+
+        name = self.source.display
+        try:
+            # pdfinfo clamps -l to the page count: one run lists every page's size and rotation.
+            passwords: dict[str, Any] = {"userpw": password, "ownerpw": password}
+            info = pdfinfo_from_path(
+                str(self.source.path), first_page=1, last_page=10**9, timeout=_POPPLER_TIMEOUT_S, **passwords
+            )
+            return dict(info)
+        except PDFInfoNotInstalledError:
+            raise _poppler_missing() from None
+        except PDFPopplerTimeoutError:
+            raise InputError(f"{name}: poppler's pdfinfo timed out", hint="try --rasterizer pdfium") from None
+        except PDFPageCountError as exc:
+            stderr = str(exc)
+        if "Incorrect password" in stderr:
+            raise _PasswordRefused(f"{name}: encrypted PDF (password required)", hint=PASSWORD_HINT)
+        if "page count 0" in stderr or "Wrong page range" in stderr:
+            raise InputError(f"{name}: the PDF has no pages")
+        errors = [line for line in stderr.splitlines() if "Error" in line]
+        why = f" ({errors[-1].strip()})" if errors else ""
+        raise InputError(f"{name}: damaged or truncated PDF{why}", hint="try --rasterizer pdfium, or repair it (qpdf)")
+
+    @property
+    def page_count(self) -> int:
+        return self._count
+
+    def page_size(self, number: int) -> PageSize:
+        self._check(number)
+        if number not in self._boxes:
+            raise InputError(f"{self.source.display}: page {number}: pdfinfo reported no size for it")
+        width_pt, height_pt = self._boxes[number]
+        what = f"{self.source.display}: page {number}"
+        return fit_dpi(width_pt, height_pt, self.raster.dpi, self.raster.max_page_pixels, what=what)
+
+    def render(self, number: int) -> Page:
+        from pdf2image import convert_from_path
+        from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFPopplerTimeoutError
+
+        size = self.page_size(number)
+        what = f"{self.source.display}: page {number}"
+        try:
+            # One page per call; the crop box, as PDFium and pdfinfo use.
+            options: dict[str, Any] = {"dpi": size.dpi, "userpw": self._password, "ownerpw": self._password}
+            images = convert_from_path(
+                str(self.source.path),
+                first_page=number,
+                last_page=number,
+                use_cropbox=True,
+                timeout=_POPPLER_TIMEOUT_S,
+                **options,
+            )
+        except PDFInfoNotInstalledError:
+            raise _poppler_missing() from None
+        except PDFPopplerTimeoutError:
+            raise InputError(f"{what}: pdftoppm timed out", hint="try --rasterizer pdfium or a lower --dpi") from None
+        except PDFPageCountError:
+            raise InputError(f"{what}: poppler can no longer read the file") from None
+        if not images:
+            raise InputError(f"{what}: poppler could not render this page", hint="try --rasterizer pdfium")
+        return Page(self.source.display, number, rgb(images[0]), dpi=size.dpi, note=size.note)
+
+
+class _PasswordRefused(InputError):
+    """Poppler refused the password (or its absence); the caller decides which message fits."""
+
+
+def _poppler_missing() -> UsageError:
+    return UsageError(
+        "poppler is not installed (pdfinfo/pdftoppm not found)",
+        hint="install poppler-utils, or use the pdfium rasterizer",
+    )
