@@ -17,6 +17,7 @@ from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ra
 from ..render.json import write_json
 from ..render.rich import StreamingAnswer, print_ask
 from ..render.text import ask_text
+from ..results import AskResult
 from .errors import error_boundary, warn
 from .options import (
     ApiKeyOpt,
@@ -150,14 +151,22 @@ def ask_command(
                     raster=raster,
                     max_images=max_images,
                 )
-        if fmt is Format.json:
-            write_json(result.to_dict(), sys.stdout)
-        elif fmt is Format.rich:
-            print_ask(result, out, err, show_reasoning=show_reasoning)
-        else:
-            print(ask_text(result, final_only=final_only, show_reasoning=show_reasoning), flush=True)
-        if result.parsed.truncated:
-            warn(err, "the output stopped inside the reasoning", "raise --max-new-tokens or use --no-think")
-        if final_only and result.parsed.final is None:
-            warn(err, "the answer has no \\boxed{} final answer (exit code 1)")
-            raise typer.Exit(int(ExitCode.INPUT_FAILED))
+        _print_result(result, fmt, out, err, final_only=final_only, show_reasoning=show_reasoning)
+
+
+def _print_result(
+    result: AskResult, fmt: Format, out: Console, err: Console, *, final_only: bool, show_reasoning: bool
+) -> None:
+    """The answer in the chosen format on stdout; warnings on stderr; exit 1 for --final-only
+    without a boxed answer."""
+    if fmt is Format.json:
+        write_json(result.to_dict(), sys.stdout)
+    elif fmt is Format.rich:
+        print_ask(result, out, err, show_reasoning=show_reasoning)
+    else:
+        print(ask_text(result, final_only=final_only, show_reasoning=show_reasoning), flush=True)
+    if result.parsed.truncated:
+        warn(err, "the output stopped inside the reasoning", "raise --max-new-tokens or use --no-think")
+    if final_only and result.parsed.final is None:
+        warn(err, "the answer has no \\boxed{} final answer (exit code 1)")
+        raise typer.Exit(int(ExitCode.INPUT_FAILED))
