@@ -219,11 +219,14 @@ def attempt(name: str, fn: Any) -> Any:
 
 
 def _slice_config(config_dict: dict[str, Any], layers: int) -> dict[str, Any]:
+    """The first `layers` text layers, and one vision block (decode never runs the vision tower:
+    its 1.3 B parameters would only cost time to build, save and load)."""
     sliced = json.loads(json.dumps(config_dict))
     text = sliced["text_config"]
     text["num_hidden_layers"] = layers
     if text.get("layer_types"):
         text["layer_types"] = text["layer_types"][:layers]
+    sliced["vision_config"].update(depth=1, fullatt_block_indexes=[0])
     return sliced
 
 
