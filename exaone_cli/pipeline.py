@@ -335,11 +335,8 @@ def _run_window(window: list[_Slot], engine: Engine, request: OcrRequest) -> Ite
     batches = sorted((by_size[k : k + step] for k in range(0, len(by_size), step)), key=min)
     head = 0
     try:
-        while head in done:
-            yield done.pop(head)
-            head += 1
-        for batch in batches:
-            records = _generate(engine, request, [items[i] for i in batch])
+        for batch in [[], *batches]:  # [] first: records before the first page need no batch
+            records = _generate(engine, request, [items[i] for i in batch]) if batch else []
             done.update(zip(batch, records, strict=True))
             while head in done:
                 yield done.pop(head)

@@ -9,9 +9,10 @@ weights are random (speed does not depend on their values), built directly on th
   each beside its ceiling: batch x bandwidth / weight bytes read per step (the text tower and
   lm_head; the vision tower is not read while decoding).
 - pages: whole A4 pages in batches of 1, 4 and 8 through `generate` (vision tower, prefill, then
-  decode with the pages in the KV cache), timed at 1 and at 1 + --steps new tokens, and turned
-  into pages per hour for pages of --page-tokens output tokens (random weights never stop by
-  themselves, so the output length is set; 1,000 tokens is about a dense Korean A4 page).
+  decode with the pages in the KV cache), timed token by token (the first token, then the steady
+  step over --steps more), and turned into pages per hour for pages of --page-tokens output
+  tokens (random weights never stop by themselves, so the output length is set; 1,000 tokens is
+  about a dense Korean A4 page).
 - compile: batch-1 decode with a static KV cache, eager and with transformers' automatic
   torch.compile (the first call's compile time is reported apart).
 - nf4: 4-bit NF4 (bitsandbytes through from_pretrained, the path users take) on two slices of
@@ -214,7 +215,8 @@ def attempt(name: str, fn: Any) -> Any:
         return {"error": "out of memory"}
     except Exception as exc:
         traceback.print_exc()
-        torch.cuda.empty_cache() if torch.cuda.is_available() else None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
