@@ -26,6 +26,7 @@ class PresencePenaltyLogitsProcessor(LogitsProcessor):
         generated = input_ids[:, self.prompt_length :]
         if generated.shape[1] == 0 or self.penalty == 0:
             return scores
-        present = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
-        present.scatter_(1, generated.to(scores.device), True)
-        return scores - self.penalty * present.to(scores.dtype)  # type: ignore[return-value]
+        # Touch only the generated ids (not the 153k-wide vocabulary): every copy of an id writes
+        # the same value, its original score minus the penalty, so repeats count once.
+        ids = generated.to(scores.device)
+        return scores.scatter(1, ids, scores.gather(1, ids) - self.penalty)  # type: ignore[return-value]
