@@ -302,7 +302,10 @@ def _in_input_order(
 
 
 def _batched(slots: Iterator[_Slot], engine: Engine, request: OcrRequest) -> Iterator[PageRecord]:
-    """Windows of `sort_window` batches; see `_run_window`."""
+    """Windows of `sort_window` batches; see `_run_window`. A window is always full (or the end of
+    the input), never cut short because rendering lags: which pages share a batch then depends on
+    the input alone, and a rerun gives the same batches (in bf16 on a GPU, batch composition can
+    change the numbers slightly, and with them a greedy output)."""
     size = request.batch_size * (request.sort_window if request.batch_size > 1 else 1)
     window: list[_Slot] = []
     pages = 0
