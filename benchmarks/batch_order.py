@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--batch-sizes", default="4,8")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -100,7 +100,7 @@ def main() -> None:
     rows = []
     reference: list[str] | None = None
     print(f"{args.images} images ({', '.join(KINDS)}), max {args.max_pixels:,} px, {args.max_new_tokens} new tokens")
-    print(f"{'batch':>5}  {'order':<14}{'wall s':>8}{'pages/s':>9}{'padding':>9}{'vs input':>10}")
+    print(f"{'batch':>5}  {'order':<14}{'wall s':>8}{'pages/s':>9}{'padding':>9}{'vs input':>10}  range")
     for batch in [int(b) for b in args.batch_sizes.split(",")]:
         times: dict[str, list[float]] = {"input order": [], "by size": []}
         padding: dict[str, float] = {}
@@ -118,16 +118,18 @@ def main() -> None:
                 if texts != reference:
                     raise SystemExit(f"batch {batch}, {order}: page texts differ from the first run's")
                 padding[order] = probe.padded_tokens / (probe.padded_tokens + probe.real_tokens)
-        base = statistics.median(times["input order"])
         for order, values in times.items():
             wall = statistics.median(values)
+            ratios = [t / base for t, base in zip(values, times["input order"], strict=True)]  # run by run
+            ratio = statistics.median(ratios)
             row = {
                 "batch_size": batch, "order": order, "wall_seconds": wall, "pages_per_second": args.images / wall,
-                "padding_fraction": padding[order], "ratio_to_input_order": wall / base,
+                "padding_fraction": padding[order], "ratio_to_input_order": ratio,
+                "ratio_min": min(ratios), "ratio_max": max(ratios),
             }  # fmt: skip
             rows.append(row)
-            pages_per_s, share = args.images / wall, padding[order]
-            print(f"{batch:>5}  {order:<14}{wall:>8.2f}{pages_per_s:>9.2f}{share:>9.0%}{wall / base:>10.2f}")
+            pages_per_s, share, spread = args.images / wall, padding[order], f"{min(ratios):.2f}-{max(ratios):.2f}"
+            print(f"{batch:>5}  {order:<14}{wall:>8.2f}{pages_per_s:>9.2f}{share:>9.0%}{ratio:>10.2f}  {spread}")
     if args.json:
         settings = vars(args) | {"json": str(args.json), "model": model}
         args.json.write_text(json.dumps({"settings": settings, "rows": rows}, indent=2))

@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--max-pixels", type=int, default=256 * 28 * 28)
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--batch-sizes", default="1,2,4,8")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
 
@@ -95,16 +95,23 @@ def main() -> None:
             if len(texts) != args.pages or texts != reference:
                 raise SystemExit(f"{name}: its {len(texts)} page texts differ from the card loop's")
             runs[name].append(seconds)
-    base = statistics.median(runs["card loop"])
+    loop = runs["card loop"]
     rows = []
     print(
         f"{args.pages} pages, {args.dpi} DPI, max {args.max_pixels} px, {args.max_new_tokens} new tokens, model {model}"
     )
-    print(f"{'run':<22}{'wall s':>9}{'pages/s':>9}{'vs loop':>9}")
+    # Each repeat runs every command once, in turn: a ratio per repeat compares runs made moments
+    # apart, so the spread of those ratios shows how much the machine's noise moves the result.
+    print(f"{'run':<22}{'wall s':>9}{'pages/s':>9}{'vs loop':>9}  range over {args.repeats} repeats")
     for name, times in runs.items():
         wall = statistics.median(times)
-        rows.append({"run": name, "wall_seconds": wall, "pages_per_second": args.pages / wall, "ratio": wall / base})
-        print(f"{name:<22}{wall:>9.2f}{args.pages / wall:>9.2f}{wall / base:>9.2f}")
+        ratios = [t / base for t, base in zip(times, loop, strict=True)]
+        ratio = statistics.median(ratios)
+        rows.append({
+            "run": name, "wall_seconds": wall, "pages_per_second": args.pages / wall, "ratio": ratio,
+            "ratio_min": min(ratios), "ratio_max": max(ratios), "wall_seconds_each": times,
+        })  # fmt: skip
+        print(f"{name:<22}{wall:>9.2f}{args.pages / wall:>9.2f}{ratio:>9.2f}  {min(ratios):.2f}-{max(ratios):.2f}")
     if args.json:
         args.json.write_text(
             json.dumps({"settings": vars(args) | {"json": str(args.json), "model": model}, "rows": rows}, indent=2)
