@@ -58,12 +58,17 @@ class PageSize(NamedTuple):
 
 @dataclass(frozen=True)
 class RasterOptions:
-    """How PDFs become pixels. `max_page_pixels` also caps image files (decompression bombs)."""
+    """How PDFs become pixels. `max_page_pixels` also caps image files (decompression bombs).
+
+    `scan_resolution`: a page that is one scanned image is rendered at no more than the image's
+    own pixel density (a scan saved as a 72-DPI page is not upsampled to `dpi` only for the
+    processor to shrink it again); off, every page is rendered at `dpi` (benchmarks compare)."""
 
     rasterizer: Rasterizer = DEFAULT_RASTERIZER
     dpi: int = DEFAULT_DPI
     password: str | None = None
     max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS
+    scan_resolution: bool = True
 
     def __post_init__(self) -> None:
         if self.rasterizer not in RASTERIZERS:

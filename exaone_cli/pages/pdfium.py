@@ -13,7 +13,8 @@ from typing import Any
 
 from ..errors import InputError
 from ..inputs import Source
-from .document import PASSWORD_HINT, WRONG_PASSWORD_HINT, Document, Page, PageSize, RasterOptions, fit_dpi
+from .analysis import scan_dpi
+from .document import MIN_DPI, PASSWORD_HINT, WRONG_PASSWORD_HINT, Document, Page, PageSize, RasterOptions, fit_dpi
 from .pixels import rgb
 
 PDFIUM_LOCK = threading.RLock()
@@ -23,18 +24,9 @@ class PdfiumDocument(Document):
     """A PDF through pypdfium2 (PDFium, in-process): the default rasterizer."""
 
     def __init__(self, source: Source, raster: RasterOptions) -> None:
-        import pypdfium2 as pdfium
-        import pypdfium2.raw as codes
-
         super().__init__(source, raster)
-        password = raster.password or None
         with PDFIUM_LOCK:
-            raw, code = _pdfium_load(source.path, password)
-            if raw is None and code == codes.FPDF_ERR_PASSWORD and password:
-                raw, _ = _pdfium_load(source.path, None)  # owner-only PDFs refuse a needless password
-            if raw is None:
-                raise _pdfium_error(source.display, code, bool(password))
-            self._pdf = pdfium.PdfDocument(raw)
+            self._pdf = open_pdf(source, raster.password)
             self._count = len(self._pdf)
             if self._count and self._pdf.get_formtype():  # filled-in form fields are part of the page
                 self._pdf.init_forms()
@@ -48,30 +40,39 @@ class PdfiumDocument(Document):
 
     def page_size(self, number: int) -> PageSize:
         self._check(number)
-        import pypdfium2 as pdfium
-
         with PDFIUM_LOCK:
+            page = self._load(number)
             try:
-                width_pt, height_pt = self._pdf.get_page_size(number - 1)  # already turned by /Rotate
-            except pdfium.PdfiumError:
-                raise InputError(f"{self._what(number)}: PDFium cannot load this page (damaged)") from None
-        return fit_dpi(width_pt, height_pt, self.raster.dpi, self.raster.max_page_pixels, what=self._what(number))
+                return self._size(page, number)
+            finally:
+                page.close()
 
     def render(self, number: int) -> Page:
-        import pypdfium2 as pdfium
-
-        size = self.page_size(number)
-        assert size.dpi is not None
+        self._check(number)
         with PDFIUM_LOCK:
+            page = self._load(number)
             try:
-                page = self._pdf[number - 1]
-            except pdfium.PdfiumError:
-                raise InputError(f"{self._what(number)}: PDFium cannot load this page (damaged)") from None
-            try:
+                size = self._size(page, number)
+                assert size.dpi is not None
                 image = page.render(scale=size.dpi / 72).to_pil()
             finally:
                 page.close()
         return Page(self.source.display, number, rgb(image), dpi=size.dpi, note=size.note)
+
+    def _load(self, number: int) -> Any:
+        import pypdfium2 as pdfium
+
+        try:
+            return self._pdf[number - 1]
+        except pdfium.PdfiumError:
+            raise InputError(f"{self._what(number)}: PDFium cannot load this page (damaged)") from None
+
+    def _size(self, page: Any, number: int) -> PageSize:
+        """The page's pixel size at the DPI asked for, or at the scan's own pixel density when the
+        page is one scanned image of lower density (no upsampling a 72-DPI scan to 200 DPI)."""
+        width_pt, height_pt = page.get_size()  # already turned by /Rotate
+        dpi = scan_capped_dpi(page, self.raster)
+        return fit_dpi(width_pt, height_pt, dpi, self.raster.max_page_pixels, what=self._what(number))
 
     def close(self) -> None:
         with PDFIUM_LOCK:
@@ -80,6 +81,33 @@ class PdfiumDocument(Document):
 
     def _what(self, number: int) -> str:
         return f"{self.source.display}: page {number}"
+
+
+def open_pdf(source: Source, password: str | None) -> Any:
+    """The pypdfium2 PdfDocument for a PDF source, or an InputError a user can act on (encrypted,
+    wrong password, damaged). A password is tried, then none: owner-only PDFs refuse a needless
+    password. Call with PDFIUM_LOCK held."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as codes
+
+    password = password or None
+    raw, code = _pdfium_load(source.path, password)
+    if raw is None and code == codes.FPDF_ERR_PASSWORD and password:
+        raw, _ = _pdfium_load(source.path, None)
+    if raw is None:
+        raise _pdfium_error(source.display, code, bool(password))
+    return pdfium.PdfDocument(raw)
+
+
+def scan_capped_dpi(page: Any, raster: RasterOptions) -> int:
+    """`raster.dpi`, or the pixel density of the one scanned image that is the whole page when
+    that is lower (rounded; `raster.scan_resolution` off: always `raster.dpi`)."""
+    if not raster.scan_resolution:
+        return raster.dpi
+    density = scan_dpi(page)
+    if density is None or round(density) >= raster.dpi:
+        return raster.dpi
+    return max(MIN_DPI, round(density))
 
 
 def _pdfium_load(path: Path, password: str | None) -> tuple[Any, int]:

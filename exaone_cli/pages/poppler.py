@@ -22,6 +22,7 @@ class PopplerDocument(Document):
     def __init__(self, source: Source, raster: RasterOptions) -> None:
         super().__init__(source, raster)
         self._password = raster.password or None
+        self._pdfium: Any = None  # opened when a page's scan resolution is first asked for
         try:
             info = self._pdfinfo(self._password)
         except _PasswordRefused:
@@ -79,7 +80,34 @@ class PopplerDocument(Document):
             raise InputError(f"{self.source.display}: page {number}: pdfinfo reported no size for it")
         width_pt, height_pt = self._boxes[number]
         what = f"{self.source.display}: page {number}"
-        return fit_dpi(width_pt, height_pt, self.raster.dpi, self.raster.max_page_pixels, what=what)
+        return fit_dpi(width_pt, height_pt, self._dpi(number), self.raster.max_page_pixels, what=what)
+
+    def _dpi(self, number: int) -> int:
+        """`raster.dpi`, or a scanned page's own lower pixel density, as the PDFium rasterizer does
+        (pages/analysis.py). Best effort: a file PDFium cannot read is rendered at `raster.dpi`."""
+        if not self.raster.scan_resolution:
+            return self.raster.dpi
+        from .pdfium import PDFIUM_LOCK, open_pdf, scan_capped_dpi
+
+        with PDFIUM_LOCK:
+            try:
+                if self._pdfium is None:
+                    self._pdfium = open_pdf(self.source, self._password)
+                page = self._pdfium[number - 1]
+                try:
+                    return scan_capped_dpi(page, self.raster)
+                finally:
+                    page.close()
+            except Exception:  # the point of poppler is to read what PDFium cannot
+                return self.raster.dpi
+
+    def close(self) -> None:
+        if self._pdfium is not None:
+            from .pdfium import PDFIUM_LOCK
+
+            with PDFIUM_LOCK:
+                self._pdfium.close()
+            self._pdfium = None
 
     def render(self, number: int) -> Page:
         from pdf2image import convert_from_path

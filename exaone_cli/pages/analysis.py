@@ -1,0 +1,141 @@
+"""What is drawn on a PDF page, from its objects, without rendering: the page images (how much of
+the page each covers, at what pixel density) and which text objects a reader cannot see.
+
+Two users: the text-layer verdict (text drawn invisibly or hidden under a page image is an
+earlier OCR, not what the page shows) and the rasterizers (a page that is one scanned image is
+rendered at no more than the scan's own pixel density). Raw pdfium calls, not pypdfium2's object
+wrappers: a dense page has thousands of objects, and a wrapper per object costs ~10 µs. Callers
+hold `PDFIUM_LOCK` (pages/pdfium.py) around every function here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+from dataclasses import dataclass
+from typing import Any
+
+# An image covering this share of the page is a page image: a scan, or a scan's page of a
+# photographed document. 0.9 leaves room for scanners' and tools' margins and rounding.
+PAGE_IMAGE_COVERAGE = 0.9
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One image drawn on the page (top level of the content stream).
+
+    `coverage`: the share of the page's visible box (crop box within media box) its bounds
+    cover, 0..1. `dpi`: its own pixel density on the page, pixels per inch along its denser axis
+    (None when the matrix is degenerate). `order`: its place among the page's top-level objects."""
+
+    coverage: float
+    dpi: float | None
+    order: int
+
+
+@dataclass(frozen=True)
+class PageContent:
+    """A page's images, and its top-level text objects with how they are drawn.
+
+    `text_modes` maps a text object's address to (its order, its text render mode);
+    `visible_text` says whether any text object is drawn visibly (fill and/or stroke)."""
+
+    images: tuple[PageImage, ...]
+    text_modes: dict[int, tuple[int, int]]
+    visible_text: bool
+
+    @property
+    def image_coverage(self) -> float:
+        """The largest share of the page one image covers (0 without images)."""
+        return max((image.coverage for image in self.images), default=0.0)
+
+    @property
+    def scan(self) -> PageImage | None:
+        """The page image when the page is one scanned image and nothing a reader can see
+        besides (invisible OCR text may lie over it); None otherwise."""
+        covering = [image for image in self.images if image.coverage >= PAGE_IMAGE_COVERAGE]
+        if len(covering) != 1 or self.visible_text:
+            return None
+        return covering[0]
+
+    def hidden(self, text_object: Any) -> bool:
+        """Whether a text object (pdfium's handle, as FPDFText_GetTextObject gives it) is invisible
+        to a reader: drawn in render mode 3 (invisible) or 7 (clip only), or drawn before a page
+        image that is painted over it. Text inside form XObjects is judged by its mode alone."""
+        import pypdfium2.raw as pdfium_c
+
+        address = address_of(text_object)
+        order, mode = self.text_modes.get(address, (-1, int(pdfium_c.FPDFTextObj_GetTextRenderMode(text_object))))
+        if mode in _INVISIBLE_MODES:
+            return True
+        return order >= 0 and any(
+            image.order > order and image.coverage >= PAGE_IMAGE_COVERAGE for image in self.images
+        )
+
+
+_INVISIBLE_MODES = (3, 7)  # FPDF_TEXTRENDERMODE_INVISIBLE, FPDF_TEXTRENDERMODE_CLIP
+
+
+def address_of(handle: Any) -> int:
+    """A pdfium handle's address, to recognise the same object again (ctypes.cast is 5x slower)."""
+    return ctypes.c_void_p.from_buffer(handle).value or 0
+
+
+def page_content(page: Any, *, until_visible_text: bool = False) -> PageContent:
+    """The images and text objects at the top level of `page` (a pypdfium2 PdfPage).
+    Objects inside form XObjects are not walked: scanning tools put page images at the top.
+    `until_visible_text` stops at the first visible text object (enough to tell a scan)."""
+    import pypdfium2.raw as pdfium_c
+
+    left, bottom, right, top = page.get_bbox()
+    area = max(right - left, 0.0) * max(top - bottom, 0.0)
+    images: list[PageImage] = []
+    text_modes: dict[int, tuple[int, int]] = {}
+    visible = False
+    for order in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+        obj = pdfium_c.FPDFPage_GetObject(page.raw, order)
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            mode = int(pdfium_c.FPDFTextObj_GetTextRenderMode(obj))
+            text_modes[address_of(obj)] = (order, mode)
+            visible = visible or mode not in _INVISIBLE_MODES
+            if visible and until_visible_text:
+                break
+        elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            images.append(_image(obj, order, (left, bottom, right, top), area))
+    return PageContent(tuple(images), text_modes, visible)
+
+
+def _image(obj: Any, order: int, box: tuple[float, float, float, float], area: float) -> PageImage:
+    import pypdfium2.raw as pdfium_c
+
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    coverage = 0.0
+    if area > 0 and pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+        width = min(right.value, box[2]) - max(left.value, box[0])
+        height = min(top.value, box[3]) - max(bottom.value, box[1])
+        coverage = max(width, 0.0) * max(height, 0.0) / area
+    return PageImage(coverage, _pixel_density(obj), order)
+
+
+def _pixel_density(obj: Any) -> float | None:
+    """Pixels per inch of an image object along its denser axis. The object's matrix maps the
+    image's unit square onto the page: its columns' lengths are the drawn width and height in
+    points, whatever the rotation."""
+    import pypdfium2.raw as pdfium_c
+
+    matrix = pdfium_c.FS_MATRIX()
+    px_w, px_h = ctypes.c_uint(), ctypes.c_uint()
+    if not (pdfium_c.FPDFPageObj_GetMatrix(obj, matrix) and pdfium_c.FPDFImageObj_GetImagePixelSize(obj, px_w, px_h)):
+        return None
+    width_pt, height_pt = math.hypot(matrix.a, matrix.b), math.hypot(matrix.c, matrix.d)
+    if width_pt <= 0 or height_pt <= 0 or not px_w.value or not px_h.value:
+        return None
+    return max(px_w.value / width_pt, px_h.value / height_pt) * 72
+
+
+def scan_dpi(page: Any) -> float | None:
+    """The pixel density of the one scanned image that is the whole page, or None when the page
+    is anything else (born-digital text, several images, an image with visible text over it)."""
+    scan = page_content(page, until_visible_text=True).scan
+    return scan.dpi if scan is not None else None

@@ -1,0 +1,228 @@
+"""A PDF page's own text layer, read with pdfium and judged page by page, without rendering the
+page or loading a model (and without importing torch).
+
+Born-digital PDFs carry their exact characters: reading them costs milliseconds where a
+transcription costs seconds of GPU time and can only add errors. But text layers lie, so every
+page gets a verdict before its layer is trusted:
+
+- `good`: readable text, drawn visibly: it can stand in for a transcription.
+- `garbled`: characters that cannot be the page's text: fonts without a Unicode mapping (Korean
+  CID fonts without /ToUnicode: pdfium flags them, and they come out as control bytes or letters
+  of unrelated scripts), replacement, private-use and control characters, pdfminer's `(cid:N)`
+  placeholders, Hangul as loose compatibility jamo where syllables belong.
+- `invisible`: the text is drawn invisibly (render mode 3 or 7) or hidden under a page image: an
+  earlier OCR laid over a scan, as weak as the OCR that made it.
+- `none`: no text, or a few characters over a page image (a stamp, a page number).
+
+This is the one API other parts of exaone use (`exaone ocr --text-layer`, document questions):
+
+    from exaone_cli.pages.text_layer import read_text_layers
+    for layer in read_text_layers(source, pages=[1, 2, 3], password=None):
+        layer.page, layer.text, layer.verdict, layer.reason, layer.good
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import InputError
+from ..inputs import Source
+from .analysis import PageContent, address_of, page_content
+from .pdfium import PDFIUM_LOCK, open_pdf
+
+Verdict = Literal["good", "garbled", "invisible", "none"]
+VERDICTS: tuple[Verdict, ...] = ("good", "garbled", "invisible", "none")
+
+SAMPLE_CHARS = 256  # characters per page whose font mapping and visibility pdfium is asked about
+UNMAPPED_SHARE = 0.1  # this share of sampled characters without a Unicode mapping: garbled
+HIDDEN_SHARE = 0.5  # this share of the text invisible or under a page image: invisible
+BAD_SHARE = 0.05  # replacement, private-use, control or unassigned characters: garbled past this
+JAMO_SHARE = 0.2  # loose jamo among Hangul letters: garbled past this (lists use a few: ㄱ. ㄴ.)
+STRAY_SCRIPT_SHARE = 0.2  # letters outside the page's two main scripts and the CJK+Latin family
+SPARSE_CHARS = 20  # fewer characters than this over an image covering half the page: none
+
+
+@dataclass(frozen=True)
+class TextLayer:
+    """One page's text layer and whether it can be trusted.
+
+    `page`: 1-based, as `--pages` counts. `text`: the layer's text in the order pdfium gives it
+    (content-stream order, with the line breaks pdfium infers), lines joined by "\\n", Unicode NFC;
+    it is what the layer says whatever the verdict, "" when there is none. `verdict`: good,
+    garbled, invisible or none (see the module docstring). `reason`: one short line saying why
+    the verdict is not `good` (None when it is)."""
+
+    page: int
+    text: str
+    verdict: Verdict
+    reason: str | None = None
+
+    @property
+    def good(self) -> bool:
+        return self.verdict == "good"
+
+
+def read_text_layers(
+    source: Source, pages: Iterable[int] | None = None, password: str | None = None
+) -> list[TextLayer]:
+    """The text layer of each page of a PDF (`pages`: 1-based numbers, in the order wanted; None:
+    every page), judged. No page is rendered and no model or torch is involved: about a
+    millisecond per page. A page pdfium cannot load is `none` with a reason.
+
+    Raises InputError when `source` is not a PDF, cannot be opened (encrypted without the right
+    `password`, damaged), or has no page of a number asked for. Thread-safe: every pdfium call
+    holds PDFIUM_LOCK, released between pages."""
+    if source.kind != "pdf":
+        raise InputError(f"{source.display}: not a PDF (only PDFs have a text layer)")
+    with PDFIUM_LOCK:
+        pdf = open_pdf(source, password)
+        count = len(pdf)
+    try:
+        numbers = list(range(1, count + 1)) if pages is None else list(pages)
+        for number in numbers:
+            if not 1 <= number <= count:
+                raise InputError(f"{source.display}: no page {number} (it has {count})")
+        return [_read_page(pdf, number) for number in numbers]
+    finally:
+        with PDFIUM_LOCK:
+            pdf.close()
+
+
+def _read_page(pdf: Any, number: int) -> TextLayer:
+    import pypdfium2 as pdfium
+
+    with PDFIUM_LOCK:
+        try:
+            page = pdf[number - 1]
+        except pdfium.PdfiumError:
+            return TextLayer(number, "", "none", "pdfium cannot load this page (damaged)")
+        try:
+            textpage = page.get_textpage()
+            try:
+                raw = textpage.get_text_bounded()
+                content = page_content(page)
+                unmapped, hidden = _char_signals(textpage, content)
+            finally:
+                textpage.close()
+        finally:
+            page.close()
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    verdict, reason = judge(text, unmapped=unmapped, hidden=hidden, image_coverage=content.image_coverage)
+    return TextLayer(number, text, verdict, reason)
+
+
+def _char_signals(textpage: Any, content: PageContent) -> tuple[float, float]:
+    """Of up to SAMPLE_CHARS characters spread over the page (pdfium's own line breaks and
+    spaces left out): the share whose font has no Unicode mapping for them, and the share a
+    reader cannot see."""
+    import pypdfium2.raw as pdfium_c
+
+    count = textpage.count_chars()
+    sampled = unmapped = hidden = 0
+    seen: dict[int, bool] = {}
+    for index in range(0, count, max(1, -(-count // SAMPLE_CHARS))):
+        obj = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
+        if not obj:  # generated by pdfium (a line break, a space it inferred)
+            continue
+        sampled += 1
+        unmapped += pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, index) == 1
+        address = address_of(obj)
+        if address not in seen:
+            seen[address] = content.hidden(obj)
+        hidden += seen[address]
+    return (unmapped / sampled, hidden / sampled) if sampled else (0.0, 0.0)
+
+
+def judge(
+    text: str, *, unmapped: float = 0.0, hidden: float = 0.0, image_coverage: float = 0.0
+) -> tuple[Verdict, str | None]:
+    """The verdict on a page's layer text, with the reason when it is not good. `unmapped` and
+    `hidden`: shares of the page's characters without a Unicode mapping and invisible to a
+    reader (from pdfium); `image_coverage`: the largest share of the page one image covers."""
+    chars = sum(1 for ch in text if not ch.isspace())
+    if chars == 0:
+        return "none", "no text"
+    if hidden >= HIDDEN_SHARE:
+        return "invisible", f"{hidden:.0%} of the text hidden (invisible or under a page image): an earlier OCR"
+    if chars < SPARSE_CHARS and image_coverage >= 0.5:
+        return "none", f"only {chars} character(s) over a page image"
+    if unmapped >= UNMAPPED_SHARE:
+        return "garbled", f"{unmapped:.0%} of characters unmapped to Unicode (no ToUnicode)"
+    problem = text_problem(text)
+    return ("garbled", problem) if problem else ("good", None)
+
+
+_CID = re.compile(r"\(cid:\d+\)")
+_COMMON_SCRIPTS = frozenset({"LATIN", "HANGUL", "CJK", "HIRAGANA", "KATAKANA", "GREEK"})
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` (NFC) cannot be a page's real text, or None: pure string checks, the part of
+    the verdict that needs no PDF."""
+    counts = Counter(text)
+    kinds: Counter[str] = Counter()
+    scripts: Counter[str] = Counter()
+    for ch, n in counts.items():
+        kind = _kind(ch)
+        kinds[kind] += n
+        if kind.startswith("letter:"):
+            scripts[kind[7:]] += n
+    total = sum(n for kind, n in kinds.items() if kind != "space")
+    bad = {name: kinds[name] for name in ("replacement", "private-use", "control", "unassigned") if kinds[name]}
+    if sum(bad.values()) >= 2 and sum(bad.values()) >= BAD_SHARE * total:
+        listed = ", ".join(f"{n} {name}" for name, n in bad.items())
+        return f"{listed} character(s) among {total}"
+    placeholders = len(_CID.findall(text))
+    if placeholders >= 3:
+        return f"{placeholders} (cid:N) placeholders: the font has no Unicode mapping"
+    jamo, syllables = kinds["jamo"], scripts["HANGUL"]
+    if jamo >= 5 and jamo >= JAMO_SHARE * (jamo + syllables):
+        return f"Hangul as loose jamo ({jamo} of {jamo + syllables} Hangul letters) where syllables belong"
+    letters = sum(scripts.values())
+    main = {script for script, _ in scripts.most_common(2)} | _COMMON_SCRIPTS
+    stray = {script: n for script, n in scripts.items() if script not in main}
+    if letters >= 10 and sum(stray.values()) >= STRAY_SCRIPT_SHARE * letters:
+        names = ", ".join(sorted(stray, key=lambda s: -stray[s])[:4]).title()
+        return f"letters scattered over unrelated scripts ({names}, ...)"
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _kind(ch: str) -> str:
+    """What a character is for the checks: space, replacement, private-use, control, unassigned,
+    jamo (loose Hangul letters), letter:SCRIPT, or other (digits, punctuation, symbols)."""
+    if ch.isspace():
+        return "space"
+    code = ord(ch)
+    if code == 0xFFFD:
+        return "replacement"
+    if 0xF000 <= code <= 0xF0FF:  # symbol fonts' bullets (Wingdings, Symbol) map here: not a fault
+        return "other"
+    category = unicodedata.category(ch)
+    if category == "Co":
+        return "private-use"
+    if category == "Cc":
+        return "control"
+    if category in ("Cn", "Cs"):
+        return "unassigned"
+    if not category.startswith("L"):
+        return "other"
+    if 0x1100 <= code <= 0x11FF or 0x3131 <= code <= 0x318E or 0xA960 <= code <= 0xA97F or 0xD7B0 <= code <= 0xD7FF:
+        return "jamo"
+    return f"letter:{_script(ch)}"
+
+
+def _script(ch: str) -> str:
+    """The script of a letter, from its Unicode name: LATIN, HANGUL, CJK, TAMIL, ..."""
+    words = unicodedata.name(ch, "UNKNOWN").split()
+    if words[0] in ("FULLWIDTH", "HALFWIDTH") and len(words) > 1:
+        words = words[1:]
+    if words[0] in ("MATHEMATICAL", "MODIFIER", "SUPERSCRIPT", "SUBSCRIPT"):
+        return "LATIN"
+    return words[0]

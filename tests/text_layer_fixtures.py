@@ -1,0 +1,114 @@
+"""PDFs whose text layers lie in the ways real ones do, made for the text-layer tests and benchmark.
+
+`make_layer_pdf` puts pages of several kinds in one file (fpdf2, NanumGothic embedded):
+- "text": born-digital text, drawn visibly, with a /ToUnicode map (a good layer);
+- "unmapped": the same text in NanumMyeongjo as a CID font whose /ToUnicode entry was removed
+  afterwards (what many Korean PDFs carry: the codes are glyph ids, no map back to characters);
+- "ocr-scan": a scanned page image with the text laid over it in render mode 3 (invisible), as
+  OCR tools make searchable PDFs;
+- "buried": the text drawn visibly, then a scanned page image painted over it;
+- "annotated": a scanned page image with visible text drawn over it (a filled-in form);
+- "scan": a scanned page image and no text at all;
+- "blank": nothing.
+`make_unembedded_korean_pdf` writes a PDF by hand whose Korean font is not embedded at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from pdf_fixtures import A4_MM, FONT, TEXT_ORIGIN_MM, TEXT_SIZE_PT, _with_xref, _write, scan_image
+
+UNMAPPED_FONT = FONT.with_name("NanumMyeongjo.ttf")  # fonts-nanum too
+PageSpec = tuple[str, str]  # (kind, text)
+
+
+def make_layer_pdf(path: Path | str, pages: Sequence[PageSpec], *, scan_dpi: int = 100) -> Path:
+    """One page per (kind, text); see the module docstring for the kinds."""
+    from fpdf import FPDF
+    from fpdf.enums import TextMode
+
+    pdf = FPDF(unit="mm", format=A4_MM)
+    pdf.set_auto_page_break(False)
+    pdf.set_image_filter("DCTDecode")
+    pdf.add_font("Nanum", "", str(FONT))
+    pdf.add_font("Unmapped", "", str(UNMAPPED_FONT))
+    width = A4_MM[0] - 2 * TEXT_ORIGIN_MM[0]
+    for kind, text in pages:
+        pdf.add_page()
+        if kind in ("ocr-scan", "scan", "annotated"):
+            pdf.image(scan_image(text, scan_dpi), x=0, y=0, w=A4_MM[0], h=A4_MM[1])
+        if kind in ("text", "unmapped", "ocr-scan", "buried", "annotated"):
+            pdf.set_font("Unmapped" if kind == "unmapped" else "Nanum", size=TEXT_SIZE_PT)
+            pdf.text_mode = TextMode.INVISIBLE if kind == "ocr-scan" else TextMode.FILL
+            pdf.set_xy(*TEXT_ORIGIN_MM)
+            pdf.multi_cell(width, 12, text)
+            pdf.text_mode = TextMode.FILL
+        if kind == "buried":
+            pdf.image(scan_image(text, scan_dpi), x=0, y=0, w=A4_MM[0], h=A4_MM[1])
+        if kind not in ("text", "unmapped", "ocr-scan", "buried", "annotated", "scan", "blank"):
+            raise ValueError(f"unknown page kind {kind!r}")
+    return _write(path, _without_to_unicode(bytes(pdf.output()), b"NanumMyeongjo"))
+
+
+def _without_to_unicode(data: bytes, base_font: bytes) -> bytes:
+    """`data` with the /ToUnicode entry of the Type0 font `base_font` blanked out. Spaces of the
+    same length keep every xref offset right, so the file stays valid without rewriting it."""
+
+    def blank(match: re.Match[bytes]) -> bytes:
+        entry = re.search(rb"/ToUnicode \d+ 0 R", match.group(0))
+        assert entry is not None, "fpdf2 wrote a Type0 font without /ToUnicode"
+        return match.group(0).replace(entry.group(0), b" " * len(entry.group(0)))
+
+    pattern = rb"\d+ 0 obj\n<<\n/BaseFont /[A-Z]{6}\+" + base_font + rb"\n/DescendantFonts(?:(?!endobj).)*?endobj"
+    result, found = re.subn(pattern, blank, data, flags=re.S)
+    assert found or base_font not in data, "unexpected fpdf2 font layout"
+    return result
+
+
+def make_unembedded_korean_pdf(path: Path | str, pages: Sequence[str], *, mapped: bool = True) -> Path:
+    """A PDF written by hand whose Korean font (HYSMyeongJo-Medium, Adobe-Korea1) is not embedded.
+
+    `mapped`: the codes are UCS-2 through the predefined CMap UniKS-UCS2-H, so a reader maps them
+    back to Unicode as the PDF standard says (old Acrobat and HWP exports do this). Not `mapped`:
+    Identity-H with the glyph ids of NanumGothic and no /ToUnicode, the layer a careless export
+    leaves: nothing says what the codes mean."""
+    from fontTools.ttLib import TTFont
+
+    gids = TTFont(str(FONT)).getReverseGlyphMap()
+    cmap = TTFont(str(FONT)).getBestCmap()
+    encoding, ordering = (b"/UniKS-UCS2-H", b"Korea1") if mapped else (b"/Identity-H", b"Identity")
+    count = len(pages)
+    kids = b" ".join(b"%d 0 R" % (6 + i * 2) for i in range(count))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count),
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /HYSMyeongJo-Medium /Encoding %s /DescendantFonts [4 0 R] >>"
+        % encoding,
+        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /HYSMyeongJo-Medium /CIDSystemInfo << /Registry (Adobe)"
+        b" /Ordering (%s) /Supplement 0 >> /FontDescriptor 5 0 R /DW 1000 >>" % ordering,
+        b"<< /Type /FontDescriptor /FontName /HYSMyeongJo-Medium /Flags 6 /FontBBox [-28 -148 1001 880]"
+        b" /ItalicAngle 0 /Ascent 880 /Descent -148 /CapHeight 880 /StemV 60 >>",
+    ]
+    for text in pages:
+        lines = []
+        for line in text.splitlines():
+            codes = (
+                line.encode("utf-16-be") if mapped else b"".join(gids[cmap[ord(ch)]].to_bytes(2, "big") for ch in line)
+            )
+            lines.append(b"<%s> Tj T*" % codes.hex().upper().encode())
+        content = b"BT /F1 16 Tf 26 TL 57 770 Td %s ET" % b" ".join(lines)
+        number = len(objects) + 1
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595.28 841.89] /Resources << /Font << /F1 3 0 R >> >>"
+            b" /Contents %d 0 R >>" % (number + 1)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for number, obj in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n%s\nendobj\n" % (number, obj)
+    return _write(path, _with_xref(body, offsets, b"/Root 1 0 R"))
