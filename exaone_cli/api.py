@@ -12,11 +12,12 @@ from .errors import InputError
 from .inputs import open_source
 from .ocr_settings import OcrSettings
 from .output import Sink, finished_pages
-from .pages import Page, PageRanges, RasterOptions, open_document
+from .pages import Document, Page, PageRanges, RasterOptions, open_document
 from .parse import parse_answer
-from .pipeline import SkipPage, error_text, plan_documents, run_ocr
+from .pipeline import DocumentPlan, SkipPage, error_text, plan_documents, run_ocr
 from .prompts import ask_prompt
 from .results import AskResult, ImageRef, PageRecord
+from .text_sources import takes_layer
 from .vision import visual_tokens
 
 OnStatus = Callable[[str], None]
@@ -122,7 +123,10 @@ def ask(
 
 @dataclass(frozen=True)
 class DryRunPage:
-    """A page as it would be processed: its size at the DPI used, and what it costs the model."""
+    """A page as it would be processed: its size at the DPI used, what it costs the model, and
+    its text layer's verdict with where its text would come from (`text_source`: model or
+    text-layer; `hint`: the layer goes into the prompt). Pages taken from their layer cost no
+    visual tokens."""
 
     source: str
     page: int | None
@@ -133,6 +137,10 @@ class DryRunPage:
     resized_width: int = 0
     resized_height: int = 0
     visual_tokens: int = 0
+    text_layer: str | None = None
+    text_layer_reason: str | None = None
+    text_source: str = "model"
+    hint: bool = False
     error: str | None = None
 
 
@@ -150,35 +158,42 @@ class DryRunPlan:
 
 
 def dry_run(settings: OcrSettings) -> DryRunPlan:
-    """Every page that would be processed, with pixel size and visual tokens; no model."""
-    raster, load = settings.request.raster, settings.load
+    """Every page that would be processed, with pixel size, visual tokens and text-layer verdict;
+    no model."""
+    raster, mode = settings.request.raster, settings.request.text_layer
     rows: list[DryRunPage] = []
-    for plan in plan_documents(settings.files, settings.ranges, raster):
+    for plan in plan_documents(settings.files, settings.ranges, raster, read_layers=mode != "off"):
         if plan.source is None:
             rows.append(DryRunPage(plan.display, None, error=plan.error))
             continue
         try:
             with open_document(plan.source, raster) as document:
-                for number in plan.pages:
-                    try:
-                        width, height, dpi, note = document.page_size(number)
-                        budget = visual_tokens(width, height, load.min_pixels, load.max_pixels)
-                    except InputError as exc:
-                        text = error_text(exc)
-                        if not text.startswith(plan.display):
-                            text = f"{plan.display}: page {number}: {text}"
-                        rows.append(DryRunPage(plan.display, number, error=text))
-                        continue
-                    size = dict(width=width, height=height, dpi=dpi, note=note)
-                    resized = dict(
-                        resized_width=budget.width, resized_height=budget.height, visual_tokens=budget.tokens
-                    )
-                    rows.append(DryRunPage(plan.display, number, **size, **resized))  # type: ignore[arg-type]
+                rows.extend(_dry_run_page(document, plan, number, settings) for number in plan.pages)
         except InputError as exc:
             rows.append(DryRunPage(plan.display, None, error=error_text(exc)))
         except Exception as exc:  # as in planning: one file's surprise is that file's error
             rows.append(DryRunPage(plan.display, None, error=f"{plan.display}: cannot be read ({exc})"))
     return DryRunPlan(rows)
+
+
+def _dry_run_page(document: Document, plan: DocumentPlan, number: int, settings: OcrSettings) -> DryRunPage:
+    load, mode = settings.load, settings.request.text_layer
+    layer = plan.layer(number)
+    verdict = {"text_layer": layer.verdict, "text_layer_reason": layer.reason} if layer else {}
+    try:
+        width, height, dpi, note = document.page_size(number)
+        budget = visual_tokens(width, height, load.min_pixels, load.max_pixels)
+    except InputError as exc:
+        text = error_text(exc)
+        if not text.startswith(plan.display):
+            text = f"{plan.display}: page {number}: {text}"
+        return DryRunPage(plan.display, number, error=text, **verdict)  # type: ignore[arg-type]
+    size = dict(width=width, height=height, dpi=dpi, note=note)
+    if takes_layer(mode, layer):
+        return DryRunPage(plan.display, number, **size, **verdict, text_source="text-layer")  # type: ignore[arg-type]
+    resized = dict(resized_width=budget.width, resized_height=budget.height, visual_tokens=budget.tokens)
+    hint = mode == "hint" and layer is not None and layer.good
+    return DryRunPage(plan.display, number, **size, **resized, **verdict, hint=hint)  # type: ignore[arg-type]
 
 
 class OcrRun:
@@ -194,8 +209,10 @@ class OcrRun:
     ) -> None:
         self.settings = settings
         self.sink = sink
-        self.plans = plan_documents(settings.files, settings.ranges, settings.request.raster)
-        self._own_engine = engine is None and any(plan.source for plan in self.plans)
+        mode = settings.request.text_layer
+        self.plans = plan_documents(settings.files, settings.ranges, settings.request.raster, read_layers=mode != "off")
+        # --text-layer prefer with every page's layer good: no model is loaded, torch never imported.
+        self._own_engine = engine is None and self.model_pages > 0
         if engine is None:
             engine = open_engine(settings.load, settings.remote, warn) if self._own_engine else None
         self.engine: Engine = engine or _NoEngine(settings.load.model)
@@ -208,6 +225,17 @@ class OcrRun:
         pages = sum(len(plan.pages) for plan in self.plans) + sum(1 for plan in self.plans if plan.error)
         return pages - self.skipped
 
+    @property
+    def layer_pages(self) -> int:
+        """Selected pages whose text comes from their good layer (--text-layer prefer)."""
+        mode = self.settings.request.text_layer
+        return sum(takes_layer(mode, plan.layer(n)) for plan in self.plans if plan.source for n in plan.pages)
+
+    @property
+    def model_pages(self) -> int:
+        """Selected pages that go to the model (before --resume skips any)."""
+        return sum(len(plan.pages) for plan in self.plans if plan.source) - self.layer_pages
+
     def summary(self) -> str:
         """One line for stderr before the work starts: what will be done, at what token budget."""
         request, remote = self.settings.request, self.settings.remote
@@ -216,13 +244,28 @@ class OcrRun:
             f"{remote.concurrency} request(s) in flight to {remote.server}" if remote else f"batch {request.batch_size}"
         )
         return (
-            f"{self.total} page(s) from {files} file(s) · {request.raster.rasterizer} at {request.raster.dpi} DPI · "
-            f"up to {request.max_pixels // (28 * 28):,} visual tokens per page (--max-pixels {request.max_pixels:,})"
-            f" · {where} · model {self.engine.name}"
+            f"{self.total} page(s) from {files} file(s){self._layer_summary()} · {request.raster.rasterizer} at "
+            f"{request.raster.dpi} DPI · up to {request.max_pixels // (28 * 28):,} visual tokens per page "
+            f"(--max-pixels {request.max_pixels:,}) · {where} · model {self.engine.name}"
             f" · preset {request.preset.name} · thinking {'on' if request.thinking else 'off'}"
         )
 
+    def _layer_summary(self) -> str:
+        """How many selected pages have a good text layer, and what the mode does with them."""
+        mode = self.settings.request.text_layer
+        layers = [plan.layer(n) for plan in self.plans if plan.layers is not None for n in plan.pages]
+        if mode == "off" or not layers:
+            return ""
+        good = sum(1 for layer in layers if layer is not None and layer.good)
+        if mode == "prefer":
+            return f" · {self.layer_pages} from the text layer, {self.model_pages} to the model"
+        use = "in the prompt" if mode == "hint" else "as the fallback"
+        return f" · text layer good on {good} of {len(layers)} PDF page(s), used {use}"
+
     def _resume_filter(self) -> SkipPage:
+        """Pages the output file holds already: transcribed by the same model with the same prompt
+        and preset, or (under prefer) taken from the same file's layer. Pages where the layer
+        stood in for a failed model are not done: they get another try."""
         assert self.settings.output is not None
         done = finished_pages(self.settings.output)
         request, model = self.settings.request, self.engine.name
@@ -230,7 +273,8 @@ class OcrRun:
             (plan.sha256, number)
             for plan in self.plans
             for number in plan.pages
-            if (plan.sha256, number, request.prompt_sha256, request.preset.name, model) in done
+            if (plan.sha256, number, request.prompt_sha256, request.preset.name, model) in done.model
+            or (takes_layer(request.text_layer, plan.layer(number)) and (plan.sha256, number) in done.text_layer)
         }
         self.skipped = len(keys)
         return lambda plan, number: (plan.sha256, number) in keys

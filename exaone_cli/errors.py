@@ -59,3 +59,8 @@ class OutOfMemory(GenerationError):
 def debug_enabled() -> bool:
     """--debug / EXAONE_DEBUG=1: tracebacks and library logs are shown."""
     return os.environ.get("EXAONE_DEBUG", "").lower() in ("1", "true", "yes")
+
+
+def error_text(exc: ExaoneError) -> str:
+    """An error as one line for a record and for stderr: what went wrong, then what to do."""
+    return f"{exc.message} ({exc.hint})" if exc.hint else exc.message

@@ -11,6 +11,8 @@ from .errors import UsageError
 from .pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .pipeline import OcrRequest
 from .prompts import template
+from .retries import DEFAULT_PAGE_RETRIES
+from .text_sources import DEFAULT_TEXT_LAYER_MODE, text_layer_mode
 
 FORMATS = ("auto", "rich", "text", "markdown", "json", "jsonl")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".md": "markdown", ".markdown": "markdown"}
@@ -67,12 +69,17 @@ class OcrSettings:
         resume: bool,
         stdout_is_terminal: bool,
         remote: RemoteOptions | None = None,
+        text_layer: str = DEFAULT_TEXT_LAYER_MODE,
+        page_retries: int = DEFAULT_PAGE_RETRIES,
     ) -> OcrSettings:
         fmt = resolve_format(fmt, output, stdout_is_terminal)
         if resume and (output is None or fmt != "jsonl"):
             raise UsageError("--resume needs -o FILE.jsonl", hint="exaone ocr doc.pdf -o pages.jsonl --resume")
         if files.count("-") > 1:
             raise UsageError("'-' (standard input) can be given once")
+        if page_retries < 0:
+            raise UsageError("--page-retries must be 0 or more")
+        mode = text_layer_mode(text_layer)
         if rasterizer not in (None, "pdfium", "poppler"):
             raise UsageError(f"unknown rasterizer {rasterizer!r}", hint="use pdfium or poppler")
         if prompt_file is not None:
@@ -95,6 +102,8 @@ class OcrSettings:
             batch_size=batch_size,
             min_pixels=load.min_pixels,
             max_pixels=load.max_pixels,
+            text_layer=mode,
+            page_retries=page_retries,
         )
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
         return cls(tuple(files), ranges, load, request, fmt, output, resume, remote)

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -56,10 +57,21 @@ def resume_key(record: dict[str, object]) -> ResumeKey | None:
         return None
 
 
-def finished_pages(path: Path) -> set[ResumeKey]:
-    """Keys of the pages a JSON Lines file already holds without error. Unparsable lines (a
-    line cut by a crash) are ignored: those pages are simply done again."""
-    done: set[ResumeKey] = set()
+@dataclass(frozen=True)
+class FinishedPages:
+    """What a JSON Lines file already holds without error: pages the model transcribed (their
+    resume keys), and pages taken from their text layer (sha256, page), whose text depends on
+    the file alone. Pages whose text layer stood in for a failed model are in neither: a
+    --resume run gives the model another try at them."""
+
+    model: set[ResumeKey] = field(default_factory=set)
+    text_layer: set[tuple[str, int]] = field(default_factory=set)
+
+
+def finished_pages(path: Path) -> FinishedPages:
+    """The pages a JSON Lines file already holds. Unparsable lines (a line cut by a crash) are
+    ignored: those pages are simply done again."""
+    done = FinishedPages()
     if not path.exists():
         return done
     with path.open(encoding="utf-8", errors="replace") as handle:
@@ -68,10 +80,16 @@ def finished_pages(path: Path) -> set[ResumeKey]:
                 record = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(record, dict) and record.get("error") is None:
-                key = resume_key(record)
-                if key is not None:
-                    done.add(key)
+            if not isinstance(record, dict) or record.get("error") is not None:
+                continue
+            key = resume_key(record)
+            source = record.get("text_source", "model")  # files written before text layers: all model
+            if key is None or source == "text-layer-fallback":
+                continue
+            if source == "text-layer":
+                done.text_layer.add(key[:2])
+            else:
+                done.model.add(key)
     return done
 
 

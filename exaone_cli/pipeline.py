@@ -1,51 +1,65 @@
 """pages -> engine -> parse, for many pages: plans, read-ahead, batches, per-page errors as data.
 
 Pages come out in input order. Rasterizing runs ahead of the model in a background thread
-(bounded queue), so the engine never waits for input and memory stays bounded on a 900-page PDF.
+(read_ahead.py), so the engine never waits for input and memory stays bounded on a 900-page PDF.
 A local engine gets batches of pages of similar size, picked from a window of a few batches, so
-less of each batch is padding; records still come out in input order. A page or file that fails
-becomes a record with `error` set; the run goes on.
+less of each batch is padding; records still come out in input order. A page whose generation
+fails (a loop, the token limit, an empty answer, an error) is tried again, then its good text
+layer stands in (retries.py); a page whose good layer --text-layer prefer takes never reaches the
+model (text_sources.py). A page or file that fails becomes a record with `error` set; the run
+goes on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import queue
-import threading
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .config import Preset, Sampling
 from .engines.base import Engine, Generation, Prompt
-from .errors import ExaoneError, GenerationError, InputError
+from .errors import ExaoneError, GenerationError, InputError, error_text
 from .inputs import Source, open_source
-from .pages import Document, Page, PageRanges, RasterOptions, open_document
+from .pages import PageRanges, RasterOptions, open_document
+from .pages.text_layer import TextLayer, read_text_layers
 from .parse import parse_answer
+from .read_ahead import ReadAhead, Rendered
 from .results import PageRecord
+from .retries import DEFAULT_PAGE_RETRIES, last_chance, retry_reason, retry_sampling
+from .text_sources import DEFAULT_TEXT_LAYER_MODE, TextLayerMode, page_prompt, takes_layer
 from .vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
+
+__all__ = ["DocumentPlan", "OcrRequest", "SkipPage", "error_text", "plan_documents", "run_ocr"]
 
 
 @dataclass(frozen=True)
 class DocumentPlan:
-    """One input: its selected pages, or why it cannot be read at all."""
+    """One input: its selected pages, or why it cannot be read at all; for a PDF whose text layer
+    was read, each selected page's layer (`layers`, by page number; None when not read)."""
 
     display: str
     source: Source | None = None
     pages: tuple[int, ...] = ()
     page_count: int = 0
     error: str | None = None
+    layers: Mapping[int, TextLayer] | None = None
 
     @property
     def sha256(self) -> str | None:
         return self.source.sha256 if self.source else None
 
+    def layer(self, number: int) -> TextLayer | None:
+        return self.layers.get(number) if self.layers is not None else None
 
-def plan_documents(names: Sequence[str], ranges: PageRanges, raster: RasterOptions) -> list[DocumentPlan]:
-    """Open every input once to count its pages; a file that fails is a plan with an error."""
+
+def plan_documents(
+    names: Sequence[str], ranges: PageRanges, raster: RasterOptions, *, read_layers: bool = False
+) -> list[DocumentPlan]:
+    """Open every input once to count its pages (and, with `read_layers`, read and judge the text
+    layer of a PDF's selected pages: milliseconds a page); a file that fails is a plan with an error."""
     plans = []
     for name in names:
         try:
@@ -55,13 +69,22 @@ def plan_documents(names: Sequence[str], ranges: PageRanges, raster: RasterOptio
             selected = tuple(ranges.select(count))
             if not selected:
                 raise InputError(f"{source.display}: no page of its {count} in the --pages selection")
-            plans.append(DocumentPlan(source.display, source, selected, count))
+            layers = _layers(source, selected, raster.password) if read_layers and source.kind == "pdf" else None
+            plans.append(DocumentPlan(source.display, source, selected, count, layers=layers))
         except InputError as exc:
             plans.append(DocumentPlan("<stdin>" if name == "-" else name, error=error_text(exc)))
         except Exception as exc:  # a file no reader expected: still only this file's error
             display = "<stdin>" if name == "-" else name
             plans.append(DocumentPlan(display, error=f"{display}: cannot be read ({type(exc).__name__}: {exc})"))
     return plans
+
+
+def _layers(source: Source, pages: Sequence[int], password: str | None) -> dict[int, TextLayer] | None:
+    """The pages' text layers, or None when PDFium cannot read the file (poppler may still render it)."""
+    try:
+        return {layer.page: layer for layer in read_text_layers(source, pages, password)}
+    except Exception:
+        return None
 
 
 @dataclass(frozen=True)
@@ -77,121 +100,18 @@ class OcrRequest:
     sort_window: int = 4  # batches of pages looked at together to group pages of similar size; 1: input order
     min_pixels: int = DEFAULT_MIN_PIXELS  # the visual-token budget, as the engine applies it
     max_pixels: int = DEFAULT_MAX_PIXELS
+    text_layer: TextLayerMode = DEFAULT_TEXT_LAYER_MODE  # text_sources.py
+    page_retries: int = DEFAULT_PAGE_RETRIES  # more tries for a failed page (retries.py)
 
     @property
     def prompt_sha256(self) -> str:
-        """Identifies the prompt for --resume (the thinking mode changes the prompt too)."""
-        return hashlib.sha256(f"{self.prompt}\0thinking={self.thinking}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class _Rendered:
-    plan: DocumentPlan
-    number: int
-    page: Page | None = None
-    error: str | None = None
-
-
-_DONE = object()
-
-
-class ReadAhead:
-    """Renders the pages of `jobs` in a background thread, `depth` pages ahead of the consumer.
-
-    One thread renders, so pdfium (not thread-safe) is only ever used from it.
-    """
-
-    def __init__(
-        self,
-        jobs: Sequence[tuple[DocumentPlan, int]],
-        raster: RasterOptions,
-        depth: int,
-        budget: tuple[int, int] = (DEFAULT_MIN_PIXELS, DEFAULT_MAX_PIXELS),
-    ) -> None:
-        self._jobs = jobs
-        self._raster = raster
-        self._budget = budget
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="exaone-read-ahead", daemon=True)
-
-    def __enter__(self) -> ReadAhead:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        while self._thread.is_alive():  # unblock a producer waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.05)
-
-    def __iter__(self) -> Iterator[_Rendered]:
-        while True:
-            item = self._queue.get()
-            if item is _DONE:
-                return
-            assert isinstance(item, _Rendered)
-            yield item
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        document: Document | None = None
-        current: DocumentPlan | None = None
-        open_error: str | None = None
-        try:
-            for plan, number in self._jobs:
-                if self._stop.is_set():
-                    return
-                if current is not plan:  # next file: close the last one, open this one
-                    if document is not None:
-                        document.close()
-                    document, current, open_error = None, plan, None
-                    try:
-                        assert plan.source is not None
-                        document = open_document(plan.source, self._raster)
-                    except InputError as exc:
-                        open_error = error_text(exc)
-                item = self._render(plan, number, document, open_error, self._budget)
-                if not self._put(item):
-                    return
-        finally:
-            if document is not None:
-                document.close()
-            self._put(_DONE)
-
-    @staticmethod
-    def _render(
-        plan: DocumentPlan, number: int, document: Document | None, open_error: str | None, budget: tuple[int, int]
-    ) -> _Rendered:
-        if document is None:
-            return _Rendered(plan, number, error=open_error or f"{plan.display}: could not be opened")
-        try:
-            page = document.render(number)
-            visual_tokens(page.width, page.height, *budget)  # refuses shapes the model cannot take
-            return _Rendered(plan, number, page=page)
-        except InputError as exc:
-            text = error_text(exc)
-            if not text.startswith(plan.display):
-                text = f"{plan.display}: page {number}: {text}"
-            return _Rendered(plan, number, error=text)
-        except Exception as exc:  # a broken page must not end the run
-            return _Rendered(plan, number, error=f"{plan.display}: page {number}: {type(exc).__name__}: {exc}")
-
-
-def error_text(exc: ExaoneError) -> str:
-    """An error as one line for a record and for stderr: what went wrong, then what to do."""
-    return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        """Identifies the prompt for --resume (the thinking mode and a text-layer hint change it too)."""
+        hint = "\0text-layer=hint" if self.text_layer == "hint" else ""
+        return hashlib.sha256(f"{self.prompt}\0thinking={self.thinking}{hint}".encode()).hexdigest()
 
 
 def _record(request: OcrRequest, model: str, plan: DocumentPlan, number: int | None, **values: object) -> PageRecord:
+    layer = plan.layer(number) if number is not None else None
     return PageRecord(
         source=plan.display,
         sha256=plan.sha256,
@@ -199,11 +119,12 @@ def _record(request: OcrRequest, model: str, plan: DocumentPlan, number: int | N
         preset=request.preset.name,
         model=model,
         prompt_sha256=request.prompt_sha256,
+        text_layer=layer.verdict if layer else None,
         **values,  # type: ignore[arg-type]
     )
 
 
-def _page_record(request: OcrRequest, model: str, item: _Rendered, generation: Generation) -> PageRecord:
+def _page_record(request: OcrRequest, model: str, item: Rendered, generation: Generation) -> PageRecord:
     assert item.page is not None
     parsed = parse_answer(generation.text, request.thinking)
     budget = visual_tokens(item.page.width, item.page.height, request.min_pixels, request.max_pixels)
@@ -225,14 +146,21 @@ def _page_record(request: OcrRequest, model: str, item: _Rendered, generation: G
         prompt_tokens=generation.prompt_tokens,
         completion_tokens=generation.completion_tokens,
         seconds=generation.seconds,
+        attempts=1,
     )
 
 
-def _generate(engine: Engine, request: OcrRequest, items: list[_Rendered]) -> list[PageRecord]:
+def _generate(engine: Engine, request: OcrRequest, items: list[Rendered]) -> list[PageRecord]:
     """One batch; if the batch fails (say, out of memory), each page alone; a page that still
     fails is a record with the error."""
     prompts = [
-        Prompt(text=request.prompt, images=[item.page.image], thinking=request.thinking) for item in items if item.page
+        Prompt(
+            text=page_prompt(request.prompt, request.text_layer, item.plan.layer(item.number)),
+            images=[item.page.image],
+            thinking=request.thinking,
+        )
+        for item in items
+        if item.page
     ]
     try:
         generations = engine.generate(prompts, request.sampling)
@@ -245,12 +173,41 @@ def _generate(engine: Engine, request: OcrRequest, items: list[_Rendered]) -> li
         if len(items) > 1:
             return [record for item in items for record in _generate(engine, request, [item])]
         reason = error_text(exc) if isinstance(exc, ExaoneError) else f"{type(exc).__name__}: {exc}"
-        message = f"{items[0].plan.display}: page {items[0].number}: generation failed ({reason})"
-        return [_record(request, engine.name, items[0].plan, items[0].number, error=message, finish_reason="error")]
+        item = items[0]
+        message = f"{item.plan.display}: page {item.number}: generation failed ({reason})"
+        return [_record(request, engine.name, item.plan, item.number, error=message, finish_reason="error", attempts=1)]
+
+
+def _second_chances(
+    engine: Engine, request: OcrRequest, items: list[Rendered], records: list[PageRecord]
+) -> list[PageRecord]:
+    """`records` (the first tries of `items`) after up to `request.page_retries` more tries for
+    the pages that failed, then their good text layers for those that failed every try. A
+    retry round sends its pages in batches of at most `batch_size` (one request each on a server),
+    at that round's temperature and seed (retries.retry_sampling)."""
+    records = list(records)
+    for attempt in range(1, request.page_retries + 1):
+        failed = [i for i, record in enumerate(records) if retry_reason(record)]
+        for k in range(0, len(failed), request.batch_size):
+            chunk = failed[k : k + request.batch_size]
+            first = items[chunk[0]]
+            sampling = retry_sampling(request.sampling, attempt, f"{first.plan.sha256}:{first.number}")
+            again = _generate(engine, replace(request, sampling=sampling), [items[i] for i in chunk])
+            for i, record in zip(chunk, again, strict=True):
+                seconds = records[i].seconds + record.seconds
+                records[i] = replace(record, attempts=records[i].attempts + 1, seconds=seconds)
+    return [last_chance(record, item.plan.layer(item.number)) for item, record in zip(items, records, strict=True)]
+
+
+def _layer_record(request: OcrRequest, model: str, plan: DocumentPlan, number: int) -> PageRecord:
+    """A page taken from its good text layer (--text-layer prefer): nothing rendered, no model."""
+    layer = plan.layer(number)
+    assert layer is not None
+    return _record(request, model, plan, number, text=layer.text, text_source="text-layer")
 
 
 SkipPage = Callable[[DocumentPlan, int], bool]
-_Slot = tuple[PageRecord, None] | tuple[None, _Rendered]  # a finished record, or a page to generate
+_Slot = tuple[PageRecord, None] | tuple[None, Rendered]  # a finished record, or a page to generate
 
 
 def run_ocr(
@@ -261,14 +218,16 @@ def run_ocr(
 
     A local engine gets pages in batches of `request.batch_size` (grouped by size within a
     window of `sort_window` batches); an engine with a `concurrency` (a server) gets that many
-    single-page requests in flight. Rendering stays a window (or two requests each) ahead."""
+    single-page requests in flight. Rendering stays a window (or two requests each) ahead.
+    Pages whose text comes from their layer are neither rendered nor generated."""
     jobs = [(plan, number) for plan in plans if plan.source for number in plan.pages]
     if skip is not None:
         jobs = [(plan, number) for plan, number in jobs if not skip(plan, number)]
+    to_model = [(plan, n) for plan, n in jobs if not takes_layer(request.text_layer, plan.layer(n))]
     concurrency: int | None = getattr(engine, "concurrency", None)  # servers take requests, not batches
     depth = 2 * concurrency if concurrency is not None else request.batch_size * max(2, request.sort_window)
-    with ReadAhead(jobs, request.raster, depth, (request.min_pixels, request.max_pixels)) as pages:
-        slots = _in_input_order(plans, pages, request, engine.name)
+    with ReadAhead(to_model, request.raster, depth, (request.min_pixels, request.max_pixels)) as pages:
+        slots = _in_input_order(plans, jobs, iter(pages), request, engine.name)
         if concurrency is not None:
             yield from _concurrent(slots, engine, request, concurrency)
         else:
@@ -276,29 +235,32 @@ def run_ocr(
 
 
 def _in_input_order(
-    plans: Sequence[DocumentPlan], pages: Iterator[_Rendered] | ReadAhead, request: OcrRequest, model: str
+    plans: Sequence[DocumentPlan],
+    jobs: Sequence[tuple[DocumentPlan, int]],
+    rendered: Iterator[Rendered],
+    request: OcrRequest,
+    model: str,
 ) -> Iterator[_Slot]:
-    """Rendered pages, with a record for each file that could not be opened at all, placed
-    where the file stands in the input order."""
-    todo = iter(plans)
-
-    def failed_files_before(plan: DocumentPlan | None) -> Iterator[_Slot]:
-        for candidate in todo:
-            if candidate is plan:
-                return
-            if candidate.error:
-                yield _record(request, model, candidate, None, error=candidate.error, finish_reason="error"), None
-
-    current: DocumentPlan | None = None
-    for item in pages:
-        if item.plan is not current:
-            current = item.plan
-            yield from failed_files_before(item.plan)
-        if item.error:
-            yield _record(request, model, item.plan, item.number, error=item.error, finish_reason="error"), None
-        else:
-            yield None, item
-    yield from failed_files_before(None)
+    """The pages of `jobs` in input order: a record for each file that could not be opened at
+    all (where the file stands), a record for each page taken from its text layer, and the
+    rendered pages (`rendered` holds those, in the same order) or their rendering errors."""
+    pages: dict[int, list[int]] = {}
+    for plan, number in jobs:
+        pages.setdefault(id(plan), []).append(number)
+    for plan in plans:
+        if plan.error:
+            yield _record(request, model, plan, None, error=plan.error, finish_reason="error"), None
+        for number in pages.get(id(plan), []):
+            if takes_layer(request.text_layer, plan.layer(number)):
+                yield _layer_record(request, model, plan, number), None
+                continue
+            item = next(rendered)
+            assert item.plan is plan and item.number == number, "read-ahead out of step with the plan"
+            if item.error:
+                failed = _record(request, model, plan, number, error=item.error, finish_reason="error")
+                yield last_chance(failed, plan.layer(number)), None
+            else:
+                yield None, item
 
 
 def _batched(slots: Iterator[_Slot], engine: Engine, request: OcrRequest) -> Iterator[PageRecord]:
@@ -322,9 +284,10 @@ def _batched(slots: Iterator[_Slot], engine: Engine, request: OcrRequest) -> Ite
 def _run_window(window: list[_Slot], engine: Engine, request: OcrRequest) -> Iterator[PageRecord]:
     """The window's pages sorted by visual tokens and cut into batches: a batch pads every prompt
     to its longest, so a receipt batched with a full A4 page costs a full page of prefill and of
-    attention per decoded token. The batch holding the earliest unfinished page runs first, and
-    records come out in input order as soon as the ones before them are done. If the run is
-    interrupted or the engine fails, the records already finished come out before the exception."""
+    attention per decoded token. The batch holding the earliest unfinished page runs first; its
+    failed pages get their second chances right after it. Records come out in input order as
+    soon as the ones before them are done. If the run is interrupted or the engine fails, the
+    records already finished come out before the exception."""
     done: dict[int, PageRecord] = {i: record for i, (record, _) in enumerate(window) if record is not None}
     items = {i: item for i, (_, item) in enumerate(window) if item is not None}
 
@@ -339,8 +302,16 @@ def _run_window(window: list[_Slot], engine: Engine, request: OcrRequest) -> Ite
     head = 0
     try:
         for batch in [[], *batches]:  # [] first: records before the first page need no batch
-            records = _generate(engine, request, [items[i] for i in batch]) if batch else []
-            done.update(zip(batch, records, strict=True))
+            first = _generate(engine, request, [items[i] for i in batch]) if batch else []
+            records = dict(zip(batch, first, strict=True))
+            failed = [i for i in batch if retry_reason(records[i])]
+            done.update((i, record) for i, record in records.items() if i not in failed)
+            while head in done:
+                yield done.pop(head)
+                head += 1
+            if failed:
+                chances = _second_chances(engine, request, [items[i] for i in failed], [records[i] for i in failed])
+                done.update(zip(failed, chances, strict=True))
             while head in done:
                 yield done.pop(head)
                 head += 1
@@ -350,6 +321,11 @@ def _run_window(window: list[_Slot], engine: Engine, request: OcrRequest) -> Ite
         for i in sorted(done):  # finished pages are not lost; the unfinished ones are missing
             yield done.pop(i)
         raise
+
+
+def _one_page(engine: Engine, request: OcrRequest, item: Rendered) -> list[PageRecord]:
+    """A page as a server request, and its retries as new requests."""
+    return _second_chances(engine, request, [item], _generate(engine, request, [item]))
 
 
 def _concurrent(slots: Iterator[_Slot], engine: Engine, request: OcrRequest, concurrency: int) -> Iterator[PageRecord]:
@@ -369,7 +345,7 @@ def _concurrent(slots: Iterator[_Slot], engine: Engine, request: OcrRequest, con
     try:
         for record, item in slots:
             if item is not None:
-                pending.append(pool.submit(_generate, engine, request, [item]))
+                pending.append(pool.submit(_one_page, engine, request, item))
                 in_flight += 1
             else:
                 assert record is not None

@@ -70,6 +70,7 @@ class PageRecord:
 
     `page` is None for a file that could not be opened at all. `sha256`, `prompt_sha256`,
     `preset` and `model` identify the work, so --resume can skip a page already done.
+    `seconds` is the model time spent on the page, every try together.
     """
 
     source: str
@@ -92,6 +93,13 @@ class PageRecord:
     completion_tokens: int = 0
     seconds: float = 0.0
     error: str | None = None
+    # Where `text` came from: "model", "text-layer" (--text-layer prefer took a good layer) or
+    # "text-layer-fallback" (the model failed every try and a good layer stood in). `text_layer`:
+    # the layer's verdict, good|garbled|invisible|none, or None when it was not read (image
+    # inputs, --text-layer off). `attempts`: generations made for the page (0: none).
+    text_source: str = "model"
+    text_layer: str | None = None
+    attempts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -116,6 +124,9 @@ class PageRecord:
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "text_source": self.text_source,
+            "text_layer": self.text_layer,
+            "attempts": self.attempts,
             "preset": self.preset,
             "model": self.model,
             "prompt_sha256": self.prompt_sha256,

@@ -11,7 +11,7 @@ PAGE: dict[str, Any] = {
     "type": "object",
     "required": [
         "source", "sha256", "page", "width", "height", "dpi", "note", "grid", "visual_tokens", "text", "reasoning",
-        "boxed", "finish_reason", "tokens", "seconds", "error",
+        "boxed", "finish_reason", "tokens", "seconds", "error", "text_source", "text_layer", "attempts",
     ],
     "properties": {
         "source": {"type": "string"},
@@ -34,6 +34,9 @@ PAGE: dict[str, Any] = {
         },
         "seconds": {"type": "number", "minimum": 0},
         "error": NULLABLE_STR,
+        "text_source": {"enum": ["model", "text-layer", "text-layer-fallback"]},
+        "text_layer": {"enum": ["good", "garbled", "invisible", "none", None]},
+        "attempts": {"type": "integer", "minimum": 0},
     },
 }  # fmt: skip
 

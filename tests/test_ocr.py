@@ -15,8 +15,11 @@ from typer.testing import CliRunner
 from exaone_cli.cli import app
 
 RASTERIZERS = ["pdfium", "poppler"]
-# Small pages and few tokens keep the tiny model quick on 2 CPU cores.
-FAST = ["--dpi", "50", "--max-pixels", str(160 * 28 * 28), "--max-new-tokens", "8", "--temperature", "0"]
+# Small pages and few tokens keep the tiny model quick on 2 CPU cores. 8 tokens end every page at
+# the token limit: no retries and no text layer, or every page here would be tried three times and
+# then replaced by its text layer (those are tested in test_text_layer_modes.py).
+FAST = ["--dpi", "50", "--max-pixels", str(160 * 28 * 28), "--max-new-tokens", "8", "--temperature", "0",
+        "--page-retries", "0", "--text-layer", "off"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -79,11 +79,16 @@ def test_transient_failures_are_retried_with_backoff(pdf: Path, no_real_sleep: l
 
 
 def test_a_page_that_keeps_failing_is_a_record_and_the_run_goes_on(pdf: Path) -> None:
-    with FakeServer(faults=["500", "500"]) as server:
-        code, lines, stderr = ocr_jsonl(server, pdf, "--pages", "1-2", "--retries", "1", "--concurrency", "1")
+    # 2 HTTP tries (--retries 1) for each of the page's 3 generations (--page-retries 2, the
+    # default); no text layer to fall back on.
+    with FakeServer(faults=["500"] * 6) as server:
+        code, lines, stderr = ocr_jsonl(
+            server, pdf, "--pages", "1-2", "--retries", "1", "--concurrency", "1", "--text-layer", "off"
+        )
     assert code == 1
     assert [line["page"] for line in lines] == [1, 2]
     assert "failed after 2 tries" in lines[0]["error"] and "HTTP 500" in lines[0]["error"]
+    assert (lines[0]["attempts"], len(server.requests)) == (3, 7)
     assert lines[1]["error"] is None
     assert "Error:" in stderr and "Traceback" not in stderr
 
@@ -150,7 +155,7 @@ def test_server_gone_half_way_keeps_finished_pages_and_exits_1(pdf: Path) -> Non
 
     server.delay = stop_after_three
     with server:
-        code, lines, stderr = ocr_jsonl(server, pdf, "--concurrency", "1", "--retries", "1")
+        code, lines, stderr = ocr_jsonl(server, pdf, "--concurrency", "1", "--retries", "1", "--text-layer", "off")
     assert code == 1
     assert [line["page"] for line in lines] == [1, 2, 3, 4, 5, 6]
     assert [line["error"] is None for line in lines][:2] == [True, True]

@@ -15,7 +15,7 @@ from conftest import run_exaone
 from pdf_fixtures import make_text_pdf
 from serve_fixture import transformers_serve
 
-FAST = ["--dpi", "50", "--max-new-tokens", "8", "--temperature", "0"]
+FAST = ["--dpi", "50", "--max-new-tokens", "8", "--temperature", "0", "--page-retries", "0"]  # 8 tokens: the limit
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,8 @@ def test_server_stopped_half_way_keeps_finished_pages_and_exits_1(tiny_model: Pa
     with transformers_serve(tiny_model, tmp_path / "serve.log") as url:
         run = subprocess.Popen(
             [sys.executable, "-m", "exaone_cli", "ocr", str(pdf), "--server", url, "-o", str(out),
-             "--concurrency", "1", "--retries", "1", "--dpi", "50", "--max-new-tokens", "64", "--temperature", "0"],
+             "--concurrency", "1", "--retries", "1", "--dpi", "50", "--max-new-tokens", "64", "--temperature", "0",
+             "--page-retries", "0", "--text-layer", "off"],  # the failed pages stay failed: no text layer stands in
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         deadline = time.monotonic() + 120

@@ -17,6 +17,8 @@ from ..ocr_settings import FORMATS, OcrSettings
 from ..render.dry_run import print_dry_run
 from ..render.progress import page_progress
 from ..render.sinks import make_sink
+from ..retries import DEFAULT_PAGE_RETRIES, RETRY_LADDER_HELP
+from ..text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
 from .errors import error_boundary, report, warn
 from .options import (
     ApiKeyOpt,
@@ -60,9 +62,14 @@ Examples:
   exaone ocr report.pdf --pages 3-5,9 --format markdown -o report.md
   cat fax.tiff | exaone ocr - --json | jq '.documents[0].pages[].text'
   exaone ocr big.pdf -o pages.jsonl --resume     # carry on after an interruption
+  exaone ocr report.pdf --text-layer prefer      # born-digital pages from the PDF's own text
 """
 
 OUTPUT = "Output"
+PAGE_RETRIES_HELP = (
+    "More tries for a page that loops, hits the token limit, comes back empty or fails: "
+    f"{RETRY_LADDER_HELP}. Then a good text layer stands in."
+)
 
 
 def ocr_command(
@@ -106,6 +113,10 @@ def ocr_command(
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", min=1, help="Pages generated together; similar sizes grouped.")
     ] = 4,
+    text_layer: Annotated[
+        str, typer.Option("--text-layer", metavar="off|fallback|hint|prefer", help=TEXT_LAYER_HELP)
+    ] = DEFAULT_TEXT_LAYER_MODE,
+    page_retries: Annotated[int, typer.Option("--page-retries", min=0, help=PAGE_RETRIES_HELP)] = DEFAULT_PAGE_RETRIES,
     fmt: Annotated[str, typer.Option("--format", "-f", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)] = "auto",
     json_out: Annotated[bool, typer.Option("--json", help="--format json.", rich_help_panel=OUTPUT)] = False,
     jsonl_out: Annotated[bool, typer.Option("--jsonl", help="--format jsonl.", rich_help_panel=OUTPUT)] = False,
@@ -115,7 +126,9 @@ def ocr_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip pages already in the -o .jsonl file.", rich_help_panel=OUTPUT)
     ] = False,
-    dry_run_: Annotated[bool, typer.Option("--dry-run", help="List pages and token counts; load no model.")] = False,
+    dry_run_: Annotated[
+        bool, typer.Option("--dry-run", help="List pages, token counts and text-layer verdicts; load no model.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
@@ -132,7 +145,7 @@ def ocr_command(
             thinking=think,
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed, guard),
             batch_size=batch_size, fmt="json" if json_out else "jsonl" if jsonl_out else fmt, output=output,
-            resume=resume, stdout_is_terminal=sys.stdout.isatty(),
+            resume=resume, stdout_is_terminal=sys.stdout.isatty(), text_layer=text_layer, page_retries=page_retries,
         )  # fmt: skip
         if dry_run_:
             plan = dry_run(settings)
@@ -146,6 +159,8 @@ def ocr_command(
                 progress.advance(record)
                 if record.error:
                     report(err, record.error)
+                elif record.text_source == "text-layer-fallback":
+                    warn(err, f"{record.source}: page {record.page}: {record.note}")
         if run.skipped:
             err.print(f"Resumed: {run.skipped} page(s) already in {settings.output} were skipped.")
         if run.failed:

@@ -1,14 +1,15 @@
-"""`exaone ocr --dry-run`: the pages, their sizes and their visual-token cost, before any model."""
+"""`exaone ocr --dry-run`: the pages, their sizes, their visual-token cost and their text layers'
+verdicts, before any model."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
-from ..api import DryRunPlan
+from ..api import DryRunPage, DryRunPlan
 from ..ocr_settings import OcrSettings
 from .json import dumps
 
@@ -28,30 +29,63 @@ def print_dry_run(plan: DryRunPlan, settings: OcrSettings, console: Console, *, 
             "min_pixels": load.min_pixels,
             "max_pixels": load.max_pixels,
             "model": load.model,
+            "text_layer": request.text_layer,
+            "page_retries": request.page_retries,
         }
         console.file.write(dumps(body) + "\n")
         return
-    table = Table("source", "page", "pixels", "DPI", "resized", "visual tokens", "note", title_justify="left")
+    # Sizes such as 1654x2339 stay whole, even on an 80-column terminal.
+    table = Table(
+        "source", "page", Column("pixels", no_wrap=True, min_width=9), "DPI",
+        Column("resized", no_wrap=True, min_width=9), "visual tokens",
+        Column("text layer", no_wrap=True, min_width=9), Column("note", ratio=1, overflow="fold"), title_justify="left",
+    )  # fmt: skip
     for page in plan.pages:
         if page.error:
-            table.add_row(Text(page.source), "", "", "", "", "", Text(page.error, style="red"))
+            table.add_row(Text(page.source), "", "", "", "", "", _verdict(page), Text(page.error, style="red"))
             continue
+        taken = page.text_source == "text-layer"
         table.add_row(
             Text(page.source),
             str(page.page),
             f"{page.width}x{page.height}",
             str(page.dpi or ""),
-            f"{page.resized_width}x{page.resized_height}",
-            f"{page.visual_tokens:,}",
-            Text(page.note or ""),
+            "" if taken else f"{page.resized_width}x{page.resized_height}",
+            "" if taken else f"{page.visual_tokens:,}",
+            _verdict(page),
+            Text("; ".join(filter(None, [page.text_layer_reason, page.note]))),
         )
     console.print(table)
-    console.print(
-        Text(
-            f"{sum(1 for p in plan.pages if not p.error)} page(s), {plan.visual_tokens:,} visual tokens · "
-            f"preset {request.preset.name} · thinking {'on' if request.thinking else 'off'} · "
-            f"{request.raster.rasterizer} at {request.raster.dpi} DPI · model {load.model}"
-        )
-    )
+    console.print(Text(_totals(plan, settings)))
     console.print(Text("Prompt:", style="bold"))
     console.print(Text(request.prompt))
+
+
+def _verdict(page: DryRunPage) -> Text:
+    """The layer's verdict, and what the mode does with the page: "good → text" (taken from the
+    layer), "good + hint" (in the prompt); the reason for a bad verdict goes to the note column."""
+    if page.text_layer is None:
+        return Text("not read" if page.dpi is not None else "")  # image files have no text layer
+    action = " → text" if page.text_source == "text-layer" else " + hint" if page.hint else ""
+    return Text(page.text_layer + action, style="green" if page.text_layer == "good" else "yellow")
+
+
+def _totals(plan: DryRunPlan, settings: OcrSettings) -> str:
+    request, load = settings.request, settings.load
+    pages = [p for p in plan.pages if not p.error]
+    from_layer = sum(1 for p in pages if p.text_source == "text-layer")
+    good = sum(1 for p in pages if p.text_layer == "good")
+    read = sum(1 for p in pages if p.text_layer is not None)
+    layer = f"text layer good on {good} of {read} PDF page(s)" if read else "text layer not read"
+    what = {
+        "prefer": f"{from_layer} page(s) from the text layer, {len(pages) - from_layer} to the model",
+        "hint": f"{len(pages)} page(s) to the model, {good} with the text layer in the prompt",
+        "fallback": f"{len(pages)} page(s) to the model; the good text layers stand in for pages the model fails",
+        "off": f"{len(pages)} page(s) to the model",
+    }[request.text_layer]
+    return (
+        f"{len(pages)} page(s) · {layer} · --text-layer {request.text_layer}: {what} · "
+        f"{plan.visual_tokens:,} visual tokens · preset {request.preset.name} · "
+        f"thinking {'on' if request.thinking else 'off'} · {request.raster.rasterizer} at {request.raster.dpi} DPI · "
+        f"model {load.model}"
+    )
