@@ -1,6 +1,12 @@
-"""PDFium against poppler: pages per second and peak memory, text PDF and scanned PDF, 150/200/300 DPI.
+"""PDFium against poppler: pages per second and peak memory, text PDF and scanned PDF, 150/200/300 DPI;
+and scans at their own resolution against scans upsampled to the DPI asked for.
 
     .venv/bin/python benchmarks/rasterize.py [--pages N] [--repeat R] [--json OUT]
+
+The second part renders what Pillow makes of 300-DPI A4 scans (pages that declare 72 DPI, as a
+public Korean OCR benchmark's PDFs do: a 2480 px wide scan is a 34-inch page) at --dpi 200, once
+at the scan's own pixel density (the default: pages/analysis.py) and once forced to 200 DPI
+(`RasterOptions(scan_resolution=False)`, what exaone did before: 50 megapixels a page, the cap).
 
 Every measurement runs in a fresh child process through the same open_document().render() the CLI
 uses, so imports and caches from one run cannot help the next. Rasterizers alternate within each
@@ -41,13 +47,14 @@ TEXT_LINES = [
 ]
 
 
-def child(pdf: str, rasterizer: str, dpi: int) -> dict[str, float]:
+def child(pdf: str, rasterizer: str, dpi: int, scan_resolution: bool = True) -> dict[str, float]:
     """One measurement, in this (fresh) process: open, render every page, report time and peaks."""
     from exaone_cli.inputs import open_source
     from exaone_cli.pages import RasterOptions, open_document
 
     start = time.perf_counter()
-    with open_document(open_source(pdf), RasterOptions(rasterizer=rasterizer, dpi=dpi)) as document:  # type: ignore[arg-type]
+    raster = RasterOptions(rasterizer=rasterizer, dpi=dpi, scan_resolution=scan_resolution)  # type: ignore[arg-type]
+    with open_document(open_source(pdf), raster) as document:
         opened = time.perf_counter()
         pixels = 0
         for number in range(1, document.page_count + 1):
@@ -128,6 +135,38 @@ def make_documents(folder: Path, pages: int) -> dict[str, Path]:
     }
 
 
+def make_pillow_scans(folder: Path, pages: int) -> Path:
+    """300-DPI A4 scans saved by Pillow as a PDF at its default 72 DPI: 34 x 49-inch pages."""
+    from pdf_fixtures import scan_image
+
+    images = [scan_image("\n".join(TEXT_LINES) + f"\n{n + 1}", dpi=300) for n in range(pages)]
+    path = folder / "pillow-scans.pdf"
+    images[0].save(path, "PDF", resolution=72, save_all=True, append_images=images[1:])
+    return path
+
+
+def measure_scan_resolution(pdf: Path, pages: int, repeat: int) -> list[dict[str, object]]:
+    """Pillow's scans at --dpi 200: at their own resolution (72 DPI here) vs forced to 200 DPI."""
+    rows: list[dict[str, object]] = []
+    for rasterizer in ("pdfium", "poppler"):
+        runs: dict[str, list[dict[str, float]]] = {"own": [], "forced": []}
+        for _ in range(repeat):
+            for mode in runs:  # alternate, as above
+                runs[mode].append(run_child(str(pdf), rasterizer, "200", "1" if mode == "own" else "0"))
+        for mode, results in runs.items():
+            render_s = statistics.median(r["render_s"] for r in results)
+            rows.append(
+                {
+                    "rasterizer": rasterizer,
+                    "scans": mode,
+                    "pages_per_s": pages / render_s,
+                    "megapixels_per_page": results[0]["megapixels"] / pages,
+                    "peak_rss_mib": max(r["peak_rss_mib"] for r in results),
+                }
+            )
+    return rows
+
+
 def versions() -> dict[str, str]:
     import pypdfium2
 
@@ -171,7 +210,14 @@ def measure(pages: int, repeat: int) -> dict[str, object]:
                             "subprocesses_per_page": memory.get("subprocesses", 0.0) / pages,
                         }
                     )
-    return {"versions": versions(), "repeat": repeat, "baseline_rss_mib": base["peak_rss_mib"], "results": rows}
+        scans = measure_scan_resolution(make_pillow_scans(Path(tmp), pages), pages, repeat)
+    return {
+        "versions": versions(),
+        "repeat": repeat,
+        "baseline_rss_mib": base["peak_rss_mib"],
+        "results": rows,
+        "scan_resolution": scans,
+    }
 
 
 def table(report: dict[str, object]) -> str:
@@ -190,6 +236,16 @@ def table(report: dict[str, object]) -> str:
             f"{f'{ratio:.2f}x faster' if r['rasterizer'] == 'pdfium' else '':>15}"
         )
     lines.append(f"peak RSS of a child that only imports: {report['baseline_rss_mib']:.0f} MiB; pages/s is render only")
+    lines.append("Pillow's 300-DPI scans (pages declaring 72 DPI) at --dpi 200: own resolution vs forced to 200 DPI")
+    scans: list[dict[str, float | str]] = report["scan_resolution"]  # type: ignore[assignment]
+    speed = {(r["rasterizer"], r["scans"]): float(r["pages_per_s"]) for r in scans}
+    for r in scans:
+        ratio = speed[(r["rasterizer"], "own")] / speed[(r["rasterizer"], "forced")]
+        faster = f"   {ratio:.2f}x faster" if r["scans"] == "own" else ""
+        lines.append(
+            f"  {r['rasterizer']:<8} {r['scans']:<7} {r['pages_per_s']:>7.2f} pages/s "
+            f"{r['megapixels_per_page']:>6.1f} MP {r['peak_rss_mib']:>6.0f} MiB{faster}"
+        )
     versions: dict[str, str] = report["versions"]  # type: ignore[assignment]
     lines.append("; ".join(f"{k} {v}" for k, v in versions.items()))
     return "\n".join(lines)
@@ -198,7 +254,10 @@ def table(report: dict[str, object]) -> str:
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         args = sys.argv[2:]
-        print(json.dumps(baseline() if args == ["baseline"] else child(args[0], args[1], int(args[2]))))
+        scan_resolution = args[3:4] != ["0"]
+        print(
+            json.dumps(baseline() if args == ["baseline"] else child(args[0], args[1], int(args[2]), scan_resolution))
+        )
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=12, help="pages in each test PDF (default 12)")

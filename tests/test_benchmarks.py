@@ -48,3 +48,21 @@ def test_batch_order_benchmark_gives_the_same_pages_with_less_padding(tiny_model
     assert proc.returncode == 0, proc.stderr[-3000:]  # it exits non-zero if the two orders' texts differ
     rows = {row["order"]: row for row in json.loads(out.read_text())["rows"]}
     assert rows["by size"]["padding_fraction"] < rows["input order"]["padding_fraction"]
+
+
+def test_text_layer_benchmark_takes_born_digital_pages_from_the_layer_without_torch(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "text_layer.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/text_layer.py"), "--model", str(tiny_model), "--text-pages", "3",
+         "--scan-pages", "1", "--repeats", "1", "--max-new-tokens", "2", "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {(row["document"], row["mode"]): row for row in json.loads(out.read_text())["rows"]}
+    prefer, default = rows[("born-digital", "prefer")], rows[("born-digital", "fallback")]
+    assert (prefer["from_text_layer"], prefer["to_model"], prefer["imports_torch"]) == (3, 0, False)
+    assert (default["from_text_layer"], default["to_model"]) == (0, 3)
+    assert rows[("scan", "prefer")]["to_model"] == 1  # a scan has no layer to take
+    assert "wall vs default" in proc.stdout
