@@ -246,7 +246,8 @@ class OcrRun:
         return (
             f"{self.total} page(s) from {files} file(s){self._layer_summary()} · {request.raster.rasterizer} at "
             f"{request.raster.dpi} DPI · up to {request.max_pixels // (28 * 28):,} visual tokens per page "
-            f"(--max-pixels {request.max_pixels:,}) · {where} · model {self.engine.name}"
+            f"(--max-pixels {request.max_pixels:,}) · {where} · "
+            f"{f'model {self.engine.name}' if self.model_pages else 'no model needed'}"
             f" · preset {request.preset.name} · thinking {'on' if request.thinking else 'off'}"
         )
 

@@ -14,8 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from fake_openai import FakeServer
+from ocr_schema import JSONL_LINE
 from pdf_fixtures import FONT, SAMPLE_PAGES, make_text_pdf
 from text_layer_fixtures import make_layer_pdf
 from typer.testing import CliRunner
@@ -50,7 +52,10 @@ def ocr(pdf: Path, *args: str) -> tuple[int, list[dict[str, Any]], str]:
     result = CliRunner().invoke(app, ["ocr", str(pdf), "--jsonl", "--dpi", "40", "--concurrency", "1", *args])
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
-    return result.exit_code, [json.loads(line) for line in result.stdout.splitlines()], result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    for line in lines:
+        jsonschema.validate(line, JSONL_LINE)  # the documented record, new fields included
+    return result.exit_code, lines, result.stderr
 
 
 def prompts(server: FakeServer) -> list[str]:
@@ -116,6 +121,9 @@ def test_prefer_with_every_page_good_loads_no_model_and_imports_no_torch(tmp_pat
     assert "pypdfium2" in imported and not imported & {"torch", "transformers", "accelerate", "openai"}
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(line["text"], line["text_source"]) for line in lines] == [(t, "text-layer") for t in SAMPLE_PAGES]
+    assert "no model needed" in proc.stderr
+    rich = CliRunner().invoke(app, ["ocr", str(pdf), "--text-layer", "prefer", "--format", "rich"])
+    assert rich.exit_code == 0 and rich.stdout.count("from the PDF's text layer") == 3
 
 
 def test_hint_puts_a_good_layer_into_that_pages_prompt_only(mixed: Path) -> None:

@@ -33,6 +33,8 @@ def print_page(console: Console, record: PageRecord) -> None:
         console.print(Panel(Text(record.error, style="red"), title=_label(record), title_align="left"))
         return
     notes = [note for note in (record.note,) if note]
+    if record.text_source == "text-layer":
+        notes.append("from the PDF's text layer")
     if record.finish_reason != "stop":
         notes.append(f"finish: {record.finish_reason}")
     console.print(
