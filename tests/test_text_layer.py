@@ -67,6 +67,11 @@ def test_a_scan_with_an_earlier_ocrs_invisible_text_is_invisible(mixed: Path) ->
     assert buried.verdict == "invisible"  # drawn, then painted over by the page image
 
 
+def test_text_under_a_see_through_watermark_is_still_good(tmp_path: Path) -> None:
+    pdf = make_layer_pdf(tmp_path / "draft.pdf", [("watermarked", SAMPLE_PAGES[1])])
+    assert [(layer.verdict, layer.text) for layer in layers(pdf)] == [("good", SAMPLE_PAGES[1])]
+
+
 def test_blank_pages_and_scans_without_text_have_none(mixed: Path, tmp_path: Path) -> None:
     assert [(layer.verdict, layer.text) for layer in layers(mixed, [5, 6])] == [("none", ""), ("none", "")]
     scan = make_scanned_pdf(tmp_path / "scan.pdf", SAMPLE_PAGES[:1])

@@ -8,6 +8,7 @@
   OCR tools make searchable PDFs;
 - "buried": the text drawn visibly, then a scanned page image painted over it;
 - "annotated": a scanned page image with visible text drawn over it (a filled-in form);
+- "watermarked": born-digital text under a full-page image drawn see-through (a "DRAFT" stamp);
 - "scan": a scanned page image and no text at all;
 - "blank": nothing.
 `make_unembedded_korean_pdf` writes a PDF by hand whose Korean font is not embedded at all.
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pdf_fixtures import A4_MM, FONT, TEXT_ORIGIN_MM, TEXT_SIZE_PT, _with_xref, _write, scan_image
+from PIL import Image, ImageDraw
 
 UNMAPPED_FONT = FONT.with_name("NanumMyeongjo.ttf")  # fonts-nanum too
 PageSpec = tuple[str, str]  # (kind, text)
@@ -40,7 +42,7 @@ def make_layer_pdf(path: Path | str, pages: Sequence[PageSpec], *, scan_dpi: int
         pdf.add_page()
         if kind in ("ocr-scan", "scan", "annotated"):
             pdf.image(scan_image(text, scan_dpi), x=0, y=0, w=A4_MM[0], h=A4_MM[1])
-        if kind in ("text", "unmapped", "ocr-scan", "buried", "annotated"):
+        if kind in ("text", "unmapped", "ocr-scan", "buried", "annotated", "watermarked"):
             pdf.set_font("Unmapped" if kind == "unmapped" else "Nanum", size=TEXT_SIZE_PT)
             pdf.text_mode = TextMode.INVISIBLE if kind == "ocr-scan" else TextMode.FILL
             pdf.set_xy(*TEXT_ORIGIN_MM)
@@ -48,9 +50,19 @@ def make_layer_pdf(path: Path | str, pages: Sequence[PageSpec], *, scan_dpi: int
             pdf.text_mode = TextMode.FILL
         if kind == "buried":
             pdf.image(scan_image(text, scan_dpi), x=0, y=0, w=A4_MM[0], h=A4_MM[1])
-        if kind not in ("text", "unmapped", "ocr-scan", "buried", "annotated", "scan", "blank"):
+        if kind == "watermarked":
+            with pdf.local_context(fill_opacity=0.3):  # /ca in the graphics state: the image is see-through
+                pdf.image(_watermark(), x=0, y=0, w=A4_MM[0], h=A4_MM[1])
+        if kind not in ("text", "unmapped", "ocr-scan", "buried", "annotated", "watermarked", "scan", "blank"):
             raise ValueError(f"unknown page kind {kind!r}")
     return _write(path, _without_to_unicode(bytes(pdf.output()), b"NanumMyeongjo"))
+
+
+def _watermark() -> Image.Image:
+    """A full-page stamp: grey letters on white, drawn see-through over the page."""
+    mark = Image.new("RGB", (210, 297), "white")
+    ImageDraw.Draw(mark).text((60, 140), "DRAFT", fill=(128, 128, 128))
+    return mark
 
 
 def _without_to_unicode(data: bytes, base_font: bytes) -> bytes:

@@ -26,11 +26,16 @@ class PageImage:
 
     `coverage`: the share of the page's visible box (crop box within media box) its bounds
     cover, 0..1. `dpi`: its own pixel density on the page, pixels per inch along its denser axis
-    (None when the matrix is degenerate). `order`: its place among the page's top-level objects."""
+    (None when the matrix is degenerate). `order`: its place among the page's top-level objects.
+    `opaque`: drawn without transparency in its graphics state (a watermark drawn see-through
+    hides nothing under it). pdfium does not report an image's own soft mask (/SMask), so an
+    image transparent only through one counts as opaque: text under it is judged hidden, and
+    the page goes to the model, the safe side."""
 
     coverage: float
     dpi: float | None
     order: int
+    opaque: bool = True
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class PageContent:
     def hidden(self, text_object: Any) -> bool:
         """Whether a text object (pdfium's handle, as FPDFText_GetTextObject gives it) is invisible
         to a reader: drawn in render mode 3 (invisible) or 7 (clip only), or drawn before a page
-        image that is painted over it. Text inside form XObjects is judged by its mode alone."""
+        image that is painted over it (opaque). Text inside form XObjects is judged by its mode alone."""
         import pypdfium2.raw as pdfium_c
 
         address = address_of(text_object)
@@ -69,7 +74,7 @@ class PageContent:
         if mode in _INVISIBLE_MODES:
             return True
         return order >= 0 and any(
-            image.order > order and image.coverage >= PAGE_IMAGE_COVERAGE for image in self.images
+            image.order > order and image.opaque and image.coverage >= PAGE_IMAGE_COVERAGE for image in self.images
         )
 
 
@@ -115,7 +120,7 @@ def _image(obj: Any, order: int, box: tuple[float, float, float, float], area: f
         width = min(right.value, box[2]) - max(left.value, box[0])
         height = min(top.value, box[3]) - max(bottom.value, box[1])
         coverage = max(width, 0.0) * max(height, 0.0) / area
-    return PageImage(coverage, _pixel_density(obj), order)
+    return PageImage(coverage, _pixel_density(obj), order, not pdfium_c.FPDFPageObj_HasTransparency(obj))
 
 
 def _pixel_density(obj: Any) -> float | None:

@@ -72,8 +72,8 @@ def read_text_layers(
     source: Source, pages: Iterable[int] | None = None, password: str | None = None
 ) -> list[TextLayer]:
     """The text layer of each page of a PDF (`pages`: 1-based numbers, in the order wanted; None:
-    every page), judged. No page is rendered and no model or torch is involved: about a
-    millisecond per page. A page pdfium cannot load is `none` with a reason.
+    every page), judged. No page is rendered and no model or torch is involved: a millisecond
+    or two per page. A page pdfium cannot load is `none` with a reason.
 
     Raises InputError when `source` is not a PDF, cannot be opened (encrypted without the right
     `password`, damaged), or has no page of a number asked for. Thread-safe: every pdfium call
@@ -110,6 +110,8 @@ def _read_page(pdf: Any, number: int) -> TextLayer:
                 unmapped, hidden = _char_signals(textpage, content)
             finally:
                 textpage.close()
+        except pdfium.PdfiumError:
+            return TextLayer(number, "", "none", "pdfium cannot read this page's text (damaged)")
         finally:
             page.close()
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
