@@ -201,8 +201,9 @@ class OcrRun:
     handed to the sink as it is done; the sink is closed (files written) however the run ends,
     so an interrupted run keeps every finished page.
 
-    The engine is opened here, before iterating, so the model name a server reports is known
-    for --resume and the totals are right from the first progress update."""
+    The text layers are read and the engine is opened here, before iterating, so the model name
+    a server reports is known for --resume and the totals are right from the first progress
+    update. No engine is opened when no page needs one (--text-layer prefer, every layer good)."""
 
     def __init__(
         self, settings: OcrSettings, sink: Sink, engine: Engine | None = None, warn: OnStatus = _quiet
