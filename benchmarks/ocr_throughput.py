@@ -86,6 +86,8 @@ def main() -> None:
             "--temperature", "0", "--presence-penalty", "0", "--no-repetition-guard", "--batch-size", str(batch),
             "--rasterizer", "poppler",  # the loop's renderer: the very same pixels (pdfium is faster still)
             "--prompt-file", str(prompt), *common,
+            # The loop has no retries and no text layer; the tiny model ends every page at the limit.
+            "--page-retries", "0", "--text-layer", "off",
         ]  # fmt: skip
     reference: list[str] | None = None
     for _ in range(args.repeats):  # alternate, so both see the same machine load
