@@ -3,10 +3,15 @@
 In thinking mode EXAONE 4.5 usually emits *no* opening ``<think>``: the text is
 ``reasoning ... </think>\\n\\nanswer``.  A token limit can stop generation inside
 the reasoning, so a missing ``</think>`` means "truncated", not "no reasoning".
+Models and servers also produce other shapes (a ``</think>`` with thinking off,
+an unclosed ``<think>`` after the answer, repeated tags); one rule splits them
+all, for both engines, whatever the thinking flag (see ``parse_answer``).
 
 Boxes are read only from the answer, and only where a Markdown renderer would
 show them as math: text inside fenced code blocks or inline code spans is
-opaque.  Every step is a single left-to-right pass (or a constant number of
+opaque.  ``final`` is the last box as plain text for scripts (``\\text{}`` and
+its kin unwrapped, TeX digit grouping undone); ``boxed`` keeps every box raw.
+Every step is a single left-to-right pass (or a constant number of
 them) with no backtracking regexes, so hostile or degenerate model output of
 any size parses in linear time and never raises.
 """
@@ -16,23 +21,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-__all__ = ["Answer", "find_boxed", "parse_answer"]
+__all__ = ["Answer", "find_boxed", "parse_answer", "plain_text"]
 
 _OPEN = "<think>"
 _CLOSE = "</think>"
 _COMMANDS = ("boxed", "fbox")
 _ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# Characters TeX cannot take as a one-token argument without an error (or that end the group).
+_NOT_A_TOKEN = frozenset("}$%#&^_")
 
 
 @dataclass(frozen=True)
 class Answer:
     """One parsed generation.
 
-    ``reasoning`` is None when the output had no think block at all;
-    ``truncated`` is True only in thinking mode when ``</think>`` never came,
-    in which case everything generated is reasoning and there is no answer.
-    ``final`` is the last top-level box of the answer, the model's convention
-    for its final result.
+    ``reasoning`` is None when the output had no think block at all (and
+    thinking was off); ``truncated`` is True when the output stopped inside
+    reasoning with no answer at all.  ``boxed`` holds every top-level box of
+    the answer as written; ``final`` is the last one as plain text (the
+    model's convention for its final result; see ``plain_text``).
     """
 
     reasoning: str | None
@@ -43,42 +50,75 @@ class Answer:
 
 
 def parse_answer(raw: str, thinking: bool) -> Answer:
-    """Parse raw generated text.
+    """Parse raw generated text into reasoning and answer, one rule for every tag shape.
 
-    thinking=True: a leading ``<think>`` (after whitespace) is dropped because
-    chat templates sometimes put it in the prompt and sometimes not; text
-    before the first ``</think>`` is reasoning.  No ``</think>`` means the
-    output stopped mid-reasoning.
+    * The answer is the text after the *last* ``</think>``; everything before
+      it is reasoning (a second ``</think>`` means the model went on reasoning).
+    * In that answer, a ``<think>`` opens reasoning that never closed: the text
+      before it is the answer, the rest is reasoning.
+    * ``thinking=True`` means the prompt already opened a think block (EXAONE's
+      template ends with ``<think>\n``), exactly as if the text began with
+      ``<think>``; a leading ``<think>`` (after whitespace) is dropped either way.
+      So output with no ``</think>`` at all is reasoning that stopped early
+      (``truncated``) when thinking is on or the text starts with ``<think>``,
+      and plain answer otherwise.
 
-    thinking=False: the text is the answer, unless it visibly starts with a
-    complete ``<think>...</think>`` block (the model reasoned anyway).
+    The flag changes nothing once a ``</think>`` is present, so a server or
+    model that ignores ``enable_thinking`` is split the same way.  Tags never
+    reach ``answer`` or ``reasoning``: the pieces of reasoning between tags are
+    stripped and joined by blank lines.
     """
     body = raw.lstrip()
-    has_open = body.startswith(_OPEN)
-    if has_open:
-        body = body[len(_OPEN) :]
-    end = body.find(_CLOSE)
-    if thinking and end < 0:
-        return Answer(reasoning=body.strip(), answer="", truncated=True)
-    if end < 0 or not (thinking or has_open):
-        return _with_boxes(None, raw.strip())
-    return _with_boxes(body[:end].strip(), body[end + len(_CLOSE) :].strip())
+    opened = thinking or body.startswith(_OPEN)
+    body = body.removeprefix(_OPEN)
+    close = body.rfind(_CLOSE)
+    if close < 0 and opened:
+        return Answer(reasoning=_join_reasoning(body), answer="", truncated=True)
+    parts: list[str] = [body[:close]] if close >= 0 else []
+    answer = body[close + len(_CLOSE) :] if close >= 0 else body
+    unclosed = answer.find(_OPEN)
+    if unclosed >= 0:
+        parts.append(answer[unclosed + len(_OPEN) :])
+        answer = answer[:unclosed]
+    if not parts:
+        return _with_boxes(None, answer.strip())
+    answer = answer.strip()
+    truncated = unclosed >= 0 and not answer
+    if truncated:
+        return Answer(reasoning=_join_reasoning(*parts), answer="", truncated=True)
+    return _with_boxes(_join_reasoning(*parts), answer)
+
+
+def _join_reasoning(*parts: str) -> str:
+    """Reasoning text without its tags: the stripped pieces between tags, joined by blank lines."""
+    pieces = (piece.strip() for part in parts for piece in part.replace(_OPEN, _CLOSE).split(_CLOSE))
+    return "\n\n".join(piece for piece in pieces if piece)
 
 
 def _with_boxes(reasoning: str | None, answer: str) -> Answer:
-    boxed = find_boxed(answer)
-    return Answer(reasoning, answer, boxed, boxed[-1] if boxed else None)
+    boxes = _scan_boxes(answer)
+    boxed = [content for content, _ in boxes]
+    final = None
+    if boxes:
+        content, doubled = boxes[-1]
+        final = plain_text(content.replace("\\\\", "\\") if doubled else content)
+    return Answer(reasoning, answer, boxed, final)
 
 
 def find_boxed(text: str) -> list[str]:
-    r"""Return stripped contents of top-level ``\boxed``/``\fbox`` boxes, in order.
+    r"""Return stripped contents of top-level ``\boxed``/``\fbox`` boxes, in order, as written.
 
     Rules (each chosen to keep one linear pass and to match what a reader sees):
 
     * The command name must end where it does: ``\boxedfoo``/``\fboxsep`` are
-      other commands.  Whitespace may separate the command from ``{``.
+      other commands.  Whitespace may separate the command from its argument.
+    * The argument is a ``{...}`` group or, as in TeX, one token: ``\boxed 5``
+      and ``\boxed\n5`` box ``5``, ``\boxed\pi`` boxes ``\pi`` (and
+      ``\boxed 12`` boxes only ``1``, as TeX shows it).  A blank line, ``}``
+      or ``$`` is no argument.
     * A backslash escapes the next character, so ``\{``/``\}`` do not count
-      as braces and ``\\boxed`` is a line break followed by the word "boxed".
+      as braces.  An even run of backslashes before ``boxed`` is the command
+      after JSON escaping doubled its backslash (``\\boxed{..}``), and counts.
     * Code is opaque: braces inside code do not count, and a box counts only
       if its command, braces and content all lie outside code.
     * A box nested in another box is part of the outer content.
@@ -86,33 +126,139 @@ def find_boxed(text: str) -> list[str]:
       ignored and scanning resumes right after that ``{``, so in
       ``\boxed{a \boxed{b}`` the inner ``b`` is still found.
     """
+    return [content for content, _ in _scan_boxes(text)]
+
+
+def _scan_boxes(text: str) -> list[tuple[str, bool]]:
+    """``find_boxed``'s boxes as (content, doubled): doubled when the command's backslash
+    was doubled by JSON escaping, so the content's backslashes are doubled too."""
     n = len(text)
     code = _code_mask(text)
     match = _match_braces(text, code)
     code_before = list(accumulate(code, initial=0))
-    found: list[str] = []
+    found: list[tuple[str, bool]] = []
     i = 0
     while i < n:
         if code[i] or text[i] != "\\":
             i += 1
             continue
-        name = next((c for c in _COMMANDS if text.startswith(c, i + 1)), None)
-        j = i + 1 + len(name) if name else n
+        k = i
+        while k < n and not code[k] and text[k] == "\\":
+            k += 1
+        run = k - i
+        name = next((c for c in _COMMANDS if text.startswith(c, k)), None)
+        j = k + len(name) if name else n
         if name is None or (j < n and text[j] in _ASCII_LETTERS):
-            i += 2  # some other command or escaped character
+            i = k + (run % 2)  # an odd run escapes the next character; some other command
             continue
+        start = j
         while j < n and not code[j] and text[j].isspace():
             j += 1
-        if j >= n or code[j] or text[j] != "{":
+        if j >= n or code[j]:
             i = j
+            continue
+        if text[j] != "{":
+            end = _token_end(text, j, code)
+            if end > j and text.count("\n", start, j) < 2:  # a blank line ends the paragraph: no argument
+                found.append((text[j:end], run % 2 == 0))
+            i = max(end, j)
             continue
         close = match[j]
         if close < 0 or code_before[close] != code_before[j]:
             i = j + 1  # unterminated or straddling code: ignore, look inside
             continue
-        found.append(text[j + 1 : close].strip())
+        found.append((text[j + 1 : close].strip(), run % 2 == 0))
         i = close + 1
     return found
+
+
+def _token_end(text: str, j: int, code: bytearray) -> int:
+    """End of the one TeX token at ``text[j]`` (a character, ``\\name`` or ``\\c``), or ``j``
+    when that character cannot be an argument."""
+    n = len(text)
+    if text[j] in _NOT_A_TOKEN:
+        return j
+    if text[j] != "\\":
+        return j + 1
+    k = j + 1
+    while k < n and not code[k] and text[k] in _ASCII_LETTERS:
+        k += 1
+    if k > j + 1:
+        return k
+    return j + 2 if j + 1 < n and not code[j + 1] else j
+
+
+# \text{..} and its kin: wrappers whose content is the plain text (LaTeX2e and amsmath names).
+_WRAPPERS = frozenset(
+    [
+        "text",
+        "textrm",
+        "textbf",
+        "textit",
+        "textsf",
+        "texttt",
+        "textup",
+        "textnormal",
+        "mathrm",
+        "mathbf",
+        "mathit",
+        "mathsf",
+        "mathtt",
+        "mbox",
+        "hbox",
+    ]
+)
+_SPACING = {",": " ", ":": " ", ";": " ", " ": " ", "!": "", "thinspace": " ", "quad": " ", "qquad": " "}
+_ESCAPED = frozenset("%$&#_{}")
+
+
+def plain_text(tex: str) -> str:
+    r"""A box's content as plain text for scripts: ``\text{1,118원}`` -> ``1,118원``.
+
+    Unwraps ``\text{}``, ``\textbf{}``, ``\mathrm{}`` and their kin (``_WRAPPERS``), turns
+    ``1{,}118`` into ``1,118`` (the group only stops TeX's math spacing after the comma),
+    drops TeX spacing between digits (``1\,118`` -> ``1118``: a digit-group separator),
+    makes other spacing commands (``\,`` ``\;`` ``\quad``...) a space, and un-escapes
+    ``\% \$ \& \# \_ \{ \}``.  Anything else (``\frac{1}{2}``, ``x^2``) stays as written.
+    One pass with precomputed brace matches: linear in the length.
+    """
+    n = len(tex)
+    match = _match_braces(tex, bytearray(n))
+    dropped = bytearray(n)  # closing braces of unwrapped groups
+    out: list[str] = []
+    last = ""  # the last character written, to tell digit grouping from other spacing
+    i = 0
+    while i < n:
+        c = tex[i]
+        piece = c
+        step = 1
+        if dropped[i]:
+            piece = ""
+        elif c == "{" and match[i] == i + 2 and tex[i + 1] in ",.":
+            piece, step = tex[i + 1], 3
+        elif c == "\\" and i + 1 < n:
+            j = i + 1
+            while j < n and tex[j] in _ASCII_LETTERS:
+                j += 1
+            name = tex[i + 1 : j] or tex[i + 1]
+            step = max(j, i + 2) - i
+            k = i + step
+            while k < n and tex[k].isspace() and name in _WRAPPERS:
+                k += 1
+            if name in _WRAPPERS and k < n and tex[k] == "{" and match[k] > 0:
+                dropped[match[k]] = 1
+                piece, step = "", k + 1 - i
+            elif name in _SPACING:
+                between_digits = last.isdigit() and tex[i + step : i + step + 1].isdigit()
+                piece = "" if between_digits else _SPACING[name]
+            elif name in _ESCAPED:
+                piece = name
+            else:
+                piece = tex[i : i + step]
+        out.append(piece)
+        last = piece[-1:] or last
+        i += step
+    return "".join(out).strip()
 
 
 def _match_braces(text: str, code: bytearray) -> list[int]:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exaone_cli.parse import Answer, find_boxed, parse_answer
+from exaone_cli.parse import Answer, find_boxed, parse_answer, plain_text
+
+FINAL_ANSWER_BODY = (
+    '{"id": "x", "object": "chat.completion", "created": 0, "model": "fake-exaone", "choices": [{"index": 0, '
+    '"message": {"role": "assistant", "content": "부가세는 \\\\boxed{35 cm} ++++++ 최종 답: '
+    '\\\\boxed{\\\\text{1,118원}}", "reasoning": "영수증을 본다"}, "finish_reason": "stop"}], '
+    '"usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}'
+)
 
 # (id, raw, thinking, reasoning, answer, boxed, truncated)
 SPLIT_CASES = [
@@ -86,23 +94,17 @@ SPLIT_CASES = [
         [],
         False,
     ),
+    # Issue #12 item 2: a tag shape splits the same way whatever the flag. These two cases
+    # used to keep the tags in the answer with thinking off ("...-is-text"): reasoning leaked.
+    ("no-think-mode-dangling-close-splits", "a</think>b", False, "a", "b", [], False),
     (
-        "no-think-mode-close-without-open-is-text",
-        "a</think>b",
+        "no-think-mode-leading-unclosed-think-is-unfinished-reasoning",
+        "<think> \\boxed{2}",
         False,
-        None,
-        "a</think>b",
+        "\\boxed{2}",
+        "",
         [],
-        False,
-    ),
-    (
-        "no-think-mode-unclosed-think-is-text",
-        "<think> \\boxed{2}",
-        False,
-        None,
-        "<think> \\boxed{2}",
-        ["2"],
-        False,
+        True,
     ),
     (
         "boxes-only-in-reasoning",
@@ -113,15 +115,52 @@ SPLIT_CASES = [
         [],
         False,
     ),
+    # Was "only-first-close-splits" (answer "a</think>b"): a second close left a tag and
+    # reasoning in the answer (issue #12 item 2). The answer follows the last close.
+    ("last-close-splits", "r</think>a</think>b", True, "r\n\na", "b", [], False),
+    ("last-close-splits-thinking-off", "r</think>a</think>b", False, "r\n\na", "b", [], False),
+    # The re-created bug reports (shared/cases/hardening/think-tags), thinking off.
     (
-        "only-first-close-splits",
-        "r</think>a</think>b",
-        True,
-        "r",
-        "a</think>b",
+        "dangling-close-with-thinking-off",
+        "The user wants a transcription. I will copy it.</think>\n\nhello 123",
+        False,
+        "The user wants a transcription. I will copy it.",
+        "hello 123",
         [],
         False,
     ),
+    (
+        "unclosed-open-after-the-answer",
+        "hello 123 <think>wait, is that a 1 or an l?",
+        False,
+        "wait, is that a 1 or an l?",
+        "hello 123",
+        [],
+        False,
+    ),
+    (
+        "unclosed-open-after-the-answer-thinking-on-never-closed",
+        "hello 123 <think>wait",
+        True,
+        "hello 123\n\nwait",
+        "",
+        [],
+        True,
+    ),
+    (
+        "repeated-blocks",
+        "<think>a</think>\n<think>b</think>\n\nanswer \\boxed{1}",
+        False,
+        "a\n\nb",
+        "answer \\boxed{1}",
+        ["1"],
+        False,
+    ),
+    ("repeated-blocks-thinking-on", "<think>a</think><think>b</think>x", True, "a\n\nb", "x", [], False),
+    ("close-then-unclosed-open", "r</think>ans <think>more", False, "r\n\nmore", "ans", [], False),
+    ("second-block-never-closed-leaves-no-answer", "r</think>\n\n<think>more", True, "r\n\nmore", "", [], True),
+    ("empty-answer-after-reasoning", "r</think>\n\n", False, "r", "", [], False),
+    ("open-inside-reasoning-is-not-kept", "a <think> b</think>c", True, "a\n\nb", "c", [], False),
 ]
 
 
@@ -171,14 +210,29 @@ BOX_CASES = [
     ("fbox-and-boxed", "\\fbox{x} \\boxed{y}", ["x", "y"]),
     ("fboxsep-not-a-box", "\\fboxsep{3pt} \\boxed{y}", ["y"]),
     ("boxedfoo-not-a-box", "\\boxedfoo{1} \\boxed{2}", ["2"]),
-    ("digit-ends-command", "\\boxed1{2}", []),
+    # A command without a group takes one token as its argument, as TeX does (issue #12 item 7);
+    # these three cases used to expect no box at all.
+    ("digit-is-a-one-token-argument", "\\boxed1{2}", ["1"]),
     ("whitespace-before-brace", "\\boxed {x}", ["x"]),
     ("newline-before-brace", "\\boxed\n\t{x}", ["x"]),
-    ("escaped-command-is-text", "\\\\boxed{1}", []),
+    ("json-doubled-command", "\\\\boxed{1}", ["1"]),
+    ("line-break-then-command", "\\\\\\boxed{1}", ["1"]),
+    ("json-doubled-escape-is-still-an-escape", "\\\\\\{x}", []),
     ("unterminated-ignored", "\\boxed{1 and more", []),
     ("unterminated-then-closed", "\\boxed{oops \\boxed{2}", ["2"]),
     ("unterminated-outer-inner-found", "\\boxed{a \\boxed{b}", ["b"]),
-    ("command-without-brace", "\\boxed x \\boxed{y}", ["y"]),
+    ("one-token-argument-then-group", "\\boxed x \\boxed{y}", ["x", "y"]),
+    ("one-token-after-space", "답: \\boxed 5", ["5"]),
+    ("one-token-after-newline", "답: \\boxed\n5", ["5"]),
+    ("one-token-is-one-character", "\\boxed 12", ["1"]),
+    ("one-token-control-word", "\\boxed\\pi r", ["\\pi"]),
+    ("one-token-control-symbol", "\\boxed \\{", ["\\{"]),
+    ("one-token-hangul", "\\boxed 서울", ["서"]),
+    ("blank-line-is-no-argument", "\\boxed\n\n5", []),
+    ("close-brace-is-no-argument", "{\\boxed }", []),
+    ("dollar-is-no-argument", "$\\boxed $", []),
+    ("command-at-the-end", "\\boxed", []),
+    ("one-token-in-code-is-no-box", "`\\boxed` 5", []),
     ("contents-stripped", "\\boxed{  42 }", ["42"]),
     ("contents-verbatim", "\\boxed{ x  =  \\text{a b} }", ["x  =  \\text{a b}"]),
     ("empty-box", "\\boxed{}", [""]),
@@ -212,7 +266,59 @@ def test_find_boxed(text: str, expected: list[str]) -> None:
     assert find_boxed(text) == expected
     result = parse_answer(text, thinking=False)
     assert result.boxed == expected
-    assert result.final == (expected[-1] if expected else None)
+    # `final` is the last box as plain text (issue #12 item 7); `boxed` stays as written.
+    if not expected:
+        assert result.final is None
+    elif "\\\\boxed" not in text:  # JSON-doubled commands: see FINAL_CASES
+        assert result.final == plain_text(expected[-1])
+
+
+# (id, answer, boxed, final): `final` is plain text for scripts, `boxed` raw (issue #12 item 7).
+FINAL_CASES = [
+    ("text-wrapper", "최종 답: \\boxed{\\text{1,118원}}", ["\\text{1,118원}"], "1,118원"),
+    (
+        "the-bug-report",
+        "부가세는 \\boxed{35 cm} ++++++ 최종 답: \\boxed{\\text{1,118원}}",
+        ["35 cm", "\\text{1,118원}"],
+        "1,118원",
+    ),
+    ("mathrm", "\\boxed{12\\mathrm{kg}}", ["12\\mathrm{kg}"], "12kg"),
+    ("textbf", "\\boxed{\\textbf{B}}", ["\\textbf{B}"], "B"),
+    ("wrapper-with-space", "\\boxed{\\text {예}}", ["\\text {예}"], "예"),
+    ("nested-wrappers", "\\boxed{\\textbf{\\text{42}}}", ["\\textbf{\\text{42}}"], "42"),
+    ("braced-comma", "\\boxed{1{,}118}", ["1{,}118"], "1,118"),
+    ("braced-decimal-point", "\\boxed{3{.}5}", ["3{.}5"], "3.5"),
+    ("thin-space-digit-groups", "\\boxed{1\\,234\\,567}", ["1\\,234\\,567"], "1234567"),
+    ("thin-space-before-unit", "\\boxed{35\\,\\text{cm}}", ["35\\,\\text{cm}"], "35 cm"),
+    ("quad", "\\boxed{a\\quad b}", ["a\\quad b"], "a  b"),
+    ("escaped-percent", "\\boxed{50\\%}", ["50\\%"], "50%"),
+    ("escaped-dollar", "\\boxed{\\$42.50}", ["\\$42.50"], "$42.50"),
+    ("math-stays", "\\boxed{\\frac{1}{2}}", ["\\frac{1}{2}"], "\\frac{1}{2}"),
+    ("unknown-command-stays", "\\boxed{\\pi r^2}", ["\\pi r^2"], "\\pi r^2"),
+    ("one-token", "\\boxed 5", ["5"], "5"),
+    (
+        "json-doubled",
+        "\\\\boxed{\\\\text{1,118원}}",
+        ["\\\\text{1,118원}"],
+        "1,118원",
+    ),
+    ("json-doubled-math", "\\\\boxed{\\\\frac{1}{2}}", ["\\\\frac{1}{2}"], "\\frac{1}{2}"),
+    ("unmatched-wrapper-stays", "\\boxed{\\text}", ["\\text"], "\\text"),
+]
+
+
+@pytest.mark.parametrize(("answer", "boxed", "final"), [pytest.param(*case[1:], id=case[0]) for case in FINAL_CASES])
+def test_final_is_plain_text_and_boxed_stays_raw(answer: str, boxed: list[str], final: str) -> None:
+    result = parse_answer(answer, thinking=False)
+    assert (result.boxed, result.final) == (boxed, final)
+
+
+def test_the_final_answer_case_file_prints_plain_text() -> None:
+    """shared/cases/hardening/final-answer/text.json, as the server sent it."""
+    content = json.loads(FINAL_ANSWER_BODY)["choices"][0]["message"]["content"]
+    result = parse_answer(content, thinking=False)
+    assert result.final == "1,118원"
+    assert result.boxed == ["35 cm", "\\text{1,118원}"]
 
 
 def test_boxes_in_answer_after_reasoning() -> None:
@@ -247,6 +353,12 @@ PATHOLOGICAL = [
     pytest.param("\n" * N, id="newlines"),
     pytest.param("<think>" * (N // 7), id="many-think-tags"),
     pytest.param("</think>" + "\\boxed{`" * (N // 8), id="boxes-and-backticks"),
+    pytest.param("</think>" * (N // 8), id="many-close-tags"),
+    pytest.param("</think><think>" * (N // 15), id="alternating-tags"),
+    pytest.param("\\boxed" * (N // 6), id="one-token-arguments"),
+    pytest.param("\\\\" * (N // 2) + "boxed{x}", id="long-backslash-run"),
+    pytest.param("\\boxed{" + "\\text{" * (N // 6) + "}" * (N // 6) + "}", id="nested-wrappers"),
+    pytest.param("\\boxed{" + "1\\,2{,}" * (N // 8) + "}", id="digit-groups"),
 ]
 
 
@@ -257,6 +369,7 @@ def test_linear_time(text: str, thinking: bool) -> None:
     start = time.perf_counter()
     parse_answer(text, thinking)
     find_boxed(text)
+    plain_text(text)
     assert time.perf_counter() - start < 1.0
 
 
@@ -309,11 +422,29 @@ def _balanced(content: str) -> bool:
 def test_never_raises(raw: str, thinking: bool) -> None:
     result = parse_answer(raw, thinking)
     assert isinstance(result.answer, str)
-    assert result.final == (result.boxed[-1] if result.boxed else None)
+    assert (result.final is None) == (not result.boxed)
+    # Truncated used to require thinking=True; an explicit unclosed <think> is now unfinished
+    # reasoning with thinking off too (issue #12 item 2), so the tag must be in the raw text.
     if result.truncated:
-        assert thinking
+        assert thinking or "<think>" in raw
         assert result.answer == ""
         assert result.boxed == []
+    for text in (result.answer, result.reasoning or ""):
+        assert "<think>" not in text and "</think>" not in text  # tags never leak
+
+
+@given(TEXT)
+def test_the_flag_changes_nothing_once_a_close_tag_is_present(raw: str) -> None:
+    if "</think>" in raw:
+        assert parse_answer(raw, thinking=True) == parse_answer(raw, thinking=False)
+
+
+@given(TEXT)
+def test_final_is_the_last_box_as_plain_text(raw: str) -> None:
+    result = parse_answer(raw, thinking=False)
+    if result.boxed:
+        last = result.boxed[-1]
+        assert result.final in (plain_text(last), plain_text(last.replace("\\\\", "\\")))
 
 
 @given(st.text())
