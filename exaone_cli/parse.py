@@ -190,24 +190,9 @@ def _token_end(text: str, j: int, code: bytearray) -> int:
 
 # \text{..} and its kin: wrappers whose content is the plain text (LaTeX2e and amsmath names).
 _WRAPPERS = frozenset(
-    [
-        "text",
-        "textrm",
-        "textbf",
-        "textit",
-        "textsf",
-        "texttt",
-        "textup",
-        "textnormal",
-        "mathrm",
-        "mathbf",
-        "mathit",
-        "mathsf",
-        "mathtt",
-        "mbox",
-        "hbox",
-    ]
-)
+    ["text", "textrm", "textbf", "textit", "textsf", "texttt", "textup", "textnormal",
+     "mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mbox", "hbox"]
+)  # fmt: skip
 _SPACING = {",": " ", ":": " ", ";": " ", " ": " ", "!": "", "thinspace": " ", "quad": " ", "qquad": " "}
 _ESCAPED = frozenset("%$&#_{}")
 
