@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .config import LoadOptions, Sampling, SamplingFlags
 from .engines import Engine, Prompt, RemoteOptions, open_engine
 from .engines.base import Generation, OnText
+from .engines.finish import empty_answer_note
 from .errors import InputError
 from .inputs import open_source
 from .ocr_settings import OcrSettings
@@ -87,6 +88,9 @@ def ask(
     if loaded.dropped:
         on_warning(f"using the first {len(loaded.pages)} of {loaded.available} pages (--max-images)")
     pages = loaded.pages
+    for page in pages:
+        if page.note:  # how the image was made (a lower DPI, a dark background): also in `images`
+            on_warning(f"{page.source}: page {page.number}: {page.note}")
     for page in pages:  # a shape the model cannot take fails here, named, not inside the model
         try:
             visual_tokens(page.width, page.height, load.min_pixels, load.max_pixels)
@@ -105,16 +109,19 @@ def ask(
     finally:
         if own_engine:
             engine.close()
+    parsed = parse_answer("" if generation.error else generation.text, thinking)  # an error is no answer
+    empty = None if generation.error else empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, thinking)
     return AskResult(
         question=question,
         images=[ImageRef.of(page) for page in pages],
-        parsed=parse_answer(generation.text, thinking),
+        parsed=parsed,
         thinking=thinking,
         preset=preset,
         preset_reason=reason,
         sampling=sampling,
         model=engine.name,
         generation=generation,
+        note=empty,
     )
 
 
@@ -219,6 +226,7 @@ class OcrRun:
         self.engine: Engine = engine or _NoEngine(settings.load.model)
         self.skipped = 0
         self.failed = 0
+        self.warned = 0  # pages without error whose answer is empty (record.warning)
         self._skip = self._resume_filter() if settings.resume else None
 
     @property
@@ -286,6 +294,7 @@ class OcrRun:
             for record in run_ocr(self.plans, self.engine, self.settings.request, self._skip):
                 self.sink.write(record)
                 self.failed += record.error is not None
+                self.warned += record.warning is not None
                 yield record
         finally:
             self.sink.close()

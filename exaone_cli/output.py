@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from .errors import UsageError
+from .render.json import dumps
 from .results import PageRecord
 
 ResumeKey = tuple[str, int, str, str, str]  # sha256, page, prompt_sha256, preset, model
@@ -115,7 +116,7 @@ class JsonlWriter:
         self._owned = path is not None
 
     def write(self, record: PageRecord) -> None:
-        self._stream.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+        self._stream.write(dumps(record.to_dict()) + "\n")
         self._stream.flush()
 
     def write_all(self, records: Iterable[PageRecord]) -> None:

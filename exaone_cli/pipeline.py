@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from .config import Preset, Sampling
 from .engines.base import Engine, Generation, Prompt
+from .engines.finish import empty_answer_note
 from .errors import ExaoneError, GenerationError, InputError, error_text
 from .inputs import Source, open_source
 from .pages import PageRanges, RasterOptions, open_document
@@ -124,28 +125,55 @@ def _record(request: OcrRequest, model: str, plan: DocumentPlan, number: int | N
     )
 
 
-def _page_record(request: OcrRequest, model: str, item: Rendered, generation: Generation) -> PageRecord:
+def _page_facts(request: OcrRequest, item: Rendered) -> dict[str, object]:
+    """What is known about a rendered page before any generation: error records carry it too."""
     assert item.page is not None
-    parsed = parse_answer(generation.text, request.thinking)
     budget = visual_tokens(item.page.width, item.page.height, request.min_pixels, request.max_pixels)
-    return _record(
-        request,
-        model,
-        item.plan,
-        item.number,
+    return dict(
         width=item.page.width,
         height=item.page.height,
         dpi=item.page.dpi,
         note=item.page.note,
         grid=budget.grid,
         visual_tokens=budget.tokens,
+    )
+
+
+def join_notes(*notes: str | None) -> str | None:
+    """Several notes about one page as one `note`."""
+    return "; ".join(note for note in notes if note) or None
+
+
+def _page_record(request: OcrRequest, model: str, item: Rendered, generation: Generation) -> PageRecord:
+    """A generation as the page's record: an error record when the engine says the generation is
+    not an answer (engines/finish.py), with the reason for an empty answer in `note`."""
+    facts = _page_facts(request, item)
+    counts = dict(
+        prompt_tokens=generation.prompt_tokens,
+        completion_tokens=generation.completion_tokens,
+        seconds=generation.seconds,
+        replaced_characters=generation.replaced_characters,
+    )
+    if generation.error:
+        got = f"; {len(generation.text)} characters had arrived" if generation.text else ""
+        error = f"{item.plan.display}: page {item.number}: {generation.error}{got}"
+        return _record(
+            request, model, item.plan, item.number, **facts, **counts, error=error, finish_reason="error", attempts=1
+        )
+    parsed = parse_answer(generation.text, request.thinking)
+    empty = empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, request.thinking)
+    facts["note"] = join_notes(facts["note"], empty)  # type: ignore[arg-type]
+    return _record(
+        request,
+        model,
+        item.plan,
+        item.number,
+        **facts,
+        **counts,
         text=unicodedata.normalize("NFC", parsed.answer),
         reasoning=unicodedata.normalize("NFC", parsed.reasoning) if parsed.reasoning is not None else None,
         boxed=list(parsed.boxed),
         finish_reason=generation.finish_reason,
-        prompt_tokens=generation.prompt_tokens,
-        completion_tokens=generation.completion_tokens,
-        seconds=generation.seconds,
         attempts=1,
     )
 
@@ -175,7 +203,12 @@ def _generate(engine: Engine, request: OcrRequest, items: list[Rendered]) -> lis
         reason = error_text(exc) if isinstance(exc, ExaoneError) else f"{type(exc).__name__}: {exc}"
         item = items[0]
         message = f"{item.plan.display}: page {item.number}: generation failed ({reason})"
-        return [_record(request, engine.name, item.plan, item.number, error=message, finish_reason="error", attempts=1)]
+        facts = _page_facts(request, item)
+        return [
+            _record(
+                request, engine.name, item.plan, item.number, **facts, error=message, finish_reason="error", attempts=1
+            )
+        ]
 
 
 def _second_chances(

@@ -15,21 +15,23 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class ImageRef:
-    """Where an image of the prompt came from."""
+    """Where an image of the prompt came from, and what to know about how it was made."""
 
     source: str
     page: int
     width: int
     height: int
+    note: str | None = None
 
     @classmethod
     def of(cls, page: Page) -> ImageRef:
-        return cls(source=page.source, page=page.number, width=page.width, height=page.height)
+        return cls(source=page.source, page=page.number, width=page.width, height=page.height, note=page.note)
 
 
 @dataclass(frozen=True)
 class AskResult:
-    """One answered question."""
+    """One answered question. `error`: the server ended the answer in a way that is not an
+    answer (engines/finish.py); `note`: why the answer is empty, if it is."""
 
     question: str
     images: list[ImageRef]
@@ -40,6 +42,11 @@ class AskResult:
     sampling: Sampling
     model: str
     generation: Generation
+    note: str | None = None
+
+    @property
+    def error(self) -> str | None:
+        return self.generation.error
 
     def to_dict(self) -> dict[str, Any]:
         gen = self.generation
@@ -59,6 +66,9 @@ class AskResult:
             "model": self.model,
             "tokens": {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens},
             "seconds": round(gen.seconds, 3),
+            "note": self.note,
+            "error": self.error,
+            "replaced_characters": gen.replaced_characters,
             "prompt": gen.prompt_text,
             "raw": gen.text,
         }
@@ -71,6 +81,8 @@ class PageRecord:
     `page` is None for a file that could not be opened at all. `sha256`, `prompt_sha256`,
     `preset` and `model` identify the work, so --resume can skip a page already done.
     `seconds` is the model time spent on the page, every try together.
+    `replaced_characters` counts the U+FFFD in text and reasoning (engines/text.py). A page
+    without error whose text is empty carries the reason in `note` and is a `warning`.
     """
 
     source: str
@@ -100,10 +112,16 @@ class PageRecord:
     text_source: str = "model"
     text_layer: str | None = None
     attempts: int = 0
+    replaced_characters: int = 0
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def warning(self) -> str | None:
+        """What a person must hear about a page that did not fail: its empty answer, with why."""
+        return (self.note or "empty answer") if self.ok and self.page is not None and not self.text.strip() else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +145,7 @@ class PageRecord:
             "text_source": self.text_source,
             "text_layer": self.text_layer,
             "attempts": self.attempts,
+            "replaced_characters": self.replaced_characters,
             "preset": self.preset,
             "model": self.model,
             "prompt_sha256": self.prompt_sha256,

@@ -12,13 +12,15 @@ from rich.console import Console
 from ..api import ask
 from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..engines.remote import remote_options
+from ..engines.text import valid_text
 from ..errors import ExitCode, UsageError
 from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from ..render.json import write_json
 from ..render.rich import StreamingAnswer, print_ask
+from ..render.terminal import for_terminal
 from ..render.text import ask_text
 from ..results import AskResult
-from .errors import error_boundary, warn
+from .errors import error_boundary, report, warn
 from .options import (
     ApiKeyOpt,
     AttnImplementationOpt,
@@ -157,16 +159,21 @@ def ask_command(
 def _print_result(
     result: AskResult, fmt: Format, out: Console, err: Console, *, final_only: bool, show_reasoning: bool
 ) -> None:
-    """The answer in the chosen format on stdout; warnings on stderr; exit 1 for --final-only
-    without a boxed answer."""
+    """The answer in the chosen format on stdout; warnings on stderr; exit 1 when the server's
+    answer was no answer, when it is empty, and for --final-only without a boxed answer."""
     if fmt is Format.json:
         write_json(result.to_dict(), sys.stdout)
     elif fmt is Format.rich:
         print_ask(result, out, err, show_reasoning=show_reasoning)
     else:
-        print(ask_text(result, final_only=final_only, show_reasoning=show_reasoning), flush=True)
-    if result.parsed.truncated:
-        warn(err, "the output stopped inside the reasoning", "raise --max-new-tokens or use --no-think")
+        text = ask_text(result, final_only=final_only, show_reasoning=show_reasoning)
+        print(for_terminal(text) if sys.stdout.isatty() else valid_text(text), flush=True)
+    if result.error:
+        report(err, result.error)
+        raise typer.Exit(int(ExitCode.INPUT_FAILED))
+    if result.note:
+        warn(err, f"{result.note} (exit code 1)")
+        raise typer.Exit(int(ExitCode.INPUT_FAILED))
     if final_only and result.parsed.final is None:
         warn(err, "the answer has no \\boxed{} final answer (exit code 1)")
         raise typer.Exit(int(ExitCode.INPUT_FAILED))

@@ -11,18 +11,24 @@ from rich.console import Console
 from rich.text import Text
 
 from ..errors import ExaoneError, ExitCode, debug_enabled
+from ..render.terminal import for_terminal
+
+
+def _shown(err: Console, text: str) -> str:
+    """Messages quote file names and servers: on a terminal their control characters are shown."""
+    return for_terminal(text) if err.is_terminal else text
 
 
 def report(err: Console, message: str, hint: str | None = None) -> None:
-    err.print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
+    err.print(Text.assemble(("Error: ", "bold red"), _shown(err, message)), soft_wrap=True)
     if hint:
-        err.print(Text.assemble(("Hint: ", "yellow"), hint), soft_wrap=True)
+        err.print(Text.assemble(("Hint: ", "yellow"), _shown(err, hint)), soft_wrap=True)
 
 
 def warn(err: Console, message: str, hint: str | None = None) -> None:
-    err.print(Text.assemble(("Warning: ", "bold yellow"), message), soft_wrap=True)
+    err.print(Text.assemble(("Warning: ", "bold yellow"), _shown(err, message)), soft_wrap=True)
     if hint:
-        err.print(Text.assemble(("Hint: ", "yellow"), hint), soft_wrap=True)
+        err.print(Text.assemble(("Hint: ", "yellow"), _shown(err, hint)), soft_wrap=True)
 
 
 @contextmanager

@@ -161,7 +161,9 @@ def ocr_command(
                     report(err, record.error)
                 elif record.text_source == "text-layer-fallback":
                     warn(err, f"{record.source}: page {record.page}: {record.note}")
+                elif record.warning:
+                    warn(err, f"{record.source}: page {record.page}: {record.warning}")
         if run.skipped:
             err.print(f"Resumed: {run.skipped} page(s) already in {settings.output} were skipped.")
-        if run.failed:
+        if run.failed or run.warned:
             raise typer.Exit(int(ExitCode.INPUT_FAILED))

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from .text import replaced_characters
+
 if TYPE_CHECKING:
     from PIL.Image import Image
 
@@ -35,6 +37,12 @@ class Generation:
     completion_tokens: int
     finish_reason: FinishReason
     seconds: float
+    error: str | None = None  # why a generation with finish_reason "error" is not an answer (engines/finish.py)
+
+    @property
+    def replaced_characters(self) -> int:
+        """U+FFFD in the text: what was not valid text when it was generated (engines/text.py)."""
+        return replaced_characters(self.text)
 
 
 class Engine(Protocol):

@@ -29,6 +29,7 @@ from .base import FinishReason, Generation, OnText, Prompt
 from .checkpoint import DOWNLOAD_HINT, EXAONE_MODEL_TYPE, resolve_model
 from .presence import PresencePenaltyLogitsProcessor
 from .repetition import DEFAULT_RULE, RepetitionRule, repeating_unit
+from .text import valid_text
 
 
 class _RepetitionStop(StoppingCriteria):
@@ -179,7 +180,7 @@ class _CallbackStreamer(TextStreamer):
 
     def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
         if text:
-            self._on_text(0, text)
+            self._on_text(0, valid_text(text))
 
 
 class LocalEngine:
@@ -301,7 +302,9 @@ class LocalEngine:
             finish, n_tokens = "stop", int(hits[0, 0]) + 1
         else:
             finish, n_tokens = "length", int(new_ids.shape[0])
-        raw = self.processor.tokenizer.decode(new_ids[:n_tokens], skip_special_tokens=True)
+        # Byte-level tokens can end mid-character (the decoder writes U+FFFD there); a slow
+        # tokenizer could even hand back lone surrogates. Only valid text leaves the engine.
+        raw = valid_text(self.processor.tokenizer.decode(new_ids[:n_tokens], skip_special_tokens=True))
         return Generation(
             text=raw,
             prompt_text=text,

@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import LoadOptions, Sampling
 from ..errors import EngineError, GenerationError, UsageError
-from .base import FinishReason, Generation, OnText, Prompt
+from .base import Generation, OnText, Prompt
+from .finish import server_finish
 from .images import data_url
+from .server_answer import Delta, OddAnswer, ServerAnswer, read_answer, read_delta
+from .text import valid_text
 
 if TYPE_CHECKING:
     import openai
@@ -146,7 +149,7 @@ class RemoteEngine:
                 if exc.status_code < 500:
                     raise
                 failure = exc
-            except (openai.APIResponseValidationError, ValueError) as exc:  # malformed JSON, bad shapes
+            except (openai.APIResponseValidationError, ValueError) as exc:  # malformed JSON, odd answers
                 failure = exc
             if attempt >= self.options.retries:
                 raise GenerationError(
@@ -224,10 +227,13 @@ class RemoteEngine:
                     body.pop(field, None)
 
     def _create(self, body: dict[str, Any]) -> Any:
-        """One chat-completions call; fields the openai client does not know travel in extra_body."""
+        """One chat-completions call; fields the openai client does not know travel in extra_body.
+        A whole answer is read here (inside the retries: an error body with HTTP 200 is retried
+        like a 5xx); a stream is returned to be read as it arrives."""
         standard = {k: v for k, v in body.items() if k not in ("top_k", "chat_template_kwargs")}
         extra = {k: body[k] for k in ("top_k", "chat_template_kwargs") if k in body}
-        return self.client.chat.completions.create(**standard, extra_body=extra or None)
+        response = self.client.chat.completions.create(**standard, extra_body=extra or None)
+        return response if body.get("stream") else read_answer(_as_dict(response))
 
     def generate(
         self, prompts: Sequence[Prompt], sampling: Sampling, on_text: OnText | None = None
@@ -239,68 +245,69 @@ class RemoteEngine:
 
     def _generate_one(self, prompt: Prompt, sampling: Sampling, on_text: OnText | None) -> Generation:
         start = time.perf_counter()
-        stream = on_text is not None
-        response = self._send(self._body(prompt, sampling, stream))
-        if stream:
-            assert on_text is not None
-            content, reasoning, finish, usage = _read_stream(response, lambda text: on_text(0, text))
-        else:
-            choice = response.choices[0]
-            message = choice.message
-            content, finish, usage = message.content or "", choice.finish_reason, response.usage
-            extra = message.model_extra or {}
-            reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+        response = self._send(self._body(prompt, sampling, on_text is not None))
+        answer = response if on_text is None else _read_stream(response, lambda text: on_text(0, text))
+        finish, error = server_finish(answer.finish_reason)
         return Generation(
-            text=_raw_text(content, reasoning, finish),
+            text=_raw_text(answer.content, answer.reasoning, finish),
             prompt_text=prompt.text,
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            finish_reason=_finish(finish),
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+            finish_reason=finish,
             seconds=time.perf_counter() - start,
+            error=error,
         )
 
 
-def _read_stream(response: Any, emit: Callable[[str], None]) -> tuple[str, str | None, str | None, Any]:
+def _as_dict(response: Any) -> object:
+    """The body as the server sent it (the openai client's typed objects keep every field)."""
+    to_dict = getattr(response, "to_dict", None)
+    return to_dict(warnings=False) if callable(to_dict) else response
+
+
+def _read_stream(response: Any, emit: Callable[[str], None]) -> ServerAnswer:
     """Collect a streamed answer, passing text on as it arrives. Reasoning deltas come first;
-    a `</think>` is emitted between them and the answer so viewers can tell them apart."""
+    a `</think>` is emitted between them and the answer so viewers can tell them apart. An error
+    in the stream (an error event, a dropped connection) is a GenerationError in words."""
+    import httpx
+    import openai
+
     content: list[str] = []
     reasoning: list[str] = []
-    finish, usage = None, None
-    for chunk in response:
-        if getattr(chunk, "usage", None):
-            usage = chunk.usage
-        for choice in chunk.choices or []:
-            delta = choice.delta
-            extra = delta.model_extra or {}
-            piece = extra.get("reasoning_content") or extra.get("reasoning")
-            if piece:
+    finish: object = None
+    usage = (0, 0)
+    try:
+        for chunk in response:
+            delta: Delta = read_delta(_as_dict(chunk))
+            usage = delta.usage or usage
+            if delta.reasoning:
                 if not reasoning:
                     emit("<think>")
-                reasoning.append(piece)
-                emit(piece)
+                reasoning.append(delta.reasoning)
+                emit(valid_text(delta.reasoning))
             if delta.content:
                 if reasoning and not content:
                     emit("</think>\n\n")
                 content.append(delta.content)
-                emit(delta.content)
-            finish = choice.finish_reason or finish
-    return "".join(content), "".join(reasoning) if reasoning else None, finish, usage
+                emit(valid_text(delta.content))
+            finish = delta.finish_reason or finish
+    except OddAnswer as exc:
+        raise GenerationError(str(exc), hint="check the server's log") from exc
+    except (openai.APIError, httpx.HTTPError) as exc:
+        raise GenerationError(f"the answer stream broke off ({_describe(exc)})", hint="check the server") from exc
+    text = valid_text("".join(content))
+    thought = valid_text("".join(reasoning)) if reasoning else None
+    return ServerAnswer(text, thought, finish, *usage)
 
 
-def _raw_text(content: str, reasoning: str | None, finish: str | None) -> str:
+def _raw_text(content: str, reasoning: str | None, finish: str) -> str:
     """The generation as the model wrote it, so parse_answer treats servers with and without a
     reasoning parser alike."""
     if reasoning is None:
         return content
-    if finish == "length" and not content:
+    if finish != "stop" and not content:
         return f"<think>{reasoning}"  # stopped inside the reasoning
     return f"<think>{reasoning}</think>\n\n{content}"
-
-
-def _finish(reason: str | None) -> FinishReason:
-    if reason == "length":
-        return "length"
-    return "stop"
 
 
 def _response_text(exc: Exception) -> str:
@@ -312,6 +319,8 @@ def _response_text(exc: Exception) -> str:
 
 
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, OddAnswer):
+        return str(exc)
     status = getattr(exc, "status_code", None)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     detail = _response_text(exc).strip()[:200]

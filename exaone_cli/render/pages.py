@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from ..results import PageRecord
+from .terminal import for_terminal
 
 
 def _label(record: PageRecord) -> str:
@@ -28,21 +29,23 @@ def markdown_block(record: PageRecord, first: bool) -> str:
 
 
 def print_page(console: Console, record: PageRecord) -> None:
-    """A finished page as a panel: title = source and page, subtitle = anything unusual."""
+    """A finished page as a panel: title = source and page, subtitle = anything unusual. The
+    page's text, its name and its messages are untrusted: controls are shown, not obeyed."""
+    label = Text(for_terminal(_label(record)))  # a Text: a file name is not rich markup
     if record.error:
-        console.print(Panel(Text(record.error, style="red"), title=_label(record), title_align="left"))
+        console.print(Panel(Text(for_terminal(record.error), style="red"), title=label, title_align="left"))
         return
-    notes = [note for note in (record.note,) if note]
+    notes = [for_terminal(note) for note in (record.note,) if note]
     if record.text_source == "text-layer":
         notes.append("from the PDF's text layer")
     if record.finish_reason != "stop":
         notes.append(f"finish: {record.finish_reason}")
     console.print(
         Panel(
-            Text(record.text),
-            title=_label(record),
+            Text(for_terminal(record.text)),
+            title=label,
             title_align="left",
-            subtitle=" · ".join(notes) or None,
+            subtitle=Text(" · ".join(notes)) if notes else None,
             subtitle_align="right",
             border_style="yellow" if notes else "blue",
         )

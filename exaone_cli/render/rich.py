@@ -12,12 +12,14 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 from ..results import AskResult
+from .terminal import for_terminal
 
 _END_THINK = "</think>"
 
 
 class StreamingAnswer:
-    """Live view of a generation: reasoning (dim, or a spinner when hidden) then the answer."""
+    """Live view of a generation: reasoning (dim, or a spinner when hidden) then the answer.
+    Generated text is untrusted: its control characters are shown, not obeyed."""
 
     def __init__(
         self, console: Console, *, thinking: bool, show_reasoning: bool, on_start: Callable[[], None] | None = None
@@ -55,9 +57,10 @@ class StreamingAnswer:
     def _view(self) -> RenderableType:
         if self.in_reasoning:
             if self.show_reasoning:
-                return Group(Text(self.buffer.removeprefix("<think>").strip(), style="dim"), Spinner("dots"))
+                reasoning = for_terminal(self.buffer.removeprefix("<think>").strip())
+                return Group(Text(reasoning, style="dim"), Spinner("dots"))
             return Spinner("dots", text=Text(f" Thinking… ({len(self.buffer)} characters)", style="dim"))
-        return Text(self.buffer[self._split :].strip())
+        return Text(for_terminal(self.buffer[self._split :].strip()))
 
 
 def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoning: bool = False) -> None:
@@ -65,13 +68,14 @@ def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoni
     `console`; the preset and token counts (people's things) on `err`."""
     parsed = result.parsed
     if show_reasoning and parsed.reasoning:
-        console.print(Panel(Text(parsed.reasoning, style="dim"), title="reasoning", title_align="left"))
+        console.print(Panel(Text(for_terminal(parsed.reasoning), style="dim"), title="reasoning", title_align="left"))
     if parsed.truncated:
         console.print(Text("The output stopped inside the reasoning (token limit).", style="yellow"))
     elif parsed.answer:
-        console.print(Text(parsed.answer))
+        console.print(Text(for_terminal(parsed.answer)))
     if parsed.final is not None:
-        console.print(Panel(Text(parsed.final, style="bold"), title="final answer", border_style="green", expand=False))
+        final = Text(for_terminal(parsed.final), style="bold")
+        console.print(Panel(final, title="final answer", border_style="green", expand=False))
     tokens = result.generation
     err.print(
         Text(

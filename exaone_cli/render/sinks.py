@@ -13,11 +13,13 @@ from pathlib import Path
 from rich.console import Console
 
 from ..config import Preset, Sampling
+from ..engines.text import valid_text
 from ..ocr_settings import OcrSettings
 from ..output import JsonlWriter, Sink, atomic_write
 from ..results import PageRecord, documents_json
 from .json import dumps
 from .pages import markdown_block, print_page, text_block
+from .terminal import for_terminal
 
 
 class JsonlSink:
@@ -41,7 +43,10 @@ class DocumentSink:
         self.records: list[PageRecord] = []
 
     def _block(self, record: PageRecord, first: bool) -> str:
-        return markdown_block(record, first) if self.fmt == "markdown" else text_block(record)
+        """A page as text or Markdown: exact for files and pipes (valid UTF-8 whatever the page
+        held), control characters made visible on a terminal."""
+        block = markdown_block(record, first) if self.fmt == "markdown" else text_block(record)
+        return for_terminal(block) if self.path is None and sys.stdout.isatty() else valid_text(block)
 
     def write(self, record: PageRecord) -> None:
         if self.path is None and self.fmt != "json":
