@@ -269,9 +269,6 @@ def _read_stream(response: Any, emit: Callable[[str], None]) -> ServerAnswer:
     """Collect a streamed answer, passing text on as it arrives. Reasoning deltas come first;
     a `</think>` is emitted between them and the answer so viewers can tell them apart. An error
     in the stream (an error event, a dropped connection) is a GenerationError in words."""
-    import httpx
-    import openai
-
     content: list[str] = []
     reasoning: list[str] = []
     finish: object = None
@@ -293,7 +290,7 @@ def _read_stream(response: Any, emit: Callable[[str], None]) -> ServerAnswer:
             finish = delta.finish_reason or finish
     except OddAnswer as exc:
         raise GenerationError(str(exc), hint="check the server's log") from exc
-    except (openai.APIError, httpx.HTTPError) as exc:
+    except Exception as exc:  # the client's and its HTTP library's errors (their names change across versions)
         raise GenerationError(f"the answer stream broke off ({_describe(exc)})", hint="check the server") from exc
     text = valid_text("".join(content))
     thought = valid_text("".join(reasoning)) if reasoning else None
