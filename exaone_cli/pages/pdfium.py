@@ -27,9 +27,8 @@ class PdfiumDocument(Document):
         super().__init__(source, raster)
         with PDFIUM_LOCK:
             self._pdf = open_pdf(source, raster.password)
+            _init_forms(self._pdf)  # before any page is loaded, as pypdfium2 requires
             self._count = len(self._pdf)
-            if self._count and self._pdf.get_formtype():  # filled-in form fields are part of the page
-                self._pdf.init_forms()
         if self._count == 0:
             self.close()
             raise InputError(f"{source.display}: the PDF has no pages")
@@ -108,6 +107,24 @@ def scan_capped_dpi(page: Any, raster: RasterOptions) -> int:
     if density is None or round(density) >= raster.dpi:
         return raster.dpi
     return max(MIN_DPI, round(density))
+
+
+def _init_forms(pdf: Any) -> None:
+    """A form environment for every document, so pages look as a viewer shows them: filled-in
+    fields and widget annotations are drawn (FPDF_FFLDraw after the page; `render` does it when
+    the document has a form environment). pypdfium2's `init_forms` makes one only for documents
+    with an /AcroForm, but a page copied out of its form keeps widgets with appearance streams and
+    no /AcroForm: poppler draws them, and so does pdfium once an environment exists."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    if pdf.get_formtype() != pdfium_c.FORMTYPE_NONE:
+        pdf.init_forms()
+        return
+    config = pdfium_c.FPDF_FORMFILLINFO(version=2)
+    handle = pdfium_c.FPDFDOC_InitFormFillEnvironment(pdf, config)
+    if handle:  # no environment: the page still renders, without its widgets
+        pdf.formenv = pdfium.PdfFormEnv(handle, config)
 
 
 def _pdfium_load(path: Path, password: str | None) -> tuple[Any, int]:
