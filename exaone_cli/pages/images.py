@@ -1,4 +1,5 @@
-"""Image files through Pillow: every frame a page, EXIF orientation applied, bombs refused."""
+"""Image files through Pillow: every page of a multi-page format a page, EXIF orientation applied,
+bombs refused."""
 
 from __future__ import annotations
 
@@ -10,14 +11,22 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..errors import InputError
 from ..inputs import Source
 from .document import Document, Page, PageSize, RasterOptions
-from .pixels import rgb, upright
+from .pixels import page_rgb, upright
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 
+# Formats whose frames are pages a person sees one after another: TIFF pages, animated GIF, WebP
+# and PNG (APNG) frames. Other formats with "frames" are one picture: an MPO phone JPEG carries a
+# second, preview image in its MPF segment (Pillow counts it as a frame, and a stale MPF index
+# makes it an error); a PSD's frames are its layers, frame 0 the composite.
+MULTI_PAGE_FORMATS = frozenset({"TIFF", "GIF", "WEBP", "PNG"})
+
+
 class ImageDocument(Document):
-    """An image file through Pillow: every frame (multi-page TIFF, animated GIF) is a page.
+    """An image file through Pillow: every page of a multi-page format (MULTI_PAGE_FORMATS) is a
+    page; any other image is one page, whatever frames it holds.
 
     Sizes come from the header, and anything over `max_page_pixels` is refused before a pixel is
     decoded: a few-KiB PNG can declare 40000 x 40000 pixels (a decompression bomb)."""
@@ -28,7 +37,8 @@ class ImageDocument(Document):
         try:
             self._image = self._open()
             try:  # Pillow walks every frame here: a damaged later frame raises what it likes
-                self._count = int(getattr(self._image, "n_frames", 1))
+                multi = self._image.format in MULTI_PAGE_FORMATS
+                self._count = int(getattr(self._image, "n_frames", 1)) if multi else 1
             except (OSError, ValueError, TypeError, IndexError, EOFError, SyntaxError) as exc:
                 raise InputError(f"{source.display}: unreadable image ({exc})", hint=None) from exc
             self._check_pixels(self._image.size, 1)
@@ -75,7 +85,8 @@ class ImageDocument(Document):
             frame = self._image.copy()  # decodes this frame only
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise InputError(f"{what}: unreadable image ({exc})", hint="the file may be truncated or damaged") from None
-        return Page(self.source.display, number, rgb(upright(frame, orientation), what))
+        image, note = page_rgb(upright(frame, orientation), what)
+        return Page(self.source.display, number, image, note=note)
 
     def close(self) -> None:
         if hasattr(self, "_image"):
