@@ -12,6 +12,7 @@ PAGE: dict[str, Any] = {
     "required": [
         "source", "sha256", "page", "width", "height", "dpi", "note", "grid", "visual_tokens", "text", "reasoning",
         "boxed", "finish_reason", "tokens", "seconds", "error", "text_source", "text_layer", "attempts",
+        "replaced_characters",
     ],
     "properties": {
         "source": {"type": "string"},
@@ -37,6 +38,7 @@ PAGE: dict[str, Any] = {
         "text_source": {"enum": ["model", "text-layer", "text-layer-fallback"]},
         "text_layer": {"enum": ["good", "garbled", "invisible", "none", None]},
         "attempts": {"type": "integer", "minimum": 0},
+        "replaced_characters": {"type": "integer", "minimum": 0},
     },
 }  # fmt: skip
 

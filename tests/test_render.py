@@ -72,6 +72,7 @@ def test_json_has_the_documented_fields() -> None:
     data = json.loads(json.dumps(result().to_dict(), ensure_ascii=False))
     for key in ("question", "images", "answer", "final", "boxed", "reasoning", "truncated", "thinking", "preset"):
         assert key in data
+    assert (data["note"], data["error"], data["replaced_characters"]) == (None, None, 0)
     assert data["tokens"] == {"prompt": 10, "completion": 20}
     assert data["final"] == "12,500원" and data["boxed"] == ["12,500원"]
     assert data["preset"]["name"] == "ocr" and data["preset"]["top_k"] == 20
