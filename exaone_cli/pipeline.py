@@ -139,7 +139,7 @@ def _page_facts(request: OcrRequest, item: Rendered) -> dict[str, object]:
     )
 
 
-def join_notes(*notes: str | None) -> str | None:
+def _join_notes(*notes: str | None) -> str | None:
     """Several notes about one page as one `note`."""
     return "; ".join(note for note in notes if note) or None
 
@@ -152,9 +152,8 @@ def _page_record(request: OcrRequest, model: str, item: Rendered, generation: Ge
         prompt_tokens=generation.prompt_tokens,
         completion_tokens=generation.completion_tokens,
         seconds=generation.seconds,
-        replaced_characters=generation.replaced_characters,
     )
-    if generation.error:
+    if generation.error:  # no half page passed off as text: the record says how much had come
         got = f"; {len(generation.text)} characters had arrived" if generation.text else ""
         error = f"{item.plan.display}: page {item.number}: {generation.error}{got}"
         return _record(
@@ -162,7 +161,7 @@ def _page_record(request: OcrRequest, model: str, item: Rendered, generation: Ge
         )
     parsed = parse_answer(generation.text, request.thinking)
     empty = empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, request.thinking)
-    facts["note"] = join_notes(facts["note"], empty)  # type: ignore[arg-type]
+    facts["note"] = _join_notes(facts["note"], empty)  # type: ignore[arg-type]
     return _record(
         request,
         model,
@@ -170,6 +169,7 @@ def _page_record(request: OcrRequest, model: str, item: Rendered, generation: Ge
         item.number,
         **facts,
         **counts,
+        replaced_characters=generation.replaced_characters,
         text=unicodedata.normalize("NFC", parsed.answer),
         reasoning=unicodedata.normalize("NFC", parsed.reasoning) if parsed.reasoning is not None else None,
         boxed=list(parsed.boxed),

@@ -24,7 +24,7 @@ def ask(tiny_model: Path, image: Path, *args: str) -> tuple[int, dict | None, st
     result = CliRunner().invoke(app, ["ask", str(image), *QUESTION, "--model", str(tiny_model), *args])
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
-    return result.exit_code, json.loads(result.stdout) if result.exit_code == 0 else None, result.stderr
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else None, result.stderr
 
 
 @pytest.mark.parametrize(("quantize", "layer_class"), [("8bit", "Linear8bitLt"), ("4bit", "Linear4bit")])
@@ -32,8 +32,11 @@ def test_quantized_tiny_model_answers_on_the_cpu(
     tiny_model: Path, receipt_png: Path, quantize: str, layer_class: str
 ) -> None:
     code, body, stderr = ask(tiny_model, receipt_png, "--quantize", quantize)
-    assert code == 0, stderr
     assert body is not None and body["tokens"]["completion"] > 0
+    # The random 4-bit model may generate only tokens that decode to nothing: an empty answer,
+    # which is a warning with its reason and exit code 1 (issue #12 item 3).
+    assert code == (1 if body["note"] else 0), stderr
+    assert (body["note"] is not None) == (not body["answer"].strip())
     assert "inputs will be cast" not in stderr  # bitsandbytes' per-call warning stays quiet
     engine = LocalEngine.load(LoadOptions(model=str(tiny_model), quantize=quantize))
     text_layer = engine.model.model.language_model.layers[0]

@@ -51,6 +51,12 @@ def jsonl(stdout: str) -> list[dict]:
     return lines
 
 
+def clean_exit(records: list[dict]) -> int:
+    """The documented exit code for these records: 1 if a page failed or its answer is empty (the
+    random tiny model sometimes generates nothing readable; issue #12 item 3), else 0."""
+    return int(any(r["error"] or not r["text"].strip() for r in records))
+
+
 @pytest.mark.parametrize("rasterizer", RASTERIZERS)
 def test_jsonl_one_line_per_page_in_input_order(tiny_model: Path, docs: dict[str, Path], rasterizer: str) -> None:
     code, stdout, stderr = ocr(
@@ -133,13 +139,13 @@ def test_output_file_json_is_written_whole(tiny_model: Path, docs: dict[str, Pat
 def test_resume_skips_finished_pages(tiny_model: Path, docs: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "pages.jsonl"
     code, _, _ = ocr(tiny_model, str(docs["text"]), "-o", str(out))
-    assert code == 0
     full = out.read_text().splitlines()
+    assert code == clean_exit(jsonl(out.read_text()))
     assert len(full) == 3
     # An interrupted run: two complete lines and half of the third.
     out.write_text(full[0] + "\n" + full[1] + "\n" + full[2][:25])
     code, _, stderr = ocr(tiny_model, str(docs["text"]), "-o", str(out), "--resume")
-    assert code == 0
+    assert code == clean_exit(jsonl(out.read_text())[2:])  # only the page done again counts
     assert "2 page(s)" in stderr
     lines = out.read_text().splitlines()
     assert lines[:2] == full[:2]
@@ -149,7 +155,7 @@ def test_resume_skips_finished_pages(tiny_model: Path, docs: dict[str, Path], tm
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("이 페이지의 제목만 적으세요.")
     code, _, stderr = ocr(tiny_model, str(docs["text"]), "-o", str(out), "--resume", "--prompt-file", str(prompt))
-    assert code == 0 and "Resumed" not in stderr
+    assert code == clean_exit(jsonl(out.read_text())[3:]) and "Resumed" not in stderr
     assert len(out.read_text().splitlines()) == 6
 
 
@@ -233,8 +239,9 @@ def test_ask_takes_pdf_pages_as_images_and_caps_them(tiny_model: Path, docs: dic
         ["ask", str(docs["text"]), str(docs["photo"]), "표에서 매출은?", "--model", str(tiny_model), "--json",
          "--max-images", "2", "--dpi", "50", "--max-new-tokens", "4"],
     )  # fmt: skip
-    assert result.exit_code == 0, result.stderr
     body = json.loads(result.stdout)
+    # 4 tokens usually end inside the reasoning: an empty answer, exit code 1 (issue #12 item 3).
+    assert result.exit_code == (1 if body["note"] else 0), result.stderr
     assert [(Path(i["source"]).name, i["page"]) for i in body["images"]] == [
         ("계약서 text.pdf", 1),
         ("계약서 text.pdf", 2),

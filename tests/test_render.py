@@ -6,6 +6,7 @@ import io
 import json
 
 from rich.console import Console
+from rich.text import Text
 
 from exaone_cli.config import PRESETS, Sampling
 from exaone_cli.engines.base import Generation
@@ -85,3 +86,17 @@ def test_streaming_view_splits_reasoning_from_answer_across_chunk_boundaries() -
             view.on_text(0, chunk)
     assert not view.in_reasoning
     assert view.buffer[view._split :].strip() == "the answer"
+
+
+def test_streaming_view_hides_reasoning_that_leaks_past_think_tags_with_thinking_off() -> None:
+    """Issue #12 item 2: the live view splits like parse_answer (a dangling close, a second close,
+    an unclosed open after the answer), so reasoning never shows as the answer."""
+    view = StreamingAnswer(Console(file=io.StringIO()), thinking=False, show_reasoning=False)
+    with view:
+        for chunk in ["I should copy it.</th", "ink>\n\nhello", " 123 <think>wait, is that a 1"]:
+            view.on_text(0, chunk)
+    rendered = view._view()
+    assert isinstance(rendered, Text) and rendered.plain == "hello 123"
+    view.on_text(0, "?</think>\n\nhello 128")
+    rendered = view._view()
+    assert isinstance(rendered, Text) and rendered.plain == "hello 128"

@@ -14,12 +14,15 @@ from rich.text import Text
 from ..results import AskResult
 from .terminal import for_terminal
 
+_THINK = "<think>"
 _END_THINK = "</think>"
 
 
 class StreamingAnswer:
     """Live view of a generation: reasoning (dim, or a spinner when hidden) then the answer.
-    Generated text is untrusted: its control characters are shown, not obeyed."""
+    Generated text is untrusted: its control characters are shown, not obeyed. The answer is
+    split as parse_answer splits it, whatever the thinking flag: what follows the last
+    `</think>`, up to a `<think>` that opens again."""
 
     def __init__(
         self, console: Console, *, thinking: bool, show_reasoning: bool, on_start: Callable[[], None] | None = None
@@ -47,11 +50,10 @@ class StreamingAnswer:
                 self._on_start()
             self._live.__enter__()
         self.buffer += delta
-        if self.in_reasoning:
-            found = self.buffer.find(_END_THINK, max(0, len(self.buffer) - len(delta) - len(_END_THINK)))
-            if found >= 0:
-                self.in_reasoning = False
-                self._split = found + len(_END_THINK)
+        found = self.buffer.rfind(_END_THINK, max(0, len(self.buffer) - len(delta) - len(_END_THINK)))
+        if found >= 0:  # thinking on or not: a close ends the reasoning so far
+            self.in_reasoning = False
+            self._split = found + len(_END_THINK)
         self._live.update(self._view())
 
     def _view(self) -> RenderableType:
@@ -60,7 +62,9 @@ class StreamingAnswer:
                 reasoning = for_terminal(self.buffer.removeprefix("<think>").strip())
                 return Group(Text(reasoning, style="dim"), Spinner("dots"))
             return Spinner("dots", text=Text(f" Thinking… ({len(self.buffer)} characters)", style="dim"))
-        return Text(for_terminal(self.buffer[self._split :].strip()))
+        answer = self.buffer[self._split :]
+        reopened = answer.find(_THINK)
+        return Text(for_terminal((answer[:reopened] if reopened >= 0 else answer).strip()))
 
 
 def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoning: bool = False) -> None:
