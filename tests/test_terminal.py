@@ -33,7 +33,7 @@ def _drain(fd: int, into: bytearray) -> None:
         into.extend(chunk)
 
 
-def in_terminal(*args: str, stdout_is_terminal: bool = True) -> tuple[int, str, str]:
+def in_terminal(*args: str, stdout_is_terminal: bool = True, cwd: Path | None = None) -> tuple[int, str, str]:
     """`exaone ARGS` with stderr (and stdout, unless told otherwise) on a pseudo-terminal, as a
     person runs it. Returns the exit code and what each stream received, CRLF as LF."""
     streams: list[tuple[int, int]] = [pty.openpty() for _ in range(2 if stdout_is_terminal else 1)]
@@ -43,7 +43,7 @@ def in_terminal(*args: str, stdout_is_terminal: bool = True) -> tuple[int, str, 
     env.pop("NO_COLOR", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "exaone_cli", *args],
-        stdin=subprocess.DEVNULL, stdout=out_target, stderr=err_slave, env=env,
+        stdin=subprocess.DEVNULL, stdout=out_target, stderr=err_slave, env=env, cwd=cwd,
     )  # fmt: skip
     for _, slave in streams:
         os.close(slave)
@@ -143,3 +143,11 @@ def test_a_lone_surrogate_in_the_rich_view_is_a_replacement_character(page: Path
         code, out, err = in_terminal("ocr", str(page), "--server", server.url, "-q")
     assert code == 0, err
     assert "price \ufffd 5000" in out
+
+
+def test_dry_run_table_shows_control_characters_in_file_names(tmp_path: Path) -> None:
+    named = tmp_path / "\x1b]0;NAME\x07scan.png"
+    Image.new("RGB", (56, 56), "white").save(named)
+    code, out, err = in_terminal("ocr", named.name, "--dry-run", cwd=tmp_path)  # a short name: no wrapping
+    assert code == 0, err
+    assert "\x1b]0;NAME" not in out and "␛]0;NAME␇scan.png" in out

@@ -12,6 +12,7 @@ from rich.text import Text
 from ..api import DryRunPage, DryRunPlan
 from ..ocr_settings import OcrSettings
 from .json import dumps
+from .terminal import for_terminal
 
 
 def print_dry_run(plan: DryRunPlan, settings: OcrSettings, console: Console, *, as_json: bool) -> None:
@@ -42,11 +43,12 @@ def print_dry_run(plan: DryRunPlan, settings: OcrSettings, console: Console, *, 
     )  # fmt: skip
     for page in plan.pages:
         if page.error:
-            table.add_row(Text(page.source), "", "", "", "", "", _verdict(page), Text(page.error, style="red"))
+            source, error = Text(for_terminal(page.source)), Text(for_terminal(page.error), style="red")
+            table.add_row(source, "", "", "", "", "", _verdict(page), error)
             continue
         taken = page.text_source == "text-layer"
         table.add_row(
-            Text(page.source),
+            Text(for_terminal(page.source)),  # file names are data: shown, not obeyed
             str(page.page),
             f"{page.width}x{page.height}",
             str(page.dpi or ""),
