@@ -139,11 +139,6 @@ def _page_facts(request: OcrRequest, item: Rendered) -> dict[str, object]:
     )
 
 
-def _join_notes(*notes: str | None) -> str | None:
-    """Several notes about one page as one `note`."""
-    return "; ".join(note for note in notes if note) or None
-
-
 def _page_record(request: OcrRequest, model: str, item: Rendered, generation: Generation) -> PageRecord:
     """A generation as the page's record: an error record when the engine says the generation is
     not an answer (engines/finish.py), with the reason for an empty answer in `note`."""
@@ -161,7 +156,7 @@ def _page_record(request: OcrRequest, model: str, item: Rendered, generation: Ge
         )
     parsed = parse_answer(generation.text, request.thinking)
     empty = empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, request.thinking)
-    facts["note"] = _join_notes(facts["note"], empty)  # type: ignore[arg-type]
+    facts["note"] = "; ".join(note for note in (item.page and item.page.note, empty) if note) or None
     return _record(
         request,
         model,
