@@ -252,6 +252,27 @@ def test_only_a_real_stop_is_done_and_resume_retries_the_rest(
     assert [r["page"] for r in jsonl(out.read_text()) if r["error"] is None] == [1, 3, 4, 2]
 
 
+def test_a_page_the_server_cut_gets_a_second_try_in_the_same_run(four_pages: Path) -> None:
+    """The classification feeds --page-retries: an aborted page is tried again, not kept as cut."""
+    tries: dict[int, int] = {}
+
+    def abort_page_2_once(request: dict[str, Any]) -> bytes:
+        width = image_width(request)
+        tries[width] = tries.get(width, 0) + 1
+        return answer("half a pa", "abort") if (width, tries[width]) == (336, 1) else OK
+
+    with ReplayServer(abort_page_2_once) as server:
+        code, stdout, stderr = ocr(server, four_pages, "--jsonl")
+    assert code == 0, stderr
+    second = jsonl(stdout)[1]
+    assert (second["text"], second["error"], second["finish_reason"], second["attempts"]) == (
+        "fine page",
+        None,
+        "stop",
+        2,
+    )
+
+
 @pytest.mark.parametrize("finish", ["eos_token", "stop_sequence"])
 def test_hugging_face_names_for_a_stop_are_a_stop(four_pages: Path, finish: str) -> None:
     with ReplayServer(always(answer("hello", finish))) as server:
@@ -310,11 +331,12 @@ def test_ask_warns_about_an_answer_that_came_only_as_reasoning() -> None:
 def test_odd_answers_are_error_records_in_words_with_what_was_known(tmp_path: Path, body: bytes, says: str) -> None:
     pdf = make_text_pdf(tmp_path / "doc.pdf", ["one", "two"])
     server = ReplayServer(always(OK))
-    server.pick = first_requests(2, body, OK)(server)  # page 1 and its one retry get the odd answer
+    server.pick = first_requests(2, body, OK)(server)  # page 1 and its one request retry get the odd answer
     with server:
         code, stdout, stderr = run(
-            "ocr", str(pdf), "--server", server.url, "--jsonl", "--dpi", "40", "--concurrency", "1", "--retries", "1"
-        )
+            "ocr", str(pdf), "--server", server.url, "--jsonl", "--dpi", "40", "--concurrency", "1", "--retries", "1",
+            "--page-retries", "0", "--text-layer", "off",  # the error itself, not a second try or the PDF's text
+        )  # fmt: skip
     assert code == 1
     odd, good = jsonl(stdout)
     assert good["error"] is None and good["text"] == "fine page"  # the run went on
