@@ -13,13 +13,19 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from .errors import UsageError
 from .render.json import dumps
 from .results import PageRecord
 
 ResumeKey = tuple[str, int, str, str, str]  # sha256, page, prompt_sha256, preset, model
+
+
+class Record(Protocol):
+    """Anything written as one JSON Lines record (a page of `ocr`, a result of `extract`)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class Sink(Protocol):
@@ -115,11 +121,11 @@ class JsonlWriter:
         self._stream = stream
         self._owned = path is not None
 
-    def write(self, record: PageRecord) -> None:
+    def write(self, record: Record) -> None:
         self._stream.write(dumps(record.to_dict()) + "\n")
         self._stream.flush()
 
-    def write_all(self, records: Iterable[PageRecord]) -> None:
+    def write_all(self, records: Iterable[Record]) -> None:
         for record in records:
             self.write(record)
 

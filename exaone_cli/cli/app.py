@@ -13,6 +13,7 @@ import typer
 from .. import __version__
 from .ask import ASK_HELP, ask_command
 from .doctor import DOCTOR_HELP, doctor_command
+from .extract import EXTRACT_HELP, extract_command
 from .ocr import OCR_HELP, ocr_command
 
 EPILOG = (
@@ -22,7 +23,7 @@ EPILOG = (
 
 app = typer.Typer(
     name="exaone",
-    help="EXAONE 4.5 from the command line: Korean-first document OCR and question answering.",
+    help="EXAONE 4.5 from the command line: Korean-first document OCR, question answering and extraction.",
     epilog=EPILOG,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -57,6 +58,7 @@ def main_options(
 app.command(name="ocr", help=OCR_HELP, epilog=EPILOG, no_args_is_help=True)(ocr_command)
 app.command(name="ask", help=ASK_HELP, epilog=EPILOG, no_args_is_help=True)(ask_command)
 app.command(name="doctor", help=DOCTOR_HELP, epilog=EPILOG)(doctor_command)
+app.command(name="extract", help=EXTRACT_HELP, epilog=EPILOG, no_args_is_help=True)(extract_command)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

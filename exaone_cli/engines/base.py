@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .text import replaced_characters
 
@@ -20,11 +20,16 @@ OnText = Callable[[int, str], None]
 
 @dataclass(frozen=True)
 class Prompt:
-    """One chat request: images (in order) then text, as a single user turn."""
+    """One chat request: images (in order) then text, as a single user turn.
+
+    `schema`, a JSON Schema, asks for an answer (after the reasoning, when thinking) that is JSON
+    matching it: the local engine constrains decoding with a grammar, a server gets it as
+    `response_format`. Callers still validate: a server may ignore it."""
 
     text: str
     images: Sequence[Image] = field(default_factory=tuple)
     thinking: bool = True
+    schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

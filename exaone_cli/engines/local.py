@@ -35,10 +35,13 @@ from .text import valid_text
 class _RepetitionStop(StoppingCriteria):
     """Stops each row whose generated tail repeats a short unit; remembers where it stopped."""
 
-    def __init__(self, prompt_length: int, rule: RepetitionRule = DEFAULT_RULE) -> None:
+    def __init__(
+        self, prompt_length: int, rule: RepetitionRule = DEFAULT_RULE, skip: frozenset[int] = frozenset()
+    ) -> None:
         self.prompt_length = prompt_length
         self.rule = rule
         self.stopped_at: dict[int, int] = {}
+        self.skip = skip  # rows under a grammar: a loop there is closed, not cut (engines/grammar.py)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
         generated = input_ids[:, self.prompt_length :]
@@ -47,6 +50,8 @@ class _RepetitionStop(StoppingCriteria):
             return done  # type: ignore[return-value]
         tails = generated[:, -self.rule.window :].tolist()
         for row, tail in enumerate(tails):
+            if row in self.skip:
+                continue
             if row in self.stopped_at:
                 done[row] = True
             elif repeating_unit(tail, self.rule) is not None:
@@ -192,6 +197,7 @@ class LocalEngine:
         self.name = name
         self.image_size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
         self.processor.tokenizer.padding_side = "left"  # batched generation needs left padding
+        self._grammars: Any = None  # engines.grammar.GrammarCompiler, made for the first schema
 
     @classmethod
     def load(cls, load: LoadOptions) -> LocalEngine:
@@ -234,6 +240,19 @@ class LocalEngine:
             )
         )
 
+    def _grammar_compiler(self) -> Any:
+        """llguidance's view of this tokenizer, built once (only when a prompt has a schema)."""
+        if self._grammars is None:
+            try:
+                from .grammar import GrammarCompiler
+            except ImportError as exc:
+                raise EngineError(
+                    f"constrained decoding needs llguidance, which is missing ({exc})",
+                    hint="pip install 'exaone-cli[extract]' (or llguidance)",
+                ) from exc
+            self._grammars = GrammarCompiler(self.processor.tokenizer, self.model.config.get_text_config().vocab_size)
+        return self._grammars
+
     def _generate_kwargs(self, sampling: Sampling, prompt_length: int) -> dict[str, Any]:
         tokenizer = self.processor.tokenizer
         kwargs: dict[str, Any] = {
@@ -265,7 +284,11 @@ class LocalEngine:
         inputs = inputs.to(self._input_device())
         prompt_length = int(inputs["input_ids"].shape[1])
         kwargs = self._generate_kwargs(sampling, prompt_length)
-        guard = _RepetitionStop(prompt_length)
+        grammar = None
+        if any(p.schema is not None for p in prompts):
+            grammar = self._grammar_compiler().processor(prompts, prompt_length, sampling.max_new_tokens)
+            kwargs["logits_processor"] = LogitsProcessorList([*kwargs.get("logits_processor", []), grammar])
+        guard = _RepetitionStop(prompt_length, skip=frozenset(i for i, p in enumerate(prompts) if p.schema is not None))
         if sampling.repetition_guard:
             kwargs["stopping_criteria"] = StoppingCriteriaList([guard])
         if on_text is not None and len(prompts) == 1:
@@ -283,15 +306,27 @@ class LocalEngine:
             ) from exc
         # Each page of a batch is charged an equal share of the batch's wall time.
         seconds = (time.perf_counter() - start) / len(prompts)
+        closed = grammar.closed if grammar is not None else [None] * len(prompts)
         return [
             self._finish(
-                output[i, prompt_length:], inputs["attention_mask"][i], texts[i], seconds, guard.stopped_at.get(i)
+                output[i, prompt_length:],
+                inputs["attention_mask"][i],
+                texts[i],
+                seconds,
+                guard.stopped_at.get(i),
+                closed[i],
             )
             for i in range(len(prompts))
         ]
 
     def _finish(
-        self, new_ids: torch.Tensor, attention: torch.Tensor, text: str, seconds: float, repeated_at: int | None
+        self,
+        new_ids: torch.Tensor,
+        attention: torch.Tensor,
+        text: str,
+        seconds: float,
+        repeated_at: int | None,
+        closed: str | None = None,
     ) -> Generation:
         eos = self.processor.tokenizer.eos_token_id
         hits = (new_ids == eos).nonzero()
@@ -302,6 +337,8 @@ class LocalEngine:
             finish, n_tokens = "stop", int(hits[0, 0]) + 1
         else:
             finish, n_tokens = "length", int(new_ids.shape[0])
+        if closed in ("length", "repetition") and finish == "stop":
+            finish = "length" if closed == "length" else "repetition"  # the grammar closed it early
         # Byte-level tokens can end mid-character (the decoder writes U+FFFD there); a slow
         # tokenizer could even hand back lone surrogates. Only valid text leaves the engine.
         raw = valid_text(self.processor.tokenizer.decode(new_ids[:n_tokens], skip_special_tokens=True))

@@ -32,7 +32,9 @@ Warn = Callable[[str], None]
 
 # Sampling extras some servers refuse (transformers serve: 422 "Unexpected fields in the
 # request: {'top_k'}"). They are dropped one by one as servers refuse them, with one warning.
-OPTIONAL_FIELDS = ("top_k", "presence_penalty", "seed", "chat_template_kwargs", "stream_options")
+OPTIONAL_FIELDS = ("top_k", "presence_penalty", "seed", "chat_template_kwargs", "stream_options", "response_format")
+# What dropping a field means for the user, where it is more than a sampling detail.
+_WITHOUT = {"response_format": "the JSON is asked for by the prompt alone (and still validated)"}
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,11 @@ class RemoteEngine:
             body["seed"] = sampling.seed
         if stream:
             body["stream_options"] = {"include_usage": True}
+        if prompt.schema is not None:  # structured output, as vLLM, SGLang and OpenAI take it
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "extraction", "schema": dict(prompt.schema), "strict": True},
+            }
         body.update(extra)
         with self._lock:
             for field in self._refused:
@@ -222,7 +229,10 @@ class RemoteEngine:
                     new = [field for field in refused if field not in self._refused]
                     self._refused.update(refused)
                 if new:
-                    self._warn(f"the server does not accept {', '.join(new)}; sending without it for this run")
+                    consequences = "".join(f"; {_WITHOUT[field]}" for field in new if field in _WITHOUT)
+                    self._warn(
+                        f"the server does not accept {', '.join(new)}; sending without it for this run{consequences}"
+                    )
                 for field in refused:
                     body.pop(field, None)
 

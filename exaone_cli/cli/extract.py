@@ -1,0 +1,146 @@
+"""`exaone extract`: documents to JSON that matches a schema."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
+from ..engines.remote import remote_options
+from ..errors import ExitCode
+from ..extract.runner import extract_run
+from ..extract.schema import resolve_schema, template_titles
+from ..extract.settings import FORMATS, ExtractSettings
+from ..render.extract import error_line, make_result_sink
+from .errors import error_boundary, report, warn
+from .options import (
+    ApiKeyOpt,
+    AttnImplementationOpt,
+    ConcurrencyOpt,
+    DeviceMapOpt,
+    DpiOpt,
+    DtypeOpt,
+    MaxMemoryOpt,
+    MaxNewTokensOpt,
+    MaxPixelsOpt,
+    MinPixelsOpt,
+    ModelOpt,
+    OffloadFolderOpt,
+    PagesOpt,
+    PasswordOpt,
+    PresencePenaltyOpt,
+    PresetOpt,
+    QuantizeOpt,
+    RasterizerOpt,
+    RetriesOpt,
+    RevisionOpt,
+    SeedOpt,
+    ServedModelOpt,
+    ServerOpt,
+    TemperatureOpt,
+    TimeoutOpt,
+    TopKOpt,
+    TopPOpt,
+)  # fmt: skip
+
+EXTRACT_HELP = "\n\n".join(
+    [
+        "Pull fields out of documents as JSON that matches a schema.",
+        "One result per input file (its selected pages in one prompt), or one per page with --per-page.",
+        "The target is a JSON Schema file (--schema), a field list (--fields; types string, integer, number, "
+        "boolean, date, time, email, and TYPE[] for a list), or a shipped template (--template). Every result "
+        "is checked against the schema; values must still be checked by a person where they matter.",
+        "\b\nTemplates:\n" + "\n".join(f"  {name:<23}{title}" for name, title in template_titles().items()),
+        """\b
+Examples:
+  exaone extract receipt.jpg --template receipt
+  exaone extract 영수증/*.jpg --fields "상호, 사업자등록번호, 거래일자:date, 합계금액:integer" --csv > 합계.csv
+  exaone extract invoice.pdf --template tax-invoice --jsonl
+  exaone extract --template business-card --show-schema""",
+    ]
+)
+OUTPUT = "Output"
+TARGET = "Schema"
+
+
+def extract_command(
+    files: Annotated[list[str] | None, typer.Argument(metavar="FILE...", show_default=False)] = None,
+    schema: Annotated[Path | None, typer.Option("--schema", help="A JSON Schema file.", rich_help_panel=TARGET)] = None,
+    fields: Annotated[
+        str | None, typer.Option("--fields", help='"name, name:type, ..." (see above).', rich_help_panel=TARGET)
+    ] = None,
+    template: Annotated[
+        str | None, typer.Option("--template", "-t", help="A shipped template (see above).", rich_help_panel=TARGET)
+    ] = None,
+    show_schema: Annotated[
+        bool,
+        typer.Option("--show-schema", help="Print the schema that would be used, and exit.", rich_help_panel=TARGET),
+    ] = False,
+    per_page: Annotated[bool, typer.Option("--per-page", help="One result per page, not per file.")] = False,
+    max_images: Annotated[int, typer.Option("--max-images", min=1, help="At most this many pages per prompt.")] = 8,
+    pages: PagesOpt = None,
+    dpi: DpiOpt = 200,
+    rasterizer: RasterizerOpt = None,
+    password: PasswordOpt = None,
+    max_pixels: MaxPixelsOpt = None,
+    min_pixels: MinPixelsOpt = None,
+    model: ModelOpt = DEFAULT_MODEL,
+    revision: RevisionOpt = None,
+    quantize: QuantizeOpt = "none",
+    dtype: DtypeOpt = "auto",
+    device_map: DeviceMapOpt = "auto",
+    max_memory: MaxMemoryOpt = None,
+    offload_folder: OffloadFolderOpt = None,
+    attn_implementation: AttnImplementationOpt = None,
+    server: ServerOpt = None,
+    api_key: ApiKeyOpt = None,
+    served_model: ServedModelOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    retries: RetriesOpt = 3,
+    timeout: TimeoutOpt = 600.0,
+    think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning before the JSON (off).")] = False,
+    preset: PresetOpt = "ocr",
+    temperature: TemperatureOpt = None,
+    top_p: TopPOpt = None,
+    top_k: TopKOpt = None,
+    presence_penalty: PresencePenaltyOpt = None,
+    max_new_tokens: MaxNewTokensOpt = 4096,
+    seed: SeedOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Prompts generated together.")] = 4,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)] = "auto",
+    json_out: Annotated[bool, typer.Option("--json", help="--format json.", rich_help_panel=OUTPUT)] = False,
+    jsonl_out: Annotated[bool, typer.Option("--jsonl", help="--format jsonl.", rich_help_panel=OUTPUT)] = False,
+    csv_out: Annotated[
+        bool, typer.Option("--csv", help="--format csv (UTF-8 with BOM).", rich_help_panel=OUTPUT)
+    ] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.", rich_help_panel=OUTPUT)] = None,
+) -> None:
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    with error_boundary(err):
+        target = resolve_schema(schema, fields, template)
+        if show_schema:
+            print(target.to_json())
+            raise typer.Exit()
+        load = LoadOptions.from_flags(
+            model, revision, quantize=quantize, dtype=dtype, device_map=device_map, max_memory=max_memory,
+            offload_folder=offload_folder, attn_implementation=attn_implementation,
+            min_pixels=min_pixels, max_pixels=max_pixels,
+        )  # fmt: skip
+        settings = ExtractSettings.from_flags(
+            files=files or [], target=target, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password,
+            load=load, remote=remote_options(server, api_key, served_model, concurrency, retries, timeout, load),
+            flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed),
+            thinking=think, per_page=per_page, max_images=max_images, batch_size=batch_size,
+            fmt="json" if json_out else "jsonl" if jsonl_out else "csv" if csv_out else fmt, output=output,
+            stdout_is_terminal=sys.stdout.isatty(),
+        )  # fmt: skip
+        run = extract_run(settings, make_result_sink(settings, out), warn=lambda message: warn(err, message))
+        for result in run:
+            if not result.valid:
+                report(err, error_line(result))
+        if run.failed:
+            raise typer.Exit(int(ExitCode.INPUT_FAILED))

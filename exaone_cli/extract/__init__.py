@@ -1,0 +1,6 @@
+"""`exaone extract`: documents to JSON that matches a schema.
+
+The schema side is pure: `schema` (a file, --fields, the shipped `templates/`), `prompt`, `validate`
+(jsonschema), `flatten` (CSV columns); `result` is the record; `runner` drives an engine
+(grammar-constrained decoding lives with the local engine, in engines/grammar.py).
+"""

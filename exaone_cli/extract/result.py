@@ -1,0 +1,56 @@
+"""One extraction result: a JSON Lines record, a CSV row, a rich table. JSON is a public contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..results import SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """The data pulled from one input file (or one page, with --per-page), or why there is none.
+
+    `data` is set only when `valid`: it matched the schema (checked with jsonschema). Otherwise
+    `errors` says what went wrong (validation errors, a file that could not be read) and `raw`
+    keeps what the model wrote, so nothing is lost and nothing unchecked passes for data.
+    `attempts` is 2 when the first answer failed and the model was shown the errors once."""
+
+    source: str
+    sha256: str | None
+    pages: list[int]
+    model: str
+    preset: str
+    data: Any = None
+    errors: list[str] = field(default_factory=list)
+    reasoning: str | None = None
+    raw: str | None = None
+    attempts: int = 0
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "source": self.source,
+            "sha256": self.sha256,
+            "pages": list(self.pages),
+            "data": self.data,
+            "valid": self.valid,
+            "errors": list(self.errors),
+            "reasoning": self.reasoning,
+            "raw": self.raw,
+            "attempts": self.attempts,
+            "finish_reason": self.finish_reason,
+            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
+            "seconds": round(self.seconds, 3),
+            "model": self.model,
+            "preset": self.preset,
+        }

@@ -1,0 +1,231 @@
+"""An `exaone extract` run: inputs -> pages -> one prompt per file (or page) -> engine -> checked data.
+
+Every answer is validated (extract/validate.py). An answer that fails gets one repair attempt,
+the model shown its answer and the validation errors; one that fails again becomes a result with
+the errors and the raw text. A file or page that cannot be read is a result with an error; the
+run goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..config import Sampling
+from ..engines import Engine, Prompt, open_engine
+from ..engines.base import Generation
+from ..errors import ExaoneError, GenerationError, InputError
+from ..pages import Page, open_document
+from ..pipeline import DocumentPlan, error_text, plan_documents
+from ..vision import visual_tokens
+from .prompt import extract_prompt, repair_prompt
+from .result import ExtractResult
+from .settings import ExtractSettings
+from .validate import Checked, check_generation
+
+Warn = Callable[[str], None]
+
+
+class ResultSink(Protocol):
+    """Takes finished results one at a time; `close` writes whatever must be written whole."""
+
+    def write(self, result: ExtractResult) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One result to make: these pages of this file in one prompt."""
+
+    plan: DocumentPlan
+    numbers: tuple[int, ...]
+
+
+class ExtractRun:
+    """An extraction run as an iterator of results, in input order, each as soon as its batch is
+    done, each handed to `sink` too. The engine is opened here (not when iterating); the engine
+    and the sink are closed however the iteration ends, so an interrupted run keeps its results."""
+
+    def __init__(
+        self,
+        settings: ExtractSettings,
+        sink: ResultSink | None = None,
+        engine: Engine | None = None,
+        warn: Warn = _quiet,
+    ) -> None:
+        self.settings = settings
+        self.sink = sink
+        self.sampling: Sampling = settings.sampling
+        self.warn = warn
+        self.plans = plan_documents(settings.files, settings.ranges, settings.raster)
+        self._own_engine = engine is None and any(plan.source for plan in self.plans)
+        if engine is None and self._own_engine:
+            engine = open_engine(settings.load, settings.remote, warn)
+        self.engine = engine
+        self.failed = 0
+
+    @property
+    def model(self) -> str:
+        return self.engine.name if self.engine is not None else self.settings.load.model
+
+    @property
+    def total(self) -> int:
+        """Results this run will give."""
+        return sum(1 for _ in self._jobs(quiet=True))
+
+    def __iter__(self) -> Iterator[ExtractResult]:
+        size = getattr(self.engine, "concurrency", None) or self.settings.batch_size
+        batch: list[_Job | ExtractResult] = []
+        try:
+            for job in self._jobs():
+                batch.append(job)
+                if sum(isinstance(item, _Job) for item in batch) >= size:
+                    yield from self._counted(self._run(batch))
+                    batch = []
+            yield from self._counted(self._run(batch))
+        finally:
+            if self.sink is not None:
+                self.sink.close()
+            if self._own_engine and self.engine is not None:
+                self.engine.close()
+
+    def _counted(self, results: list[ExtractResult]) -> Iterator[ExtractResult]:
+        for result in results:
+            self.failed += not result.valid
+            if self.sink is not None:
+                self.sink.write(result)
+            yield result
+
+    def _jobs(self, quiet: bool = False) -> Iterator[_Job | ExtractResult]:
+        """A job per file (its first --max-images selected pages) or per page; an error result
+        for a file that could not be opened."""
+        for plan in self.plans:
+            if plan.error:
+                yield self._result(plan, (), errors=[plan.error], finish_reason="error")
+            elif self.settings.per_page:
+                yield from (_Job(plan, (number,)) for number in plan.pages)
+            else:
+                if len(plan.pages) > self.settings.max_images and not quiet:
+                    self.warn(
+                        f"{plan.display}: using the first {self.settings.max_images} of {len(plan.pages)} pages"
+                        " (--max-images, or --per-page for one result per page)"
+                    )
+                yield _Job(plan, plan.pages[: self.settings.max_images])
+
+    def _result(self, plan: DocumentPlan, pages: Sequence[int], **values: Any) -> ExtractResult:
+        return ExtractResult(plan.display, plan.sha256, list(pages), self.model, self.settings.preset.name, **values)
+
+    # ---- one batch ------------------------------------------------------------------------------
+
+    def _run(self, batch: list[_Job | ExtractResult]) -> list[ExtractResult]:
+        """The batch's results in its order: pages rendered, answers generated and checked, the
+        failed ones repaired once."""
+        rendered = {i: self._render(item) for i, item in enumerate(batch) if isinstance(item, _Job)}
+        jobs = {i: pages for i, pages in rendered.items() if isinstance(pages, list)}
+        schema = self.settings.target.schema
+        first = self._generate({i: extract_prompt(schema) for i in jobs}, jobs)
+        checked = {i: self._check(gen) for i, gen in first.items() if isinstance(gen, Generation)}
+        retry = {
+            i: repair_prompt(schema, checked[i].answer or _answer_text(first[i]), checked[i].errors)
+            for i in checked
+            if not checked[i].valid
+        }
+        second = self._generate(retry, jobs)
+        results: list[ExtractResult] = []
+        for i, item in enumerate(batch):
+            if isinstance(item, ExtractResult):
+                results.append(item)
+            elif isinstance(rendered[i], str):
+                results.append(self._result(item.plan, item.numbers, errors=[rendered[i]], finish_reason="error"))
+            else:
+                attempts = [first[i]] + ([second[i]] if i in second else [])
+                results.append(self._finish(item, attempts, checked.get(i)))
+        return results
+
+    def _render(self, job: _Job) -> list[Page] | str:
+        """The job's pages as images, or the one-line error that stopped them."""
+        assert job.plan.source is not None
+        number = job.numbers[0]
+        load = self.settings.load
+        try:
+            with open_document(job.plan.source, self.settings.raster) as document:
+                pages = []
+                for number in job.numbers:
+                    page = document.render(number)
+                    visual_tokens(page.width, page.height, load.min_pixels, load.max_pixels)  # shapes it refuses
+                    pages.append(page)
+                return pages
+        except InputError as exc:
+            text = error_text(exc)
+            return text if text.startswith(job.plan.display) else f"{job.plan.display}: page {number}: {text}"
+        except Exception as exc:  # a broken page must not end the run
+            return f"{job.plan.display}: page {number}: {type(exc).__name__}: {exc}"
+
+    def _generate(self, texts: dict[int, str], pages: dict[int, list[Page]]) -> dict[int, Generation | str]:
+        """Generations for the prompts (by batch position); a prompt whose generation failed
+        gets the error text instead. The batch is tried whole, then one by one."""
+        if not texts:
+            return {}
+        assert self.engine is not None
+        thinking, schema = self.settings.thinking, self.settings.target.schema
+        order = list(texts)
+        prompts = [Prompt(texts[i], [p.image for p in pages[i]], thinking=thinking, schema=schema) for i in order]
+        try:
+            return dict(zip(order, self.engine.generate(prompts, self.sampling), strict=True))
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            if isinstance(exc, ExaoneError) and not isinstance(exc, GenerationError):
+                raise  # the engine itself is unusable (bad API key, missing library): nothing can succeed
+            if len(order) > 1:
+                return {i: gen for i in order for gen in self._generate({i: texts[i]}, pages).values()}
+            reason = error_text(exc) if isinstance(exc, ExaoneError) else f"{type(exc).__name__}: {exc}"
+            return {order[0]: f"generation failed ({reason})"}
+
+    def _check(self, generation: Generation) -> Checked:
+        return check_generation(
+            generation.text,
+            self.settings.target.schema,
+            thinking=self.settings.thinking,
+            finish_reason=generation.finish_reason,
+            max_new_tokens=self.sampling.max_new_tokens,
+        )
+
+    def _finish(self, job: _Job, attempts: list[Generation | str], first: Checked | None) -> ExtractResult:
+        """The result from the last attempt; tokens and time are the attempts' sum."""
+        last = attempts[-1]
+        generations = [gen for gen in attempts if isinstance(gen, Generation)]
+        totals = {
+            "attempts": len(attempts),
+            "prompt_tokens": sum(gen.prompt_tokens for gen in generations),
+            "completion_tokens": sum(gen.completion_tokens for gen in generations),
+            "seconds": sum(gen.seconds for gen in generations),
+        }
+        if isinstance(last, str):
+            errors = [f"{job.plan.display}: {last}"]
+            raw = generations[-1].text if generations else None
+            reasoning = first.reasoning if first else None
+            return self._result(job.plan, job.numbers, errors=errors, raw=raw, reasoning=reasoning,
+                                finish_reason="error", **totals)  # fmt: skip
+        checked = self._check(last) if len(attempts) > 1 or first is None else first
+        return self._result(
+            job.plan, job.numbers, data=checked.data, errors=checked.errors, reasoning=checked.reasoning,
+            raw=last.text, finish_reason=last.finish_reason, **totals,
+        )  # fmt: skip
+
+
+def _answer_text(generation: Generation | str) -> str:
+    return generation.text if isinstance(generation, Generation) else ""
+
+
+def extract_run(
+    settings: ExtractSettings, sink: ResultSink | None = None, engine: Engine | None = None, warn: Warn = _quiet
+) -> ExtractRun:
+    """Plan the run now (files opened and counted, the engine opened); results come when iterated."""
+    return ExtractRun(settings, sink, engine, warn)

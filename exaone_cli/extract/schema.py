@@ -1,0 +1,159 @@
+"""The target of an extraction: a JSON Schema from a file, a quick field list, or a shipped template.
+
+Pure: no model, no engine. Every schema is checked against its JSON Schema metaschema (the
+`jsonschema` library, Draft 2020-12 unless the schema's `$schema` names another) before anything
+is loaded, so a typo in a schema file costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+SchemaDict = dict[str, Any]
+
+# --fields types -> JSON Schema. Every field is nullable (null = "not on the document") and
+# required, with no other properties allowed: the shape OpenAI's strict structured outputs ask
+# for, which vLLM and SGLang accept too.
+FIELD_TYPES: dict[str, SchemaDict] = {
+    "string": {"type": ["string", "null"]},
+    "integer": {"type": ["integer", "null"]},
+    "number": {"type": ["number", "null"]},
+    "boolean": {"type": ["boolean", "null"]},
+    "date": {"type": ["string", "null"], "format": "date"},  # ISO 8601 / RFC 3339 full-date
+    "time": {"type": ["string", "null"], "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"},
+    "email": {"type": ["string", "null"], "format": "email"},
+}
+_FIELD = re.compile(r"^(?P<name>[^:]+?)\s*(?::\s*(?P<type>[A-Za-z-]+)\s*(?P<list>\[\])?)?$")
+_FIELDS_HINT = 'e.g. --fields "상호, 사업자등록번호, 거래일자:date, 합계금액:integer, 품목:string[]"'
+
+
+@dataclass(frozen=True)
+class ExtractionSchema:
+    """A checked JSON Schema and where it came from (`template receipt`, `--fields`, a file name)."""
+
+    schema: SchemaDict
+    origin: str
+
+    def to_json(self) -> str:
+        """The schema as people read it (indented, Korean as is)."""
+        return json.dumps(self.schema, ensure_ascii=False, indent=2)
+
+
+def check_schema(schema: object, origin: str) -> SchemaDict:
+    """`schema` if it is a valid JSON Schema object; UsageError naming `origin` otherwise."""
+    import jsonschema
+
+    if not isinstance(schema, dict):
+        raise UsageError(f"{origin}: a JSON Schema must be a JSON object, not {type(schema).__name__}")
+    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) or "the top level"
+        raise UsageError(
+            f"{origin}: not a valid JSON Schema at {where}: {exc.message}",
+            hint="check it against https://json-schema.org/draft/2020-12",
+        ) from None
+    return schema
+
+
+def load_schema_file(path: Path) -> ExtractionSchema:
+    """A JSON Schema from a file (UTF-8, a BOM allowed)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the schema file ({exc})", hint="check the path") from None
+    try:
+        schema = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path}: not JSON ({exc})", hint="a schema file holds one JSON Schema object") from None
+    return ExtractionSchema(check_schema(schema, str(path)), origin=str(path))
+
+
+def parse_fields(spec: str) -> ExtractionSchema:
+    """`--fields "상호, 거래일자:date, 합계금액:integer, 품목:string[]"` as an object schema.
+
+    Types: FIELD_TYPES (default string); `[]` after a type makes a list of it. Raises UsageError
+    on an empty list, a duplicate name or an unknown type."""
+    properties: SchemaDict = {}
+    parts = [part.strip() for part in re.split(r"[,，\n]", spec)]
+    for part in parts:
+        if not part:
+            continue
+        match = _FIELD.match(part)
+        if match is None:
+            raise UsageError(f"--fields: cannot read {part!r}", hint=_FIELDS_HINT)
+        name, kind = match["name"].strip(), (match["type"] or "string").lower()
+        if kind not in FIELD_TYPES:
+            raise UsageError(
+                f"--fields: unknown type {kind!r} for {name!r}", hint=f"use one of: {', '.join(FIELD_TYPES)}"
+            )
+        if name in properties:
+            raise UsageError(f"--fields: {name!r} is given twice", hint=_FIELDS_HINT)
+        field = dict(FIELD_TYPES[kind])
+        if match["list"]:
+            item = {key: value for key, value in field.items() if key != "type"}
+            item["type"] = next(t for t in field["type"] if t != "null")
+            field = {"type": ["array", "null"], "items": item}
+        properties[name] = field
+    if not properties:
+        raise UsageError("--fields is empty", hint=_FIELDS_HINT)
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+    return ExtractionSchema(check_schema(schema, "--fields"), origin="--fields")
+
+
+def _templates_dir() -> Path:
+    return Path(str(resources.files("exaone_cli.extract"))) / "templates"
+
+
+def template_names() -> list[str]:
+    """The shipped templates, by name (the file names in extract/templates/)."""
+    return sorted(path.stem for path in _templates_dir().glob("*.json"))
+
+
+def template_titles() -> dict[str, str]:
+    """name -> the template's Korean title (its schema `title`), for --help."""
+    titles = {}
+    for name in template_names():
+        schema = json.loads((_templates_dir() / f"{name}.json").read_text(encoding="utf-8"))
+        titles[name] = str(schema.get("title", ""))
+    return titles
+
+
+def load_template(name: str) -> ExtractionSchema:
+    """A shipped template by name; UsageError listing the names for an unknown one."""
+    path = _templates_dir() / f"{name}.json"
+    if not path.is_file():
+        raise UsageError(f"unknown template {name!r}", hint=f"use one of: {', '.join(template_names())}")
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return ExtractionSchema(check_schema(schema, f"template {name}"), origin=f"template {name}")
+
+
+def resolve_schema(schema_file: Path | None, fields: str | None, template: str | None) -> ExtractionSchema:
+    """Exactly one of --schema, --fields, --template, as a checked schema."""
+    flags = (("--schema", schema_file), ("--fields", fields), ("--template", template))
+    given = [flag for flag, value in flags if value]
+    if len(given) != 1:
+        raise UsageError(
+            "give exactly one of --schema FILE, --fields LIST or --template NAME"
+            + (f" (got {' and '.join(given)})" if given else ""),
+            hint=f"templates: {', '.join(template_names())}",
+        )
+    if schema_file is not None:
+        return load_schema_file(schema_file)
+    if fields is not None:
+        return parse_fields(fields)
+    assert template is not None
+    return load_template(template)

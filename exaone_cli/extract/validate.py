@@ -1,0 +1,113 @@
+"""Model output -> data, checked against the schema. Pure; model output is untrusted data.
+
+Validation is always `jsonschema` (with format checking: `date`, `email`, ...), whatever the
+engine promised: a server may ignore `response_format`, and a grammar may not enforce every
+keyword. Only data that passes is ever reported as valid.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engines.base import FinishReason
+from ..parse import parse_answer
+
+MAX_ERRORS = 10  # validation errors kept per result (and shown to the model when repairing)
+_FENCE = re.compile(r"^```[A-Za-z]*\s*\n?(.*?)\n?```$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One generation, parsed and validated: `data` is set only when `errors` is empty."""
+
+    data: Any = None
+    errors: list[str] = field(default_factory=list)
+    reasoning: str | None = None
+    answer: str = ""  # the text after the reasoning: what was parsed as JSON
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+def schema_errors(data: Any, schema: dict[str, Any]) -> list[str]:
+    """Every way `data` breaks `schema` (at most MAX_ERRORS), as `$.path: message` lines; [] if valid.
+
+    The draft is the schema's `$schema` (Draft 2020-12 by default); formats are checked with
+    jsonschema's FormatChecker (the formats it can check without extra packages: date, email,
+    ipv4, ...)."""
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{_path(error.absolute_path)}: {error.message}" for error in errors[:MAX_ERRORS]]
+
+
+def _path(parts: Any) -> str:
+    """`$.공급자.등록번호`, `$.품목[0].금액`: where in the data, readable with Korean names."""
+    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
+
+
+def json_text(answer: str) -> str:
+    """The JSON inside an answer: as it is, or out of a ``` fence, or from the first `{` to the
+    last `}` (a model without constrained decoding may add a sentence around it)."""
+    text = answer.strip()
+    fenced = _FENCE.match(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    if not text.startswith(("{", "[")) and "{" in text:
+        text = text[text.index("{") : text.rindex("}") + 1]
+    return text
+
+
+def nfc(value: Any) -> Any:
+    """Every string in a JSON value (keys too) in Unicode NFC, as page text is: Hangul typed or
+    scanned as separate jamo compares equal to the composed syllables."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [nfc(item) for item in value]
+    if isinstance(value, dict):
+        return {nfc(key): nfc(item) for key, item in value.items()}
+    return value
+
+
+def _loads(answer: str, boxed: str | None) -> Any:
+    """The answer as JSON; failing that, its final \\boxed{} (the model's habit when a server
+    ignored response_format); the answer's own error is the one raised."""
+    try:
+        return json.loads(json_text(answer))
+    except ValueError:
+        if boxed is not None:
+            try:
+                return json.loads(json_text(boxed))
+            except ValueError:
+                pass
+        raise
+
+
+def check_generation(
+    text: str, schema: dict[str, Any], *, thinking: bool, finish_reason: FinishReason, max_new_tokens: int
+) -> Checked:
+    """Raw generated text -> reasoning apart, the answer parsed as JSON and validated."""
+    parsed = parse_answer(text, thinking)
+    reasoning = unicodedata.normalize("NFC", parsed.reasoning) if parsed.reasoning is not None else None
+    if parsed.truncated:
+        message = f"the output stopped inside the reasoning at the token limit (--max-new-tokens {max_new_tokens})"
+        return Checked(errors=[message], reasoning=reasoning)
+    try:
+        data = _loads(parsed.answer, parsed.final)
+    except ValueError as exc:
+        if finish_reason == "length":
+            message = f"the output stopped at the token limit (--max-new-tokens {max_new_tokens}) before the JSON ended"
+        else:
+            message = f"the answer is not JSON ({exc})"
+        return Checked(errors=[message], reasoning=reasoning, answer=parsed.answer)
+    data = nfc(data)
+    errors = schema_errors(data, schema)
+    return Checked(data=None if errors else data, errors=errors, reasoning=reasoning, answer=parsed.answer)

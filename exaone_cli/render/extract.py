@@ -1,0 +1,170 @@
+"""`exaone extract` results where the user asked: JSON, JSON Lines, CSV, or a table on a terminal.
+
+jsonl streams (a line per result, flushed); csv streams to stdout (the header first); json, and
+csv files, are written whole when the run ends, atomically, from the results finished so far.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..config import Preset, Sampling
+from ..extract.flatten import Path as Column
+from ..extract.flatten import cell, columns, flatten, header
+from ..extract.result import ExtractResult
+from ..extract.runner import ResultSink
+from ..extract.settings import ExtractSettings
+from ..output import JsonlWriter, atomic_write
+from ..results import SCHEMA_VERSION
+from .json import dumps
+
+BOM = "\ufeff"  # Excel reads a CSV file as UTF-8 only when it starts with one
+_META = ["source", "pages", "valid", "errors"]
+
+
+def results_json(
+    results: list[ExtractResult], *, schema: dict[str, Any], model: str, preset: Preset, sampling: Sampling
+) -> dict[str, Any]:
+    """`--json`: one result as its own object; otherwise {schema_version, schema, model, preset,
+    sampling, results: [...]}, results in input order (valid JSON even with none)."""
+    if len(results) == 1:
+        return results[0].to_dict()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "schema": schema,
+        "model": results[0].model if results else model,
+        "preset": preset.to_dict(),
+        "sampling": sampling.to_dict(),
+        "results": [result.to_dict() for result in results],
+    }
+
+
+def csv_row(result: ExtractResult, paths: list[Column]) -> list[str]:
+    pages = ",".join(str(page) for page in result.pages)
+    return [result.source, pages, cell(result.valid), "; ".join(result.errors), *flatten(result.data, paths)]
+
+
+class JsonSink:
+    def __init__(self, settings: ExtractSettings) -> None:
+        self.settings = settings
+        self.results: list[ExtractResult] = []
+
+    def write(self, result: ExtractResult) -> None:
+        self.results.append(result)
+
+    def close(self) -> None:
+        s = self.settings
+        body = results_json(
+            self.results, schema=s.target.schema, model=s.load.model, preset=s.preset, sampling=s.sampling
+        )
+        _emit(dumps(body) + "\n", s.output)
+
+
+class JsonlSink:
+    def __init__(self, output: Path | None) -> None:
+        self._writer = JsonlWriter(stream=None if output else sys.stdout, path=output)
+
+    def write(self, result: ExtractResult) -> None:
+        self._writer.write(result)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class CsvSink:
+    """One row per result: source, pages, valid, errors, then the schema's fields (dotted names
+    for nested objects, lists as JSON text). UTF-8 with a BOM, so Excel shows Korean."""
+
+    def __init__(self, settings: ExtractSettings) -> None:
+        self.paths = columns(settings.target.schema)
+        self.output = settings.output
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer)
+        self.buffer.write(BOM)
+        self.writer.writerow(_META + [header(path) for path in self.paths])
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.output is None:  # stdout: row by row
+            sys.stdout.write(self.buffer.getvalue())
+            sys.stdout.flush()
+            self.buffer.seek(0)
+            self.buffer.truncate()
+
+    def write(self, result: ExtractResult) -> None:
+        self.writer.writerow(csv_row(result, self.paths))
+        self._flush()
+
+    def close(self) -> None:
+        if self.output is not None:
+            atomic_write(self.output, self.buffer.getvalue())
+
+
+class TableSink:
+    """The terminal view: a table of fields per result, errors in red."""
+
+    def __init__(self, console: Console, settings: ExtractSettings) -> None:
+        self.console = console
+        self.paths = columns(settings.target.schema)
+
+    def write(self, result: ExtractResult) -> None:
+        print_result(self.console, result, self.paths)
+
+    def close(self) -> None:
+        pass
+
+
+def print_result(console: Console, result: ExtractResult, paths: list[Column]) -> None:
+    """One result as a two-column table (field, value); model text printed verbatim, no markup."""
+    pages = ", ".join(str(page) for page in result.pages)
+    title = Text(
+        result.source + (f" · page {pages}" if len(result.pages) == 1 else f" · pages {pages}" if pages else "")
+    )
+    mark = Text(" ✓ valid", style="green") if result.valid else Text(" ✗ not valid", style="bold red")
+    table = Table(title=Text.assemble(title, mark), title_justify="left", show_header=True, expand=False)
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value")
+    if result.valid:
+        for path, value in zip(paths, flatten(result.data, paths), strict=True):
+            table.add_row(Text(header(path)), Text(value) if value else Text("–", style="dim"))
+        console.print(table)
+    else:
+        console.print(Text.assemble(title, mark))
+    for error in result.errors:
+        console.print(Text.assemble(("  ", ""), (error, "red")), soft_wrap=True)
+
+
+def error_line(result: ExtractResult) -> str:
+    """A failed result as one line for stderr: the file's own error, or what broke the schema."""
+    if result.raw is None:
+        return result.errors[0]
+    pages = ",".join(str(page) for page in result.pages)
+    more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+    return f"{result.source} (page {pages}): no valid JSON after {result.attempts} attempt(s): {result.errors[0]}{more}"
+
+
+def make_result_sink(settings: ExtractSettings, console: Console) -> ResultSink:
+    """The sink for the run's format and destination."""
+    if settings.fmt == "jsonl":
+        return JsonlSink(settings.output)
+    if settings.fmt == "csv":
+        return CsvSink(settings)
+    if settings.fmt == "rich":
+        return TableSink(console, settings)
+    return JsonSink(settings)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is not None:
+        atomic_write(output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
