@@ -166,6 +166,7 @@ def test_invalid_answers_are_errors_and_never_data() -> None:
     assert data is None
     assert errors == ["$.day: '2024-02-30' is not a 'date'", "$.total: '12,500원' is not of type 'integer', 'null'"]
     assert check('{"name": "카페"')[1][0].startswith("the answer is not JSON")
+    assert check('{"name": null, "total": 1e400, "day": null}')[1][0] == "$.total: inf is not a finite number"
     assert check('{"name": "카페", "tot', finish="length")[1] == [
         "the output stopped at the token limit (--max-new-tokens 64) before the JSON ended"
     ]

@@ -5,13 +5,25 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 
 from ..config import LoadOptions
+from ..errors import EngineError
 from .base import Engine, Generation, Prompt
 from .remote import RemoteOptions
 
-__all__ = ["Engine", "Generation", "Prompt", "RemoteOptions", "open_engine"]
+__all__ = ["Engine", "Generation", "Prompt", "RemoteOptions", "check_constrained_decoding", "open_engine"]
+
+MISSING_GRAMMAR_HINT = "pip install 'exaone-cli[extract]' (or llguidance), or use --server"
+
+
+def check_constrained_decoding(remote: RemoteOptions | None) -> None:
+    """Before a model is loaded for schema-constrained answers: the local engine needs llguidance
+    (the `extract` extra); a server constrains decoding itself. Raises EngineError. Looks the
+    package up without importing it."""
+    if remote is None and importlib.util.find_spec("llguidance") is None:
+        raise EngineError("constrained decoding with the local engine needs llguidance", hint=MISSING_GRAMMAR_HINT)
 
 
 def _ignore(_: str) -> None:

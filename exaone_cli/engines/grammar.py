@@ -42,10 +42,44 @@ MAX_PLAYOUT = 2048  # tokens a closing playout may take before it counts as "lon
 _REPEATS = 8  # the same fallback token this many times in a row: try the next allowed one instead
 
 
+# Calendar dates as jsonschema's "date" check (Python's date.fromisoformat) takes them: years
+# 0001-9999, each month's days, 29 February in leap years only (Gregorian: divisible by 4, not by
+# 100 unless by 400). llguidance's own "date" format lets 0000-02-30 through.
+_YEAR = "([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_MONTH_DAY = "((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"
+_LEAP_YEAR = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26]|0[48])00)"
+DATE_PATTERN = f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)$"
+
+
+NUMBER_LIMIT = 10**15  # unless the schema bounds a number: |x| <= 10^15 won, in plain digits
+
+
+def decoding_schema(node: Any) -> Any:
+    """The schema the grammar is built from: the user's, narrowed so that whatever the grammar
+    allows also passes validation and prints as JSON. `format: date` becomes the exact calendar
+    pattern above; numbers and integers without bounds get +-NUMBER_LIMIT (which also rules out
+    exponents: a noise model's 1e400 would parse as infinity, which JSON cannot carry)."""
+    if isinstance(node, list):
+        return [decoding_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: decoding_schema(value) for key, value in node.items()}
+    if out.get("format") == "date" and "pattern" not in out:
+        del out["format"]
+        out["pattern"] = DATE_PATTERN
+    kinds = out.get("type")
+    if {"number", "integer"} & set([kinds] if isinstance(kinds, str) else kinds or []):
+        if "minimum" not in out and "exclusiveMinimum" not in out:
+            out["minimum"] = -NUMBER_LIMIT
+        if "maximum" not in out and "exclusiveMaximum" not in out:
+            out["maximum"] = NUMBER_LIMIT
+    return out
+
+
 def lark_grammar(schema: Mapping[str, Any], thinking: bool) -> str:
     """The grammar in llguidance's Lark dialect: the JSON answer alone, or (thinking) free
     reasoning, the `</think>` token, at most 4 spaces or newlines, then the JSON."""
-    body = json.dumps({**schema, "x-guidance": JSON_OPTIONS}, ensure_ascii=False)
+    body = json.dumps({**decoding_schema(dict(schema)), "x-guidance": JSON_OPTIONS}, ensure_ascii=False)
     if not thinking:
         return f"start: answer\nanswer: %json {body}\n"
     return (

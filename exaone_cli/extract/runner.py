@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..config import Sampling
-from ..engines import Engine, Prompt, open_engine
+from ..engines import Engine, Prompt, check_constrained_decoding, open_engine
 from ..engines.base import Generation
 from ..errors import ExaoneError, GenerationError, InputError
 from ..pages import Page, open_document
@@ -66,6 +66,7 @@ class ExtractRun:
         self.plans = plan_documents(settings.files, settings.ranges, settings.raster)
         self._own_engine = engine is None and any(plan.source for plan in self.plans)
         if engine is None and self._own_engine:
+            check_constrained_decoding(settings.remote)  # before a model is loaded for nothing
             engine = open_engine(settings.load, settings.remote, warn)
         self.engine = engine
         self.failed = 0

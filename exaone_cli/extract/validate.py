@@ -8,6 +8,7 @@ keyword. Only data that passes is ever reported as valid.
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -46,6 +47,17 @@ def schema_errors(data: Any, schema: dict[str, Any]) -> list[str]:
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     return [f"{_path(error.absolute_path)}: {error.message}" for error in errors[:MAX_ERRORS]]
+
+
+def _non_finite(value: Any, parts: tuple[Any, ...] = ()) -> list[str]:
+    """Numbers JSON cannot carry: 1e400 parses as infinity (and NaN/Infinity are not JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{_path(parts)}: {value} is not a finite number"]
+    if isinstance(value, dict):
+        return [error for key, item in value.items() for error in _non_finite(item, (*parts, key))]
+    if isinstance(value, list):
+        return [error for i, item in enumerate(value) for error in _non_finite(item, (*parts, i))]
+    return []
 
 
 def _path(parts: Any) -> str:
@@ -109,5 +121,5 @@ def check_generation(
             message = f"the answer is not JSON ({exc})"
         return Checked(errors=[message], reasoning=reasoning, answer=parsed.answer)
     data = nfc(data)
-    errors = schema_errors(data, schema)
+    errors = _non_finite(data) + schema_errors(data, schema)
     return Checked(data=None if errors else data, errors=errors, reasoning=reasoning, answer=parsed.answer)

@@ -123,21 +123,19 @@ class TableSink:
 
 
 def print_result(console: Console, result: ExtractResult, paths: list[Column]) -> None:
-    """One result as a two-column table (field, value); model text printed verbatim, no markup."""
+    """One result: a heading (source, pages, valid or not), then a two-column table of fields, or
+    the errors. Model text is printed verbatim (no markup)."""
     pages = ", ".join(str(page) for page in result.pages)
-    title = Text(
-        result.source + (f" · page {pages}" if len(result.pages) == 1 else f" · pages {pages}" if pages else "")
-    )
-    mark = Text(" ✓ valid", style="green") if result.valid else Text(" ✗ not valid", style="bold red")
-    table = Table(title=Text.assemble(title, mark), title_justify="left", show_header=True, expand=False)
-    table.add_column("field", style="bold", no_wrap=True)
-    table.add_column("value")
+    where = f" · page {pages}" if len(result.pages) == 1 else f" · pages {pages}" if pages else ""
+    mark = ("  ✓ valid", "green") if result.valid else ("  ✗ not valid", "bold red")
+    console.print(Text.assemble((result.source + where, "bold"), mark), soft_wrap=True)
     if result.valid:
+        table = Table(show_header=True, expand=False)
+        table.add_column("field", style="bold", no_wrap=True)
+        table.add_column("value")
         for path, value in zip(paths, flatten(result.data, paths), strict=True):
             table.add_row(Text(header(path)), Text(value) if value else Text("–", style="dim"))
         console.print(table)
-    else:
-        console.print(Text.assemble(title, mark))
     for error in result.errors:
         console.print(Text.assemble(("  ", ""), (error, "red")), soft_wrap=True)
 

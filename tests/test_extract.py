@@ -1,0 +1,375 @@
+"""`exaone extract` through both engines: the tiny random checkpoint (noise, constrained by the
+grammar: every result must still match the schema), and an OpenAI-compatible fake that checks
+`response_format`, answers invalid JSON on demand and refuses fields. (tests/test_serve.py runs
+it against a real `transformers serve`; tests/test_grammar.py proves the closing rule alone.)"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from extract_schemas import FEATURES, LOOSE
+from fake_openai import REASONING, FakeServer
+from pdf_fixtures import make_text_pdf
+from typer.testing import CliRunner
+
+from exaone_cli.cli import app
+from exaone_cli.config import LoadOptions, Sampling
+from exaone_cli.engines import remote as remote_module
+from exaone_cli.engines.base import Prompt
+from exaone_cli.extract.schema import load_template, parse_fields, template_names
+from exaone_cli.extract.validate import check_generation
+
+FIELDS = "상호, 합계금액:integer, 거래일자:date"
+FIELDS_SCHEMA = parse_fields(FIELDS).schema
+TINY = ["--max-pixels", "50176", "--dpi", "50"]  # small pages: the tiny model's prefill stays cheap
+# The tiny model's matrices are too small to share between threads; on a busy 2-core machine two
+# torch threads per process mostly wait for each other (a generation runs ~8x slower).
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture()
+def pdf(tmp_path: Path) -> Path:
+    return make_text_pdf(tmp_path / "계산서.pdf", ["공급가액 10,000원", "세액 1,000원"])
+
+
+# ---- the local engine: the tiny random checkpoint under the grammar ---------------------------
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model: Path) -> Iterator[Any]:
+    import torch
+
+    from exaone_cli.engines.local import LocalEngine
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # see ONE_THREAD
+    loaded = LocalEngine.load(LoadOptions(model=str(tiny_model), dtype="float32", device_map="cpu"))
+    yield loaded
+    loaded.close()
+    torch.set_num_threads(threads)
+
+
+SAMPLINGS = {
+    "ocr preset, seed 0": (Sampling(0.6, 0.95, 20, 1.5, 400, seed=0), False),
+    "ocr preset, seed 1, thinking": (Sampling(0.6, 0.95, 20, 1.5, 400, seed=1), True),
+    "temperature 1, no top-k, seed 2": (Sampling(1.0, 1.0, None, None, 400, seed=2), False),
+}
+
+
+@pytest.mark.parametrize("case", list(SAMPLINGS))
+def test_tiny_model_noise_always_matches_the_schema(engine: Any, receipt_png: Path, case: str) -> None:
+    """Seven schemas in one batch (the five templates, every feature they use and more, a loose
+    hand-written one): random weights write noise, yet every answer parses and validates. (The
+    prompt is short: what it says cannot change noise, and the schemas' text is long in the tiny
+    tokenizer; the command's own prompt is used by the tests below.)"""
+    from PIL import Image
+
+    sampling, thinking = SAMPLINGS[case]
+    schemas = [load_template(name).schema for name in template_names()] + [FEATURES, LOOSE]
+    image = Image.open(receipt_png).convert("RGB")
+    prompts = [Prompt("Extract the fields as JSON.", [image], thinking=thinking, schema=s) for s in schemas]
+    generations = engine.generate(prompts, sampling)
+    for schema, generation in zip(schemas, generations, strict=True):
+        checked = check_generation(
+            generation.text, schema, thinking=thinking, finish_reason=generation.finish_reason, max_new_tokens=400
+        )
+        assert checked.valid, (generation.text, checked.errors)
+        assert generation.completion_tokens <= 400
+        jsonschema.validate(checked.data, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        assert (checked.reasoning is not None) == thinking  # the reasoning is kept apart
+
+
+@pytest.fixture()
+def one_thread() -> Iterator[None]:
+    """In-process runs of the command (the model loads in this process): see ONE_THREAD."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def local(tiny_model: Path, *args: str, stdin: bytes | None = None) -> tuple[int, bytes, str]:
+    """`exaone extract ARGS` in this process with the tiny checkpoint: stdout as bytes, stderr."""
+    result = CliRunner().invoke(app, ["extract", *args, "--model", str(tiny_model), *TINY], input=stdin)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout_bytes, result.stderr
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_csv_has_a_bom_dotted_columns_and_reads_back(tiny_model: Path, receipt_png: Path, pdf: Path) -> None:
+    code, stdout, stderr = local(tiny_model, str(receipt_png), str(pdf), "--template", "contract", "--csv",
+                                 "--max-new-tokens", "288", "--seed", "3")  # fmt: skip
+    assert code == 0, stderr
+    assert stdout.startswith("\ufeff".encode())  # so Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(stdout.decode("utf-8-sig"), newline="")))
+    assert [(row["source"], row["pages"], row["valid"], row["errors"]) for row in rows] == [
+        (str(receipt_png), "1", "true", ""),
+        (str(pdf), "1,2", "true", ""),  # both pages in one prompt, one result
+    ]
+    header = list(rows[0])
+    assert header[4:9] == ["계약명", "계약일자", "당사자", "계약기간.시작일", "계약기간.종료일"]
+    for row in rows:
+        assert isinstance(json.loads(row["당사자"]), list)  # lists as JSON text
+        assert row["부가세포함"] in ("", "true", "false")
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_one_input_is_one_object_several_are_wrapped(tiny_model: Path, receipt_png: Path, pdf: Path) -> None:
+    common = ["--fields", FIELDS, "--max-new-tokens", "48", "--json"]
+    code, stdout, stderr = local(tiny_model, str(receipt_png), *common)
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert set(result) >= {"schema_version", "source", "pages", "data", "valid", "errors", "reasoning", "raw"}
+    assert result["valid"] is True and result["errors"] == [] and result["pages"] == [1]
+    jsonschema.validate(result["data"], FIELDS_SCHEMA)
+    code, stdout, stderr = local(tiny_model, str(receipt_png), str(pdf), "missing.png", *common)
+    assert code == 1  # missing.png
+    body = json.loads(stdout)
+    assert body["schema_version"] == 1 and body["schema"] == FIELDS_SCHEMA
+    assert [r["source"] for r in body["results"]] == [str(receipt_png), str(pdf), "missing.png"]
+    assert [r["valid"] for r in body["results"]] == [True, True, False]
+    assert body["results"][2]["errors"] == ["missing.png: no such file (check the path (quote names with spaces))"]
+    assert "Error: missing.png: no such file" in stderr
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_per_page_jsonl_from_stdin_with_thinking(tiny_model: Path, pdf: Path) -> None:
+    code, stdout, stderr = local(tiny_model, "-", "--pages", "2,1", "--per-page", "--jsonl", "--think", "--fields",
+                                 FIELDS, "--max-new-tokens", "96", stdin=pdf.read_bytes())  # fmt: skip
+    assert code == 0, stderr
+    lines = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert [(line["source"], line["pages"]) for line in lines] == [("<stdin>", [1]), ("<stdin>", [2])]
+    for line in lines:
+        assert line["valid"] and isinstance(line["reasoning"], str)  # reasoning apart from the data
+        jsonschema.validate(line["data"], FIELDS_SCHEMA)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_json_that_cannot_fit_is_an_error_record_with_the_raw_text(tiny_model: Path, receipt_png: Path) -> None:
+    """The tax invoice needs ~320 tokens of the tiny tokenizer even with every field null: in 40
+    tokens it cannot be finished, and nothing unvalidated is passed off as data."""
+    code, stdout, stderr = local(tiny_model, str(receipt_png), "--template", "tax-invoice", "--json",
+                                 "--max-new-tokens", "40")  # fmt: skip
+    assert code == 1
+    result = json.loads(stdout)
+    assert result["valid"] is False and result["data"] is None and result["attempts"] == 2
+    assert result["errors"] == ["the output stopped at the token limit (--max-new-tokens 40) before the JSON ended"]
+    assert result["raw"].startswith('{"승인번호":')  # what the model wrote, kept
+    assert f"Error: {receipt_png} (page 1): no valid JSON after 2 attempt(s)" in stderr
+
+
+def test_without_llguidance_the_local_engine_says_what_to_install(tiny_model: Path, receipt_png: Path) -> None:
+    """Said before the model loads (with the real one, 67 GB), in one line with the fix."""
+    missing = "import sys; sys.modules['llguidance'] = None; from exaone_cli.cli import main; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", missing, "extract", str(receipt_png), "--fields", FIELDS, "--model", str(tiny_model)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 3 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "Error: constrained decoding with the local engine needs llguidance",
+        "Hint: pip install 'exaone-cli[extract]' (or llguidance), or use --server",
+    ]
+
+
+def read_pty(command: list[str], timeout: float = 300) -> str:
+    """Run with stdout on a pseudo-terminal (stderr piped apart); what the terminal showed."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(command, stdout=follower, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            env={**os.environ, **ONE_THREAD, "COLUMNS": "100", "TERM": "xterm"})  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([leader], [], [], timeout)
+        if not ready:
+            proc.kill()
+            raise AssertionError("no output on the terminal in time")
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
+    return b"".join(chunks).decode()
+
+
+def test_the_terminal_shows_a_table_of_fields(tiny_model: Path, receipt_png: Path) -> None:
+    shown = read_pty([sys.executable, "-m", "exaone_cli", "extract", str(receipt_png), "--fields", FIELDS,
+                      "--model", str(tiny_model), "--max-new-tokens", "48", *TINY])  # fmt: skip
+    assert f"{receipt_png} · page 1" in shown and "✓ valid" in shown
+    for name in ("field", "value", "상호", "합계금액", "거래일자"):
+        assert name in shown
+    assert '"schema_version"' not in shown  # a table, not JSON
+
+
+# ---- an OpenAI-compatible server ------------------------------------------------------------
+
+
+@dataclass
+class JsonServer(FakeServer):
+    """Answers each chat request with the next of `contents` (the last one again when they run
+    out), after the reasoning the way the fake server gives it."""
+
+    contents: list[str] = field(default_factory=lambda: ['{"상호": null, "합계금액": null, "거래일자": null}'])
+
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        reply = super().answer(body)
+        message = reply["choices"][0]["message"]
+        content = self.contents.pop(0) if len(self.contents) > 1 else self.contents[0]
+        thinking = body.get("chat_template_kwargs", {}).get("enable_thinking", True)
+        message["content"] = f"{REASONING}</think>\n\n{content}" if thinking and not self.reasoning_parser else content
+        return reply
+
+
+@pytest.fixture(autouse=True)
+def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remote_module, "_sleep", lambda seconds: None)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["extract", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def prompt_text(body: dict[str, Any]) -> str:
+    return next(part["text"] for part in body["messages"][0]["content"] if part["type"] == "text")
+
+
+def test_server_gets_the_schema_as_response_format_and_one_repair(receipt_png: Path) -> None:
+    valid = '{"상호": "스타벅스", "사업자등록번호": "123-45-67890", "합계금액": 12500}'
+    schema = load_template("receipt").schema
+    full = json.loads(valid) | {key: None for key in schema["properties"] if key not in json.loads(valid)}
+    full["품목"] = []
+    with JsonServer(
+        contents=['{"상호": "스타벅스", "합계금액": "12,500원"', json.dumps(full, ensure_ascii=False)]
+    ) as server:
+        code, stdout, stderr = run(str(receipt_png), "--template", "receipt", "--server", server.url, "--json")
+    assert code == 0, stderr
+    first, second = server.requests
+    assert first["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "extraction", "schema": schema, "strict": True},
+    }
+    assert second["response_format"] == first["response_format"]
+    assert 'Your previous answer was:\n{"상호": "스타벅스", "합계금액": "12,500원"' in prompt_text(second)
+    assert "It does not match the schema:\n- the answer is not JSON" in prompt_text(second)
+    result = json.loads(stdout)
+    assert result["valid"] and result["attempts"] == 2 and result["data"] == full
+    assert (result["data"]["사업자등록번호"], result["data"]["합계금액"]) == ("123-45-67890", 12500)
+
+
+def test_server_that_refuses_response_format_gets_the_prompt_alone(receipt_png: Path, pdf: Path) -> None:
+    fenced = '```json\n{"상호": "카페", "합계금액": 4500, "거래일자": "2024-03-01"}\n```'
+    with JsonServer(refuse_fields={"response_format"}, contents=[fenced]) as server:
+        code, stdout, stderr = run(str(receipt_png), str(pdf), "--per-page", "--fields", FIELDS, "--server",
+                                   server.url, "--jsonl", "--concurrency", "2")  # fmt: skip
+    assert code == 0, stderr
+    assert stderr.count("does not accept response_format") == 1
+    assert "the JSON is asked for by the prompt alone (and still validated)" in stderr
+    accepted = [body for body in server.requests if "response_format" not in body]
+    assert len(accepted) == 3 and all("JSON Schema" in prompt_text(body) for body in accepted)
+    results = [json.loads(line) for line in stdout.splitlines()]
+    assert [(r["pages"], r["valid"]) for r in results] == [([1], True), ([1], True), ([2], True)]
+    assert results[0]["data"] == {"상호": "카페", "합계금액": 4500, "거래일자": "2024-03-01"}
+
+
+def test_server_answers_that_never_validate_are_error_records(receipt_png: Path) -> None:
+    with JsonServer(contents=['{"상호": "카페", "합계금액": "사천오백원", "거래일자": "3월 1일"}']) as server:
+        code, stdout, stderr = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--json")
+    assert code == 1 and len(server.requests) == 2  # one repair, no more
+    result = json.loads(stdout)
+    assert result["valid"] is False and result["data"] is None and result["attempts"] == 2
+    assert result["raw"] == '{"상호": "카페", "합계금액": "사천오백원", "거래일자": "3월 1일"}'
+    assert result["errors"] == [
+        "$.거래일자: '3월 1일' is not a 'date'",
+        "$.합계금액: '사천오백원' is not of type 'integer', 'null'",
+    ]
+    assert "no valid JSON after 2 attempt(s): $.거래일자: '3월 1일' is not a 'date' (and 1 more)" in stderr
+
+
+@pytest.mark.parametrize("parser", [True, False])
+def test_server_reasoning_is_kept_apart(receipt_png: Path, parser: bool) -> None:
+    with JsonServer(reasoning_parser=parser) as server:
+        code, stdout, _ = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--json", "--think")
+    assert code == 0
+    assert server.requests[0]["chat_template_kwargs"] == {"enable_thinking": True}
+    result = json.loads(stdout)
+    assert result["reasoning"] == REASONING and result["data"] == {"상호": None, "합계금액": None, "거래일자": None}
+
+
+def test_thinking_is_off_by_default_and_the_document_preset_is_used(receipt_png: Path) -> None:
+    with JsonServer() as server:
+        code, stdout, _ = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--json", "--seed", "7")
+    body = server.requests[0]
+    assert code == 0 and body["chat_template_kwargs"] == {"enable_thinking": False}
+    assert (body["temperature"], body["top_p"], body["top_k"], body["presence_penalty"], body["seed"]) == (
+        0.6, 0.95, 20, 1.5, 7,
+    )  # fmt: skip
+    assert json.loads(stdout)["preset"] == "ocr"
+
+
+def test_show_schema_prints_the_schema_and_exits(tmp_path: Path) -> None:
+    code, stdout, _ = run("--template", "tax-invoice", "--show-schema")
+    assert code == 0 and json.loads(stdout) == load_template("tax-invoice").schema
+    code, stdout, _ = run("--fields", FIELDS, "--show-schema")
+    assert code == 0 and json.loads(stdout) == FIELDS_SCHEMA
+    schema_file = tmp_path / "mine.schema.json"
+    schema_file.write_text(json.dumps(LOOSE), encoding="utf-8")
+    code, stdout, _ = run("--schema", str(schema_file), "--show-schema")
+    assert code == 0 and json.loads(stdout) == LOOSE
+
+
+def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    code, stdout, stderr = run("a.png", "--fields", "a", "--template", "receipt")
+    assert (
+        code == 2 and stdout == "" and "give exactly one of --schema FILE, --fields LIST or --template NAME" in stderr
+    )
+    code, _, stderr = run("a.png", "--template", "invoice")
+    assert code == 2 and "unknown template 'invoice'" in stderr and "tax-invoice" in stderr
+    code, _, stderr = run("--template", "receipt")
+    assert code == 2 and "no input files" in stderr
+    code, _, stderr = run("a.png", "--fields", "a:money")
+    assert code == 2 and "unknown type 'money'" in stderr
+
+
+def test_help_lists_the_templates() -> None:
+    result = CliRunner().invoke(app, ["extract", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    for name, title in [("receipt", "영수증"), ("tax-invoice", "세금계산서"), ("business-card", "명함"),
+                        ("business-registration", "사업자등록증"), ("contract", "계약서")]:  # fmt: skip
+        assert f"{name} " in result.stdout and title in result.stdout
+
+
+def test_server_mode_imports_no_torch_and_no_grammar_library(receipt_png: Path) -> None:
+    with JsonServer() as server:
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "exaone_cli", "extract", str(receipt_png), "--fields", FIELDS,
+             "--server", server.url, "--json"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
+    assert "openai" in imported and "jsonschema" in imported
+    assert not imported & {"torch", "transformers", "llguidance"}
