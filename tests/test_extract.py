@@ -373,3 +373,19 @@ def test_server_mode_imports_no_torch_and_no_grammar_library(receipt_png: Path) 
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
     assert "openai" in imported and "jsonschema" in imported
     assert not imported & {"torch", "transformers", "llguidance"}
+
+
+def test_output_files_take_their_format_from_the_suffix(receipt_png: Path, pdf: Path, tmp_path: Path) -> None:
+    with JsonServer() as server:
+        for name in ("out.csv", "out.jsonl", "out.json"):
+            code, stdout, stderr = run(str(receipt_png), str(pdf), "--fields", FIELDS, "--server", server.url,
+                                       "-o", str(tmp_path / name))  # fmt: skip
+            assert code == 0 and stdout == "", stderr
+    raw = (tmp_path / "out.csv").read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["source", "pages", "valid", "errors", "상호", "합계금액", "거래일자"]
+    assert rows[1:] == [[str(receipt_png), "1", "true", "", "", "", ""], [str(pdf), "1,2", "true", "", "", "", ""]]
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [line["pages"] for line in lines] == [[1], [1, 2]]
+    assert len(json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["results"]) == 2

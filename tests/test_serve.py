@@ -76,3 +76,18 @@ def test_server_stopped_half_way_keeps_finished_pages_and_exits_1(tiny_model: Pa
     assert lines[: len(finished)] == finished  # the finished pages are the first ones, kept
     assert all("failed after 2 tries" in line["error"] for line in failed)
     assert "Traceback" not in stderr
+
+
+def test_extract_through_a_server_that_ignores_response_format(server: str, receipt_png: Path) -> None:
+    """transformers serve takes `response_format` without complaint and ignores it (it logs
+    "Ignoring unsupported fields"), so nothing constrains the tiny model's noise: 8 tokens cannot
+    spell the schema's keys, the repair cannot either, and the result is an error record that
+    keeps the raw text. Nothing unvalidated is printed as data."""
+    proc = run_exaone("extract", str(receipt_png), "--fields", "상호, 합계금액:integer", "--server", server, "--json",
+                      "--max-new-tokens", "8")  # fmt: skip
+    assert proc.returncode == 1
+    assert "does not accept response_format" not in proc.stderr  # accepted (and ignored), not refused
+    result = json.loads(proc.stdout)
+    assert result["valid"] is False and result["data"] is None and result["attempts"] == 2
+    assert result["raw"] and result["errors"] and result["tokens"]["completion"] > 0
+    assert "no valid JSON after 2 attempt(s)" in proc.stderr

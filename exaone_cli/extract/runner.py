@@ -75,11 +75,6 @@ class ExtractRun:
     def model(self) -> str:
         return self.engine.name if self.engine is not None else self.settings.load.model
 
-    @property
-    def total(self) -> int:
-        """Results this run will give."""
-        return sum(1 for _ in self._jobs(quiet=True))
-
     def __iter__(self) -> Iterator[ExtractResult]:
         size = getattr(self.engine, "concurrency", None) or self.settings.batch_size
         batch: list[_Job | ExtractResult] = []
@@ -103,7 +98,7 @@ class ExtractRun:
                 self.sink.write(result)
             yield result
 
-    def _jobs(self, quiet: bool = False) -> Iterator[_Job | ExtractResult]:
+    def _jobs(self) -> Iterator[_Job | ExtractResult]:
         """A job per file (its first --max-images selected pages) or per page; an error result
         for a file that could not be opened."""
         for plan in self.plans:
@@ -112,7 +107,7 @@ class ExtractRun:
             elif self.settings.per_page:
                 yield from (_Job(plan, (number,)) for number in plan.pages)
             else:
-                if len(plan.pages) > self.settings.max_images and not quiet:
+                if len(plan.pages) > self.settings.max_images:
                     self.warn(
                         f"{plan.display}: using the first {self.settings.max_images} of {len(plan.pages)} pages"
                         " (--max-images, or --per-page for one result per page)"
