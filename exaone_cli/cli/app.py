@@ -23,7 +23,7 @@ EPILOG = (
 
 app = typer.Typer(
     name="exaone",
-    help="EXAONE 4.5 from the command line: Korean-first document OCR, question answering and extraction.",
+    help="EXAONE 4.5 from the command line: Korean-first document OCR and question answering.",
     epilog=EPILOG,
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -288,8 +288,11 @@ class JsonSchemaLogitsProcessor(LogitsProcessor):
         reserve = self.max_new_tokens // ANSWER_SHARE if reasoning else 0
         if generated >= row.next_check:
             row.cost = self.rule.cost(row.matcher, min(remaining + 1, MAX_PLAYOUT))
-        if row.cost is None:
-            return self._close(row, "length", reasoning) if remaining < MAX_PLAYOUT else None
+        if row.cost is None:  # the rule needs more than the tokens left, or than MAX_PLAYOUT
+            if remaining < MAX_PLAYOUT:
+                return self._close(row, "length", reasoning)
+            row.next_check = generated + CHECK_EVERY
+            return None
         # The margin covers the cost growing between checks and within one step (a new list item
         # can cost as much as the rest of its object): half the cost, and a little more.
         gap = remaining - (row.cost + row.cost // 2 + 8 + reserve)
