@@ -8,9 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import pty
-import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +20,7 @@ import pytest
 from extract_schemas import FEATURES, LOOSE
 from fake_openai import REASONING, FakeServer
 from pdf_fixtures import make_text_pdf
+from test_terminal import in_terminal
 from typer.testing import CliRunner
 
 from exaone_cli.cli import app
@@ -35,9 +33,9 @@ from exaone_cli.extract.validate import check_generation
 FIELDS = "상호, 합계금액:integer, 거래일자:date"
 FIELDS_SCHEMA = parse_fields(FIELDS).schema
 TINY = ["--max-pixels", "50176", "--dpi", "50"]  # small pages: the tiny model's prefill stays cheap
-# The tiny model's matrices are too small to share between threads; on a busy 2-core machine two
-# torch threads per process mostly wait for each other (a generation runs ~8x slower).
-ONE_THREAD = {"OMP_NUM_THREADS": "1"}
+# The tiny model's matrices are too small to share between threads: on a busy 2-core machine two
+# torch threads mostly wait for each other (a generation ran ~8x slower), so the tests that load
+# it in this process use one.
 
 
 @pytest.fixture()
@@ -55,7 +53,7 @@ def engine(tiny_model: Path) -> Iterator[Any]:
     from exaone_cli.engines.local import LocalEngine
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # see ONE_THREAD
+    torch.set_num_threads(1)  # see TINY
     loaded = LocalEngine.load(LoadOptions(model=str(tiny_model), dtype="float32", device_map="cpu"))
     yield loaded
     loaded.close()
@@ -94,7 +92,7 @@ def test_tiny_model_noise_always_matches_the_schema(engine: Any, receipt_png: Pa
 
 @pytest.fixture()
 def one_thread() -> Iterator[None]:
-    """In-process runs of the command (the model loads in this process): see ONE_THREAD."""
+    """In-process runs of the command (the model loads in this process): one torch thread (see TINY)."""
     import torch
 
     threads = torch.get_num_threads()
@@ -186,40 +184,6 @@ def test_without_llguidance_the_local_engine_says_what_to_install(tiny_model: Pa
         "Error: constrained decoding with the local engine needs llguidance",
         "Hint: pip install 'exaone-cli[extract]' (or llguidance), or use --server",
     ]
-
-
-def read_pty(command: list[str], timeout: float = 300) -> str:
-    """Run with stdout on a pseudo-terminal (stderr piped apart); what the terminal showed."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(command, stdout=follower, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            env={**os.environ, **ONE_THREAD, "COLUMNS": "100", "TERM": "xterm"})  # fmt: skip
-    os.close(follower)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([leader], [], [], timeout)
-        if not ready:
-            proc.kill()
-            raise AssertionError("no output on the terminal in time")
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    proc.wait(timeout=60)
-    os.close(leader)
-    assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
-    return b"".join(chunks).decode()
-
-
-def test_the_terminal_shows_a_table_of_fields(tiny_model: Path, receipt_png: Path) -> None:
-    shown = read_pty([sys.executable, "-m", "exaone_cli", "extract", str(receipt_png), "--fields", FIELDS,
-                      "--model", str(tiny_model), "--max-new-tokens", "48", *TINY])  # fmt: skip
-    assert f"{receipt_png} · page 1" in shown and "✓ valid" in shown
-    for name in ("field", "value", "상호", "합계금액", "거래일자"):
-        assert name in shown
-    assert '"schema_version"' not in shown  # a table, not JSON
 
 
 # ---- an OpenAI-compatible server ------------------------------------------------------------
@@ -389,3 +353,18 @@ def test_output_files_take_their_format_from_the_suffix(receipt_png: Path, pdf: 
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [line["pages"] for line in lines] == [[1], [1, 2]]
     assert len(json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["results"]) == 2
+
+
+def test_the_terminal_shows_a_table_of_fields_with_controls_made_visible(receipt_png: Path) -> None:
+    """The rich view on a real (pseudo-)terminal: a heading and a table; a value's escape
+    sequences (untrusted model text) are shown, never obeyed."""
+    value = {"상호": "\u001b[31mRED\u001b]0;PWNED\u0007 카페", "합계금액": 4500, "거래일자": None}
+    with JsonServer(contents=[json.dumps(value)]) as server:
+        code, out, err = in_terminal("extract", str(receipt_png), "--fields", FIELDS, "--server", server.url)
+        _, csv_out, _ = in_terminal("extract", str(receipt_png), "--fields", FIELDS, "--server", server.url, "--csv")
+    assert "␛[31mRED␛]0;PWNED␇ 카페,4500," in csv_out and "\x1b" not in csv_out  # CSV on a terminal too
+    assert code == 0, err
+    assert f"{receipt_png} · page 1" in out and "✓ valid" in out
+    assert "field" in out and "value" in out and "합계금액" in out and "4500" in out
+    assert "␛[31mRED␛]0;PWNED␇ 카페" in out and "\x1b]0;PWNED" not in out and "\x07" not in out
+    assert '"schema_version"' not in out  # a table, not JSON

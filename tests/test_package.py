@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import run_exaone
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("torch", "transformers", "accelerate", "bitsandbytes", "torchvision")
+HEAVY = ("torch", "transformers", "accelerate", "bitsandbytes", "torchvision", "llguidance")
 
 
 def test_help_imports_no_torch_or_transformers() -> None:
@@ -57,5 +57,7 @@ def test_wheel_carries_the_prompt_templates(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for template in sorted((ROOT / "prompts").glob("*.txt")):
         assert f"exaone_cli/prompts/{template.name}" in names
+    for schema in ("receipt", "tax-invoice", "business-card", "business-registration", "contract"):
+        assert f"exaone_cli/extract/templates/{schema}.json" in names  # exaone extract --template
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "exaone = exaone_cli.cli:main" in entry_points

@@ -25,6 +25,7 @@ from ..extract.settings import ExtractSettings
 from ..output import JsonlWriter, atomic_write
 from ..results import SCHEMA_VERSION
 from .json import dumps
+from .terminal import for_terminal
 
 BOM = "\ufeff"  # Excel reads a CSV file as UTF-8 only when it starts with one
 _META = ["source", "pages", "valid", "errors"]
@@ -81,11 +82,13 @@ class JsonlSink:
 
 class CsvSink:
     """One row per result: source, pages, valid, errors, then the schema's fields (dotted names
-    for nested objects, lists as JSON text). UTF-8 with a BOM, so Excel shows Korean."""
+    for nested objects, lists as JSON text). UTF-8 with a BOM, so Excel shows Korean. Exact in
+    files and pipes; on a terminal, control characters in values are shown, not obeyed."""
 
-    def __init__(self, settings: ExtractSettings) -> None:
+    def __init__(self, settings: ExtractSettings, terminal: bool = False) -> None:
         self.paths = columns(settings.target.schema)
         self.output = settings.output
+        self.terminal = terminal
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)
         self.buffer.write(BOM)
@@ -94,7 +97,8 @@ class CsvSink:
 
     def _flush(self) -> None:
         if self.output is None:  # stdout: row by row
-            sys.stdout.write(self.buffer.getvalue())
+            text = self.buffer.getvalue()
+            sys.stdout.write(for_terminal(text) if self.terminal else text)
             sys.stdout.flush()
             self.buffer.seek(0)
             self.buffer.truncate()
@@ -123,21 +127,23 @@ class TableSink:
 
 
 def print_result(console: Console, result: ExtractResult, paths: list[Column]) -> None:
-    """One result: a heading (source, pages, valid or not), then a two-column table of fields, or
-    the errors. Model text is printed verbatim (no markup)."""
+    """One result on a terminal: a heading (source, pages, valid or not), then a two-column table
+    of fields, or the errors. Values, field and file names are untrusted: printed as Text (no
+    markup), their control characters shown, not obeyed."""
     pages = ", ".join(str(page) for page in result.pages)
     where = f" · page {pages}" if len(result.pages) == 1 else f" · pages {pages}" if pages else ""
     mark = ("  ✓ valid", "green") if result.valid else ("  ✗ not valid", "bold red")
-    console.print(Text.assemble((result.source + where, "bold"), mark), soft_wrap=True)
+    console.print(Text.assemble((for_terminal(result.source) + where, "bold"), mark), soft_wrap=True)
     if result.valid:
         table = Table(show_header=True, expand=False)
         table.add_column("field", style="bold", no_wrap=True)
         table.add_column("value")
         for path, value in zip(paths, flatten(result.data, paths), strict=True):
-            table.add_row(Text(header(path)), Text(value) if value else Text("–", style="dim"))
+            shown = Text(for_terminal(value)) if value else Text("–", style="dim")
+            table.add_row(Text(for_terminal(header(path))), shown)
         console.print(table)
     for error in result.errors:
-        console.print(Text.assemble(("  ", ""), (error, "red")), soft_wrap=True)
+        console.print(Text.assemble(("  ", ""), (for_terminal(error), "red")), soft_wrap=True)
 
 
 def error_line(result: ExtractResult) -> str:
@@ -154,7 +160,7 @@ def make_result_sink(settings: ExtractSettings, console: Console) -> ResultSink:
     if settings.fmt == "jsonl":
         return JsonlSink(settings.output)
     if settings.fmt == "csv":
-        return CsvSink(settings)
+        return CsvSink(settings, terminal=console.is_terminal)
     if settings.fmt == "rich":
         return TableSink(console, settings)
     return JsonSink(settings)
