@@ -15,7 +15,7 @@ from .ocr_settings import OcrSettings
 from .output import Sink, finished_pages
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
 from .parse import parse_answer
-from .pipeline import DocumentPlan, SkipPage, error_text, plan_documents, run_ocr
+from .pipeline import DocumentPlan, SkipPage, error_text, missing_note, plan_documents, run_ocr
 from .prompts import ask_prompt
 from .results import AskResult, ImageRef, PageRecord
 from .text_sources import takes_layer
@@ -32,6 +32,7 @@ def _quiet(_: str) -> None:
 class LoadedInputs:
     pages: list[Page]
     available: int  # pages selected before --max-images cut the list
+    notes: tuple[str, ...] = ()  # per input, the requested pages it does not have
 
     @property
     def dropped(self) -> int:
@@ -45,19 +46,31 @@ def load_inputs(
     max_images: int | None = None,
 ) -> LoadedInputs:
     """The selected pages of every named input, in order, at most `max_images` of them rendered.
-    Raises InputError on the first bad input: a question about several images cannot be
-    answered with one missing."""
+    Raises InputError on the first bad input, and on an input --pages leaves no page of: a
+    question about several images cannot be answered with one missing. Requested pages an input
+    does not have are noted per input."""
     ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
     pages: list[Page] = []
+    notes: list[str] = []
     available = 0
     for name in names:
         source = open_source(name)
         with open_document(source, raster) as document:
-            for number in ranges.select(document.page_count):
+            count = document.page_count
+            selected = ranges.select(count)
+            if not selected:
+                raise InputError(
+                    f"{source.display}: --pages {ranges} selects none of its {count} page(s)",
+                    hint="--pages applies to every input; ask about this file separately, or widen --pages",
+                )
+            note = missing_note(ranges, count)
+            if note:
+                notes.append(f"{source.display}: {note}")
+            for number in selected:
                 available += 1
                 if max_images is None or len(pages) < max_images:
                     pages.append(document.render(number))
-    return LoadedInputs(pages, available)
+    return LoadedInputs(pages, available, tuple(notes))
 
 
 def ask(
@@ -85,6 +98,8 @@ def ask(
     load = load or LoadOptions()
     flags = flags or SamplingFlags()
     loaded = load_inputs(inputs, ranges, raster, max_images)
+    for note in loaded.notes:
+        on_warning(note)
     if loaded.dropped:
         on_warning(f"using the first {len(loaded.pages)} of {loaded.available} pages (--max-images)")
     pages = loaded.pages
@@ -122,6 +137,7 @@ def ask(
         model=engine.name,
         generation=generation,
         note=empty,
+        input_notes=loaded.notes,
     )
 
 
@@ -219,6 +235,9 @@ class OcrRun:
         self.sink = sink
         mode = settings.request.text_layer
         self.plans = plan_documents(settings.files, settings.ranges, settings.request.raster, read_layers=mode != "off")
+        for plan in self.plans:
+            if plan.note:
+                warn(f"{plan.display}: {plan.note}")
         # --text-layer prefer with every page's layer good: no model is loaded, torch never imported.
         self._own_engine = engine is None and self.model_pages > 0
         if engine is None:
@@ -230,9 +249,19 @@ class OcrRun:
         self._skip = self._resume_filter() if settings.resume else None
 
     @property
+    def pages(self) -> int:
+        """Pages to generate: the selected pages of every readable input, less those --resume skips."""
+        return sum(len(plan.pages) for plan in self.plans) - self.skipped
+
+    @property
+    def unreadable(self) -> int:
+        """Named inputs that could not be opened at all (each becomes one error record)."""
+        return sum(1 for plan in self.plans if plan.error)
+
+    @property
     def total(self) -> int:
-        pages = sum(len(plan.pages) for plan in self.plans) + sum(1 for plan in self.plans if plan.error)
-        return pages - self.skipped
+        """Records the run will hand over: one per page to generate, one per unreadable input."""
+        return self.pages + self.unreadable
 
     @property
     def layer_pages(self) -> int:
@@ -246,17 +275,19 @@ class OcrRun:
         return sum(len(plan.pages) for plan in self.plans if plan.source) - self.layer_pages
 
     def summary(self) -> str:
-        """One line for stderr before the work starts: what will be done, at what token budget."""
+        """One line for stderr before the work starts: what will be done, at what token budget.
+        A file named twice counts twice: each named input gets its own result."""
         request, remote = self.settings.request, self.settings.remote
-        files = sum(1 for plan in self.plans if plan.source)
+        readable = len(self.plans) - self.unreadable
         where = (
             f"{remote.concurrency} request(s) in flight to {remote.server}" if remote else f"batch {request.batch_size}"
         )
+        cannot = f" ({self.unreadable} of {len(self.plans)} inputs cannot be read)" if self.unreadable else ""
         return (
-            f"{self.total} page(s) from {files} file(s){self._layer_summary()} · {request.raster.rasterizer} at "
-            f"{request.raster.dpi} DPI · up to {request.max_pixels // (28 * 28):,} visual tokens per page "
-            f"(--max-pixels {request.max_pixels:,}) · {where} · "
-            f"{f'model {self.engine.name}' if self.model_pages else 'no model needed'}"
+            f"{_count(self.pages, 'page')} from {_count(readable, 'file')}{cannot}{self._layer_summary()} · "
+            f"{request.raster.rasterizer} at {request.raster.dpi} DPI · up to {request.max_pixels // (28 * 28):,} "
+            f"visual tokens per page (--max-pixels {request.max_pixels:,}) · {where}"
+            f"{'' if self.model_pages else ' · no model needed'}"
             f" · preset {request.preset.name} · thinking {'on' if request.thinking else 'off'}"
         )
 
@@ -272,22 +303,34 @@ class OcrRun:
         use = "in the prompt" if mode == "hint" else "as the fallback"
         return f" · text layer good on {good} of {len(layers)} PDF page(s), used {use}"
 
+    @property
+    def opened_engine(self) -> bool:
+        """This run loaded the model (or connected to the server) itself."""
+        return self._own_engine
+
     def _resume_filter(self) -> SkipPage:
         """Pages the output file holds already: transcribed by the same model with the same prompt
         and preset, or (under prefer) taken from the same file's layer. Pages where the layer
-        stood in for a failed model are not done: they get another try."""
+        stood in for a failed model are not done: they get another try. Counted, not just looked
+        up: a file named twice has its pages done twice, so a page is skipped as often as the file
+        holds it, first occurrences first."""
         assert self.settings.output is not None
         done = finished_pages(self.settings.output)
         request, model = self.settings.request, self.engine.name
-        keys = {
-            (plan.sha256, number)
-            for plan in self.plans
-            for number in plan.pages
-            if (plan.sha256, number, request.prompt_sha256, request.preset.name, model) in done.model
-            or (takes_layer(request.text_layer, plan.layer(number)) and (plan.sha256, number) in done.text_layer)
-        }
-        self.skipped = len(keys)
-        return lambda plan, number: (plan.sha256, number) in keys
+        skip: set[tuple[int, int]] = set()
+        for plan in self.plans:
+            for number in plan.pages:
+                key = (str(plan.sha256), number, request.prompt_sha256, request.preset.name, model)
+                layer = (str(plan.sha256), number)
+                if done.model[key] > 0:
+                    done.model[key] -= 1
+                elif takes_layer(request.text_layer, plan.layer(number)) and done.text_layer[layer] > 0:
+                    done.text_layer[layer] -= 1
+                else:
+                    continue
+                skip.add((id(plan), number))
+        self.skipped = len(skip)
+        return lambda plan, number: (id(plan), number) in skip
 
     def __iter__(self) -> Iterator[PageRecord]:
         try:
@@ -315,6 +358,10 @@ class _NoEngine:
 
     def close(self) -> None:
         pass
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
 def ocr_run(settings: OcrSettings, sink: Sink, engine: Engine | None = None, warn: OnStatus = _quiet) -> OcrRun:

@@ -63,4 +63,4 @@ def debug_enabled() -> bool:
 
 def error_text(exc: ExaoneError) -> str:
     """An error as one line for a record and for stderr: what went wrong, then what to do."""
-    return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+    return f"{exc.message}; {exc.hint}" if exc.hint else exc.message

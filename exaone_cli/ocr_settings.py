@@ -8,6 +8,7 @@ from pathlib import Path
 from .config import LoadOptions, Preset, Sampling, SamplingFlags
 from .engines.remote import RemoteOptions
 from .errors import UsageError
+from .output import check_destination
 from .pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .pipeline import OcrRequest
 from .prompts import template
@@ -75,6 +76,8 @@ class OcrSettings:
         fmt = resolve_format(fmt, output, stdout_is_terminal)
         if resume and (output is None or fmt != "jsonl"):
             raise UsageError("--resume needs -o FILE.jsonl", hint="exaone ocr doc.pdf -o pages.jsonl --resume")
+        if output is not None:
+            check_destination(output, files)
         if files.count("-") > 1:
             raise UsageError("'-' (standard input) can be given once")
         if page_retries < 0:

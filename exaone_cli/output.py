@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +37,35 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+def check_destination(output: Path, inputs: Iterable[str]) -> None:
+    """Refuse an -o path before any work is done (UsageError, exit 2): a folder, a folder that
+    does not exist or cannot be written, or one of the inputs (writing the text there would
+    destroy it)."""
+    shown = str(output)
+    if output.is_dir():
+        raise UsageError(f"-o {shown}: is a folder", hint=f"name a file in it, e.g. -o {output / 'pages.jsonl'}")
+    folder = output.parent
+    if not folder.is_dir():
+        raise UsageError(f"-o {shown}: the folder {folder} does not exist", hint=f"create it first: mkdir -p {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"-o {shown}: cannot write in the folder {folder}", hint="choose a folder you can write to")
+    if output.exists():
+        for name in inputs:
+            if name != "-" and os.path.exists(name) and os.path.samefile(name, output):
+                raise UsageError(
+                    f"-o {shown} is also an input: writing the output there would overwrite it",
+                    hint="choose another output file",
+                )
+
+
 def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file in the same folder and a rename."""
+    """Write `text` to `path` via a temporary file in the same folder and a rename. The file gets
+    the permissions a plain `open` would give it: the umask's for a new file, the old file's mode
+    when it replaces one (mkstemp's 0600 would hide the output from the user's group)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -49,6 +74,15 @@ def atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def resume_key(record: dict[str, object]) -> ResumeKey | None:
@@ -68,11 +102,12 @@ def resume_key(record: dict[str, object]) -> ResumeKey | None:
 class FinishedPages:
     """What a JSON Lines file already holds without error: pages the model transcribed (their
     resume keys), and pages taken from their text layer (sha256, page), whose text depends on
-    the file alone. Pages whose text layer stood in for a failed model are in neither: a
-    --resume run gives the model another try at them."""
+    the file alone, each with how often the file holds it (a file named twice is done twice).
+    Pages whose text layer stood in for a failed model are in neither: a --resume run gives the
+    model another try at them."""
 
-    model: set[ResumeKey] = field(default_factory=set)
-    text_layer: set[tuple[str, int]] = field(default_factory=set)
+    model: Counter[ResumeKey] = field(default_factory=Counter)
+    text_layer: Counter[tuple[str, int]] = field(default_factory=Counter)
 
 
 def finished_pages(path: Path) -> FinishedPages:
@@ -94,9 +129,9 @@ def finished_pages(path: Path) -> FinishedPages:
             if key is None or source == "text-layer-fallback":
                 continue
             if source == "text-layer":
-                done.text_layer.add(key[:2])
+                done.text_layer[key[:2]] += 1
             else:
-                done.model.add(key)
+                done.model[key] += 1
     return done
 
 

@@ -47,6 +47,7 @@ class DocumentPlan:
     page_count: int = 0
     error: str | None = None
     layers: Mapping[int, TextLayer] | None = None
+    note: str | None = None  # requested pages it does not have; goes into each of its records
 
     @property
     def sha256(self) -> str | None:
@@ -69,9 +70,13 @@ def plan_documents(
                 count = document.page_count
             selected = tuple(ranges.select(count))
             if not selected:
-                raise InputError(f"{source.display}: no page of its {count} in the --pages selection")
+                raise InputError(
+                    f"{source.display}: --pages {ranges} selects none of its {count} page(s)",
+                    hint="--pages applies to every input; give this file its own command, or widen --pages",
+                )
             layers = _layers(source, selected, raster.password) if read_layers and source.kind == "pdf" else None
-            plans.append(DocumentPlan(source.display, source, selected, count, layers=layers))
+            note = missing_note(ranges, count)
+            plans.append(DocumentPlan(source.display, source, selected, count, layers=layers, note=note))
         except InputError as exc:
             plans.append(DocumentPlan("<stdin>" if name == "-" else name, error=error_text(exc)))
         except Exception as exc:  # a file no reader expected: still only this file's error
@@ -86,6 +91,20 @@ def _layers(source: Source, pages: Sequence[int], password: str | None) -> dict[
         return {layer.page: layer for layer in read_text_layers(source, pages, password)}
     except Exception:
         return None
+
+
+def missing_note(ranges: PageRanges, count: int) -> str | None:
+    """Which requested pages a `count`-page input lacks, in words, or None: "no page 5 in this
+    3-page file (--pages 2,5)"."""
+    missing = ranges.missing(count)
+    if missing is None:
+        return None
+    word = "pages" if "-" in missing or "," in missing else "page"
+    return f"no {word} {missing} in this {count}-page file (--pages {ranges})"
+
+
+def join_notes(*notes: str | None) -> str | None:
+    return "; ".join(note for note in notes if note) or None
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,7 @@ class OcrRequest:
 
 def _record(request: OcrRequest, model: str, plan: DocumentPlan, number: int | None, **values: object) -> PageRecord:
     layer = plan.layer(number) if number is not None else None
+    values["note"] = join_notes(plan.note, values.get("note"))  # type: ignore[arg-type]
     return PageRecord(
         source=plan.display,
         sha256=plan.sha256,
@@ -197,7 +217,7 @@ def _generate(engine: Engine, request: OcrRequest, items: list[Rendered]) -> lis
             return [record for item in items for record in _generate(engine, request, [item])]
         reason = error_text(exc) if isinstance(exc, ExaoneError) else f"{type(exc).__name__}: {exc}"
         item = items[0]
-        message = f"{item.plan.display}: page {item.number}: generation failed ({reason})"
+        message = f"{item.plan.display}: page {item.number}: generation failed: {reason}"
         facts = _page_facts(request, item)
         return [
             _record(

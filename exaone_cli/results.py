@@ -31,7 +31,8 @@ class ImageRef:
 @dataclass(frozen=True)
 class AskResult:
     """One answered question. `error`: the server ended the answer in a way that is not an
-    answer (engines/finish.py); `note`: why the answer is empty, if it is."""
+    answer (engines/finish.py); `note`: why the answer is empty, if it is; `input_notes`: per
+    input, the requested pages it lacks. JSON's `note` joins both."""
 
     question: str
     images: list[ImageRef]
@@ -43,6 +44,7 @@ class AskResult:
     model: str
     generation: Generation
     note: str | None = None
+    input_notes: tuple[str, ...] = ()
 
     @property
     def error(self) -> str | None:
@@ -66,7 +68,7 @@ class AskResult:
             "model": self.model,
             "tokens": {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens},
             "seconds": round(gen.seconds, 3),
-            "note": self.note,
+            "note": "; ".join(note for note in (*self.input_notes, self.note) if note) or None,
             "error": self.error,
             "replaced_characters": gen.replaced_characters,
             "prompt": gen.prompt_text,
@@ -154,20 +156,32 @@ class PageRecord:
 
 def documents_json(records: list[PageRecord], *, model: str, preset: Preset, sampling: Sampling) -> dict[str, Any]:
     """`exaone ocr --json`: {schema_version, model, preset, documents: [{source, sha256, pages}]},
-    documents in input order. Valid even when no page succeeded."""
-    documents: dict[tuple[str, str | None], dict[str, Any]] = {}
+    one document per named input, in input order (a file named twice is two documents). Valid
+    even when no page succeeded.
+
+    `records` come in input order, each input's pages ascending, so an input ends where the
+    source changes or the page numbers stop rising (a file that could not be opened is one
+    record with page None)."""
+    documents: list[dict[str, Any]] = []
+    previous: PageRecord | None = None
     for record in records:
-        doc = documents.setdefault(
-            (record.source, record.sha256), {"source": record.source, "sha256": record.sha256, "pages": []}
-        )
+        if previous is None or not _same_input(previous, record):
+            documents.append({"source": record.source, "sha256": record.sha256, "pages": []})
         page = record.to_dict()
         for key in ("schema_version", "model", "preset", "prompt_sha256"):
             page.pop(key)
-        doc["pages"].append(page)
+        documents[-1]["pages"].append(page)
+        previous = record
     return {
         "schema_version": SCHEMA_VERSION,
         "model": model,
         "preset": preset.to_dict(),
         "sampling": sampling.to_dict(),
-        "documents": list(documents.values()),
+        "documents": documents,
     }
+
+
+def _same_input(previous: PageRecord, record: PageRecord) -> bool:
+    if (previous.source, previous.sha256) != (record.source, record.sha256):
+        return False
+    return previous.page is not None and record.page is not None and record.page > previous.page

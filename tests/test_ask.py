@@ -238,3 +238,45 @@ def test_an_image_the_model_cannot_take_is_named_before_loading(tmp_path: Path) 
     Image.new("RGB", (20000, 10), "white").save(strip)
     proc = run_exaone("ask", str(strip), "What is it?", "--model", str(tmp_path / "no-model"))
     assert_one_clean_error(proc, 1, "strip.png: page 1", "200:1")
+
+
+# ---- first contact: the forgotten question, --pages per input ----------------------------------
+
+REPORT = Path(__file__).resolve().parent.parent / "examples" / "report.pdf"  # two pages
+
+
+@pytest.mark.parametrize("inputs", [["receipt"], ["receipt", "report"], ["-"]])
+def test_a_forgotten_question_is_a_usage_error(receipt_png: Path, tmp_path: Path, inputs: list[str]) -> None:
+    """`exaone ask receipt.png`: the last argument names a file, so there is no question."""
+    named = {"receipt": str(receipt_png), "report": str(REPORT), "-": "-"}
+    proc = run_exaone("ask", *(named[i] for i in inputs), "--model", str(tmp_path / "no-model"))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("Error: no question: the last argument")
+    assert "Hint: put the question last" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("pages", "named", "refused"),
+    [("99", ["report"], "report"), ("2", ["report", "receipt"], "receipt")],
+)
+def test_pages_that_leave_an_input_with_nothing_are_refused(
+    receipt_png: Path, tmp_path: Path, pages: str, named: list[str], refused: str
+) -> None:
+    paths = {"report": str(REPORT), "receipt": str(receipt_png)}
+    proc = run_exaone(
+        "ask", *(paths[n] for n in named), "--pages", pages, "무엇인가요?", "--model", str(tmp_path / "no-model")
+    )
+    assert proc.returncode == 1 and proc.stdout == ""  # named, before any model is loaded
+    assert proc.stderr.startswith(f"Error: {paths[refused]}: --pages {pages} selects none of its")
+
+
+def test_requested_pages_an_input_lacks_are_said_and_noted(tiny_model: Path) -> None:
+    proc = run_exaone(
+        "ask", str(REPORT), "--pages", "2-3", "무엇인가요?", "--model", str(tiny_model), "--no-think",
+        "--max-new-tokens", "4", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    assert [(i["source"], i["page"]) for i in body["images"]] == [(str(REPORT), 2)]
+    assert body["note"] == f"{REPORT}: no page 3 in this 2-page file (--pages 2-3)"
+    assert proc.stderr.count(f"Warning: {REPORT}: no page 3 in this 2-page file") == 1

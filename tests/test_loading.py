@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -112,3 +113,52 @@ def test_quantize_without_bitsandbytes_is_a_clear_error(
     assert code == 3
     assert "--quantize 4bit needs bitsandbytes" in stderr and "pip install" in stderr
     assert "Traceback" not in stderr
+
+
+# ---- no route to the Hub -------------------------------------------------------------------------
+
+
+def closed_endpoint() -> str:
+    """An HF_ENDPOINT where nothing listens: a port taken from the OS and given back."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def hub_cache_with(tiny_model: Path, home: Path, repo_id: str) -> None:
+    """The tiny checkpoint laid out as huggingface_hub caches a download of `repo_id`."""
+    repo = home / "hub" / f"models--{repo_id.replace('/', '--')}"
+    commit = "0" * 40
+    shutil.copytree(tiny_model, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+
+
+def test_unreachable_hub_fails_fast_with_one_line(receipt_png: Path, tmp_path: Path) -> None:
+    endpoint = closed_endpoint()
+    env = {"HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "empty-cache"), "HF_HUB_OFFLINE": ""}
+    # The timeout guards the test; without the up-front check this took minutes of retries.
+    proc = run_exaone("ask", str(receipt_png), "합계는?", "--model", "LGAI-EXAONE/EXAONE-4.5-33B", env=env, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2, proc.stderr  # no retry chatter from huggingface_hub
+    hub = f"the Hugging Face Hub at {endpoint} cannot be reached"
+    assert lines[0].startswith(f"Error: LGAI-EXAONE/EXAONE-4.5-33B: {hub}")
+    assert "not in the local cache" in lines[0]
+    for way_out in ("HF_HUB_OFFLINE=1", "--model PATH", "--server URL"):
+        assert way_out in lines[1]
+
+
+def test_unreachable_hub_loads_the_cached_copy(tiny_model: Path, receipt_png: Path, tmp_path: Path) -> None:
+    home = tmp_path / "hf-home"
+    hub_cache_with(tiny_model, home, "test-org/exaone-tiny")
+    env = {"HF_ENDPOINT": closed_endpoint(), "HF_HOME": str(home), "HF_HUB_OFFLINE": ""}
+    proc = run_exaone(
+        "ask", str(receipt_png), "What is shown?", "--model", "test-org/exaone-tiny", "--no-think",
+        "--max-new-tokens", "4", "--json", env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["model"] == "test-org/exaone-tiny"
+    assert "cannot be reached" in proc.stderr and "using the cached copy of test-org/exaone-tiny" in proc.stderr
+    assert "Retrying" not in proc.stderr

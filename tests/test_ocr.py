@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -256,3 +258,90 @@ def test_rich_view_shows_each_page_under_its_name(tiny_model: Path, docs: dict[s
     assert code == 0
     assert "· page 1 " in stdout and "· page 2 " in stdout  # panel titles, in order
     assert stdout.index("· page 1 ") < stdout.index("· page 2 ")
+
+
+# ---- first contact: destinations, counts, repeats, pages that are not there ---------------------
+
+
+def test_pages_past_the_end_are_said_per_input(tiny_model: Path, docs: dict[str, Path]) -> None:
+    code, stdout, stderr = ocr(tiny_model, str(docs["text"]), "--pages", "2,5", "--jsonl")
+    assert code == 0, stderr
+    (record,) = jsonl(stdout)
+    assert record["page"] == 2
+    assert record["note"] == "no page 5 in this 3-page file (--pages 2,5)"
+    assert stderr.count(f"Warning: {docs['text']}: no page 5 in this 3-page file") == 1
+
+
+@pytest.mark.parametrize("where", ["missing folder", "existing folder", "an input"])
+def test_output_destination_is_checked_before_any_work(docs: dict[str, Path], tmp_path: Path, where: str) -> None:
+    target = {
+        "missing folder": tmp_path / "no-such-folder" / "out.json",
+        "existing folder": tmp_path,
+        "an input": docs["scan"],
+    }[where]
+    before = docs["scan"].read_bytes()
+    # No model is needed to refuse: this one does not even exist.
+    result = CliRunner().invoke(app, ["ocr", str(docs["scan"]), "-o", str(target), "--model", str(tmp_path / "none")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"Error: -o {target}") and result.stderr.count("Error:") == 1
+    assert docs["scan"].read_bytes() == before
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def test_output_files_get_the_permissions_the_umask_gives(
+    tiny_model: Path, docs: dict[str, Path], tmp_path: Path
+) -> None:
+    old = os.umask(0o022)
+    try:
+        modes = {}
+        for name in ("out.json", "out.md", "out.txt", "out.jsonl"):
+            code, _, stderr = ocr(tiny_model, str(docs["photo"]), "-o", str(tmp_path / name))
+            assert code == 0, stderr
+            modes[name] = stat.S_IMODE((tmp_path / name).stat().st_mode)
+    finally:
+        os.umask(old)
+    assert modes == dict.fromkeys(modes, 0o644)
+
+
+def test_counts_name_pages_files_and_unreadable_inputs(tiny_model: Path, docs: dict[str, Path], tmp_path: Path) -> None:
+    missing, empty = tmp_path / "missing.png", tmp_path / "empty.png"
+    empty.touch()
+    code, _, stderr = ocr(tiny_model, str(missing), str(docs["photo"]), "--jsonl")
+    assert code == 1
+    assert "1 page from 1 file (1 of 2 inputs cannot be read)" in stderr
+    assert "Done: 1 page, 1 error in " in stderr
+    code, _, stderr = ocr(tiny_model, str(missing), str(docs["photo"]), str(empty), "--jsonl")
+    assert "1 page from 1 file (2 of 3 inputs cannot be read)" in stderr
+    assert "Done: 1 page, 2 errors in " in stderr
+
+
+def test_a_file_named_twice_gives_one_result_per_name(tiny_model: Path, docs: dict[str, Path]) -> None:
+    code, stdout, stderr = ocr(tiny_model, str(docs["photo"]), str(docs["scan"]), str(docs["photo"]), "--json")
+    assert code == 0, stderr
+    body = json.loads(stdout)
+    jsonschema.validate(body, DOCUMENTS)
+    assert [(Path(d["source"]).name, [p["page"] for p in d["pages"]]) for d in body["documents"]] == [
+        ("photo.jpg", [1]), ("scan.pdf", [1, 2]), ("photo.jpg", [1]),
+    ]  # fmt: skip
+    assert "4 pages from 3 files" in stderr and "Done: 4 pages, no errors" in stderr
+    code, stdout, _ = ocr(tiny_model, str(docs["scan"]), str(docs["scan"]), "--jsonl")
+    assert [r["page"] for r in jsonl(stdout)] == [1, 2, 1, 2]
+
+
+def test_resume_with_a_file_named_twice_finishes_the_second_copy(
+    tiny_model: Path, docs: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "pages.jsonl"
+    args = (str(docs["scan"]), str(docs["scan"]), "-o", str(out))
+    code, _, _ = ocr(tiny_model, *args)
+    assert code == 0
+    full = out.read_text().splitlines()
+    assert [json.loads(line)["page"] for line in full] == [1, 2, 1, 2]
+    out.write_text("\n".join(full[:3]) + "\n")  # interrupted before the second copy's page 2
+    code, _, stderr = ocr(tiny_model, *args, "--resume")
+    assert code == 0, stderr
+    assert "Resumed: 3 page(s)" in stderr and "1 page from 2 files" in stderr
+    lines = out.read_text().splitlines()
+    assert lines[:3] == full[:3]
+    pages = [(r["page"], r["text"]) for r in map(json.loads, lines)]
+    assert pages == [(r["page"], r["text"]) for r in map(json.loads, full)]

@@ -1,28 +1,159 @@
-"""The Typer app: global options and the commands."""
+"""The Typer app: global options, the commands, and the error boundary around Typer's own parsing.
+
+Start-up stays cheap as the tool grows: `exaone --help` lists the commands from the table below
+and imports none of them; a command's module (and whatever it imports) is loaded only when that
+command runs or shows its own help. Adding a command is one line in COMMANDS.
+"""
 
 from __future__ import annotations
 
-import os
+import importlib
 import signal
-import warnings
+import sys
+from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from .. import __version__
-from .ask import ASK_HELP, ask_command
-from .doctor import DOCTOR_HELP, doctor_command
-from .extract import EXTRACT_HELP, extract_command
-from .ocr import OCR_HELP, ocr_command
+from ..errors import ExitCode
+from .errors import BROKEN_PIPE, quiet_broken_pipe, report, set_debug
+from .options import EPILOG
 
-EPILOG = (
-    "Exit codes: 0 success · 1 some inputs failed · 2 usage error · "
-    "3 model/engine could not be loaded or reached · 130 interrupted."
-)
+
+class CommandSpec(NamedTuple):
+    module: str  # exaone_cli.cli.<module>
+    function: str  # the Typer command function in it
+    help: str  # the name of the module's full help text
+    summary: str  # the line `exaone --help` shows (the first line of the full help)
+    needs_args: bool = True  # run without arguments, it shows its help
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    "ocr": CommandSpec("ocr", "ocr_command", "OCR_HELP", "Transcribe documents and images to text, page by page."),
+    "ask": CommandSpec("ask", "ask_command", "ASK_HELP", "Ask EXAONE 4.5 a question, about images or none."),
+    "doctor": CommandSpec("doctor", "doctor_command", "DOCTOR_HELP", "Check this machine, and plan the model's memory without loading any weights.", needs_args=False),  # noqa: E501
+    "extract": CommandSpec("extract", "extract_command", "EXTRACT_HELP", "Pull fields out of documents as JSON that matches a schema."),  # noqa: E501
+}  # fmt: skip
+
+# Typer vendors Click; its exception base class is reachable through the public BadParameter.
+_ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_NO_ARGS_IS_HELP = "NoArgsIsHelpError"  # help was printed already; Typer checks it by name too
+
+
+def _no_type(ctx: object) -> None:
+    return None
+
+
+def _plain_help(params: list[Any]) -> list[Any]:
+    """Help without Typer's type labels where they say nothing: `<bool>` next to every flag and
+    `<list[str]>` next to FILE... (the metavar says it)."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_bool_flag and param.metavar is None:
+            param.metavar = ""
+        elif isinstance(param, TyperArgument):
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
+    return params
+
+
+class ExaoneCommand(TyperCommand):
+    """A command whose usage line reads `exaone ocr [OPTIONS] FILE...` (Typer writes `{FILE...}...`)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        return pieces + [p.metavar or p.name.upper() for p in self.get_params(ctx) if isinstance(p, TyperArgument)]
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_help(super().get_params(ctx))
+
+
+class ExaoneGroup(TyperGroup):
+    """The commands of COMMANDS, each imported when it runs; usage errors in our Error:/Hint: style."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        # What `exaone --help` lists, without importing a command module.
+        self.commands = {name: TyperCommand(name=name, help=spec.summary) for name, spec in COMMANDS.items()}
+        self._listing = False
+        self._loaded: dict[str, Any] = {}
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS or self._listing:
+            return self.commands.get(cmd_name)
+        if cmd_name not in self._loaded:
+            self._loaded[cmd_name] = _load(cmd_name)
+        return self._loaded[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_help(super().get_params(ctx))
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        code = _guarded(
+            lambda: TyperGroup.main(self, args, prog_name, complete_var, False, windows_expand_args, **extra)
+        )
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _guarded(run: Callable[[], Any]) -> int:
+    """Typer's parsing and the command, with Typer's usage errors as one `Error:` line and a
+    `Hint:` line (the style of every other error), exit code 2."""
+    try:
+        result = run()
+    except _ClickException as exc:
+        if type(exc).__name__ == _NO_ARGS_IS_HELP:
+            return int(ExitCode.USAGE)
+        ctx = getattr(exc, "ctx", None)
+        hint = f"see `{ctx.command_path} --help`" if ctx is not None else "see `exaone --help`"
+        report(typer_console(), exc.format_message(), hint)  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", ExitCode.USAGE))
+    except typer.Abort:
+        report(typer_console(), "aborted")
+        return int(ExitCode.INPUT_FAILED)
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        return BROKEN_PIPE
+    return result if isinstance(result, int) else 0
+
+
+def typer_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _load(name: str) -> Any:
+    """The real command: its module imported now, registered the way Typer registers any command."""
+    spec = COMMANDS[name]
+    module = importlib.import_module(f"{__package__}.{spec.module}")
+    single = typer.Typer(add_completion=False)
+    single.command(
+        name=name, help=getattr(module, spec.help), epilog=EPILOG, no_args_is_help=spec.needs_args, cls=ExaoneCommand
+    )(getattr(module, spec.function))
+    return typer.main.get_command(single)
+
 
 app = typer.Typer(
     name="exaone",
+    cls=ExaoneGroup,
     help="EXAONE 4.5 from the command line: Korean-first document OCR and question answering.",
     epilog=EPILOG,
     no_args_is_help=True,
@@ -47,18 +178,7 @@ def main_options(
     ] = False,
 ) -> None:
     """EXAONE 4.5 from the command line."""
-    if debug:
-        os.environ["EXAONE_DEBUG"] = "1"
-    else:
-        # Pillow warns about damaged metadata (corrupt EXIF, ...) with its own source lines; the
-        # page still renders, and a page that does not gets its own one-line error.
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
-
-
-app.command(name="ocr", help=OCR_HELP, epilog=EPILOG, no_args_is_help=True)(ocr_command)
-app.command(name="ask", help=ASK_HELP, epilog=EPILOG, no_args_is_help=True)(ask_command)
-app.command(name="doctor", help=DOCTOR_HELP, epilog=EPILOG)(doctor_command)
-app.command(name="extract", help=EXTRACT_HELP, epilog=EPILOG, no_args_is_help=True)(extract_command)
+    set_debug(debug)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

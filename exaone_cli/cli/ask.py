@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import nullcontext
 from typing import Annotated
@@ -16,6 +17,7 @@ from ..engines.text import valid_text
 from ..errors import ExitCode, UsageError
 from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from ..render.json import write_json
+from ..render.progress import set_spinner_text, spinner
 from ..render.rich import StreamingAnswer, print_ask
 from ..render.terminal import for_terminal
 from ..render.text import ask_text
@@ -24,6 +26,7 @@ from .errors import error_boundary, report, warn
 from .options import (
     ApiKeyOpt,
     AttnImplementationOpt,
+    DebugOpt,
     DeviceMapOpt,
     DpiOpt,
     DtypeOpt,
@@ -108,12 +111,11 @@ def ask_command(
         bool, typer.Option("--final-only", help="Text output: only the final \\boxed{} answer.")
     ] = False,
     show_reasoning: ShowReasoningOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
-        *images, question = args
-        if not question.strip():
-            raise UsageError("the question is empty", hint='exaone ask IMAGE "question"')
+        images, question = split_question(args)
         fmt = Format.json if json_out else fmt
         if fmt is Format.auto:
             fmt = Format.rich if sys.stdout.isatty() else Format.text
@@ -127,12 +129,11 @@ def ask_command(
         remote = remote_options(server, api_key, served_model, 1, retries, timeout, load)
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
-        status = err.status("Loading") if err.is_terminal else nullcontext()
-        with status as spinner:
+        with spinner(err, "Loading") as status:
             # The live answer view takes over from the spinner at the first token.
             stream = (
                 StreamingAnswer(
-                    out, thinking=think, show_reasoning=show_reasoning, on_start=spinner.stop if spinner else None
+                    out, thinking=think, show_reasoning=show_reasoning, on_start=status.stop if status else None
                 )
                 if fmt is Format.rich
                 else None
@@ -147,13 +148,27 @@ def ask_command(
                     thinking=think,
                     boxed_hint=boxed_hint,
                     on_text=stream.on_text if stream else None,
-                    on_status=spinner.update if spinner else lambda _: None,
+                    on_status=lambda text: set_spinner_text(status, text),
                     on_warning=lambda message: warn(err, message),
                     ranges=ranges,
                     raster=raster,
                     max_images=max_images,
                 )
         _print_result(result, fmt, out, err, final_only=final_only, show_reasoning=show_reasoning)
+
+
+def split_question(args: list[str]) -> tuple[list[str], str]:
+    """The inputs and the question: the last argument is the question, unless it names a file
+    (or is -), which means the question was forgotten."""
+    *inputs, question = args
+    if question == "-" or os.path.isfile(question):
+        raise UsageError(
+            f"no question: the last argument, {question}, is an input",
+            hint=f'put the question last, in quotes: exaone ask {" ".join(args)} "합계 금액은 얼마인가요?"',
+        )
+    if not question.strip():
+        raise UsageError("the question is empty", hint='exaone ask IMAGE "question"')
+    return inputs, question
 
 
 def _print_result(
@@ -172,7 +187,8 @@ def _print_result(
         report(err, result.error)
         raise typer.Exit(int(ExitCode.INPUT_FAILED))
     if result.note:
-        warn(err, f"{result.note} (exit code 1)")
+        if not (fmt is Format.rich and result.parsed.truncated):  # the rich view says so itself, with the hint
+            warn(err, f"{result.note} (exit code 1)")
         raise typer.Exit(int(ExitCode.INPUT_FAILED))
     if final_only and result.parsed.final is None:
         warn(err, "the answer has no \\boxed{} final answer (exit code 1)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -12,11 +11,13 @@ from ..config import DEFAULT_MODEL, LoadOptions
 from ..machine import inspect_machine
 from ..memory import hardware_of, parse_gpu_memory, plan_memory
 from ..render.doctor import print_doctor
+from ..render.progress import spinner
 from .errors import error_boundary
 from .options import (
     LOADING,
     OUTPUT,
     AttnImplementationOpt,
+    DebugOpt,
     DeviceMapOpt,
     DtypeOpt,
     MaxMemoryOpt,
@@ -66,6 +67,7 @@ def doctor_command(
     attn_implementation: AttnImplementationOpt = None,
     gpu_memory: GpuMemoryOpt = None,
     json_out: DoctorJsonOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
@@ -74,7 +76,7 @@ def doctor_command(
             offload_folder=offload_folder, attn_implementation=attn_implementation,
         )  # fmt: skip
         gpus = parse_gpu_memory(gpu_memory) if gpu_memory else None
-        with err.status("Planning (no weights are loaded)") if err.is_terminal else nullcontext():
+        with spinner(err, "Planning (no weights are loaded)"):
             machine = inspect_machine()
             plan = plan_memory(load, hardware_of(machine, gpus))
         print_doctor(machine, plan, out, as_json=json_out)

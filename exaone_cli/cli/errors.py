@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,6 +22,22 @@ def _shown(err: Console, text: str) -> str:
     return for_terminal(text) if err.is_terminal else text
 
 
+# A closed standard output (`exaone ocr ... | head -1`) ends the run quietly with the status a
+# Unix tool killed by SIGPIPE reports to its shell: 128 + 13.
+BROKEN_PIPE = 141
+
+
+def set_debug(on: bool) -> None:
+    """--debug / EXAONE_DEBUG=1: tracebacks and library logs. Without it, Pillow's warnings about
+    damaged metadata (corrupt EXIF, ...) stay quiet: the page still renders, and a page that does
+    not gets its own one-line error."""
+    if on:
+        os.environ["EXAONE_DEBUG"] = "1"
+        warnings.filterwarnings("default", category=UserWarning, module=r"PIL\.")
+    elif not debug_enabled():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+
+
 def report(err: Console, message: str, hint: str | None = None) -> None:
     err.print(Text.assemble(("Error: ", "bold red"), _shown(err, message)), soft_wrap=True)
     if hint:
@@ -31,15 +50,24 @@ def warn(err: Console, message: str, hint: str | None = None) -> None:
         err.print(Text.assemble(("Hint: ", "yellow"), _shown(err, hint)), soft_wrap=True)
 
 
+def quiet_broken_pipe() -> None:
+    """Standard output is gone (the reader closed the pipe): point it at /dev/null so Python's
+    final flush does not complain, as Python's documentation on SIGPIPE recommends."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests): nothing to silence
+        pass
+
+
 @contextmanager
 def error_boundary(err: Console) -> Iterator[None]:
-    """Typed errors -> one line (+ hint) and their exit code; Ctrl-C -> 130; anything else ->
-    one line, with the traceback only under --debug / EXAONE_DEBUG=1."""
-    debug = debug_enabled()
+    """Typed errors -> one line (+ hint) and their exit code; Ctrl-C -> 130; a closed stdout ->
+    141, quietly; anything else -> one line, with the traceback only under --debug / EXAONE_DEBUG=1."""
     try:
         yield
     except ExaoneError as exc:
-        if debug:
+        if debug_enabled():
             traceback.print_exc()
         report(err, exc.message, exc.hint)
         raise typer.Exit(int(exc.exit_code)) from None
@@ -48,8 +76,13 @@ def error_boundary(err: Console) -> Iterator[None]:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        raise typer.Exit(BROKEN_PIPE) from None
     except Exception as exc:
-        if debug:
+        if debug_enabled():
             traceback.print_exc()
-        report(err, f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
+            report(err, f"unexpected {type(exc).__name__}: {exc}")
+        else:
+            report(err, f"unexpected {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
         raise typer.Exit(int(ExitCode.INPUT_FAILED)) from None

@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..api import dry_run, ocr_run
+from ..api import OcrRun, dry_run, ocr_run
 from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
+from ..engines import describe_engine, describe_source
 from ..engines.remote import remote_options
 from ..errors import ExitCode
 from ..ocr_settings import FORMATS, OcrSettings
 from ..render.dry_run import print_dry_run
-from ..render.progress import page_progress
+from ..render.progress import LoadingStep, OcrView, finished_line, say
 from ..render.sinks import make_sink
 from ..retries import DEFAULT_PAGE_RETRIES, RETRY_LADDER_HELP
 from ..text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
@@ -24,6 +25,7 @@ from .options import (
     ApiKeyOpt,
     AttnImplementationOpt,
     ConcurrencyOpt,
+    DebugOpt,
     DeviceMapOpt,
     DpiOpt,
     DtypeOpt,
@@ -130,6 +132,7 @@ def ocr_command(
         bool, typer.Option("--dry-run", help="List pages, token counts and text-layer verdicts; load no model.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: DebugOpt = False,
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
@@ -151,19 +154,39 @@ def ocr_command(
             plan = dry_run(settings)
             print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"))
             raise typer.Exit(int(ExitCode.INPUT_FAILED if plan.failed else ExitCode.OK))
-        run = ocr_run(settings, sink=make_sink(settings, out), warn=lambda message: warn(err, message))
-        if not quiet:
-            err.print(run.summary(), soft_wrap=True)
-        with page_progress(err, total=run.total, enabled=err.is_terminal and not quiet) as progress:
+        run = _run(settings, err, quiet=quiet)
+        if run.failed or run.warned:
+            raise typer.Exit(int(ExitCode.INPUT_FAILED))
+
+
+def _run(settings: OcrSettings, err: Console, *, quiet: bool) -> OcrRun:
+    """The run as a person sees it on stderr: the loading step, the pages above one progress
+    line, and a summary line; the product goes to the sink, never through the progress."""
+    view = OcrView(err, quiet=quiet)
+    step = LoadingStep(err, describe_source(settings.load, settings.remote), quiet=quiet)
+    with step.running():
+        run = ocr_run(settings, sink=make_sink(settings, view.stdout(sys.stdout)), warn=lambda m: warn(err, m))
+        step.detail = describe_engine(run.engine) if run.opened_engine else None
+    if not quiet:
+        say(err, run.summary())
+    if run.skipped:
+        say(err, f"Resumed: {run.skipped} page(s) already in {settings.output} are skipped.")
+    in_panels = settings.fmt == "rich"  # the terminal view shows each error in its own panel: once is enough
+    try:
+        with view.running(run.total):
             for record in run:
-                progress.advance(record)
+                view.advance(record)
                 if record.error:
-                    report(err, record.error)
+                    if not in_panels:
+                        report(err, record.error)
                 elif record.text_source == "text-layer-fallback":
                     warn(err, f"{record.source}: page {record.page}: {record.note}")
                 elif record.warning:
                     warn(err, f"{record.source}: page {record.page}: {record.warning}")
-        if run.skipped:
-            err.print(f"Resumed: {run.skipped} page(s) already in {settings.output} were skipped.")
-        if run.failed or run.warned:
-            raise typer.Exit(int(ExitCode.INPUT_FAILED))
+    except KeyboardInterrupt:
+        if not quiet:
+            say(err, finished_line(view, settings, run.total, interrupted=True))
+        raise
+    if not quiet:
+        say(err, finished_line(view, settings, run.total))
+    return run

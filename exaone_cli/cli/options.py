@@ -9,6 +9,31 @@ from typing import Annotated
 import typer
 
 from ..config import DEFAULT_MODEL
+from .errors import set_debug
+
+EPILOG = (
+    "Exit codes: 0 success · 1 some inputs failed · 2 usage error · "
+    "3 model/engine could not be loaded or reached · 130 interrupted · 141 standard output closed (e.g. | head)."
+)
+
+
+def _debug(value: bool) -> None:
+    if value:
+        set_debug(True)
+
+
+# Every command takes --debug too, where the "run again with --debug" hint tells people to put it.
+DebugOpt = Annotated[
+    bool,
+    typer.Option(
+        "--debug",
+        envvar="EXAONE_DEBUG",
+        callback=_debug,
+        is_eager=True,
+        expose_value=False,
+        help="Show tracebacks and library logs.",
+    ),
+]
 
 
 class Format(str, Enum):

@@ -13,7 +13,10 @@ from ..errors import EngineError
 from .base import Engine, Generation, Prompt
 from .remote import RemoteOptions
 
-__all__ = ["Engine", "Generation", "Prompt", "RemoteOptions", "check_constrained_decoding", "open_engine"]
+__all__ = [
+    "Engine", "Generation", "Prompt", "RemoteOptions", "check_constrained_decoding", "describe_engine",
+    "describe_source", "open_engine",
+]  # fmt: skip
 
 MISSING_GRAMMAR_HINT = "pip install 'exaone-cli[extract]' (or llguidance), or use --server"
 
@@ -39,9 +42,31 @@ def open_engine(
         from .remote import RemoteEngine
 
         return RemoteEngine.connect(remote, warn)
-    from .checkpoint import resolve_model
+    from .checkpoint import looks_like_path, resolve_model
 
     resolve_model(load.model)
+    if not looks_like_path(load.model):
+        from . import hub
+
+        hub.prepare(load.model, load.revision, warn)  # no route to the Hub: fail in seconds, not minutes
     from .local import LocalEngine
 
     return LocalEngine.load(load)
+
+
+def describe_source(load: LoadOptions, remote: RemoteOptions | None = None) -> str:
+    """What will be loaded, and from where, in words: for the loading line people see."""
+    if remote is not None:
+        return f"the model served at {remote.server}"
+    from .checkpoint import looks_like_path
+
+    if looks_like_path(load.model):
+        return f"{load.model} (local folder)"
+    from . import hub
+
+    return hub.describe(load.model, load.revision)
+
+
+def describe_engine(engine: object) -> str:
+    """What an opened engine says about itself (device and dtype, or the served model), or ""."""
+    return str(getattr(engine, "description", "") or "")

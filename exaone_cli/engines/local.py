@@ -217,6 +217,17 @@ class LocalEngine:
         model.eval()
         return cls(model, processor, name=load.model, min_pixels=load.min_pixels, max_pixels=load.max_pixels)
 
+    @property
+    def description(self) -> str:
+        """Where the weights sit and in what precision, for the loading line: "cpu · bfloat16"."""
+        model = self.model
+        devices = sorted({str(d) for d in (getattr(model, "hf_device_map", None) or {}).values()}) or [
+            str(model.device)
+        ]
+        quantized = getattr(model, "hf_quantizer", None) is not None
+        dtype = str(model.dtype).removeprefix("torch.")
+        return " · ".join([", ".join(devices), dtype] + (["quantized"] if quantized else []))
+
     def close(self) -> None:
         self.model = None
         self.processor = None

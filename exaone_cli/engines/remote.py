@@ -131,6 +131,11 @@ class RemoteEngine:
             f"the server serves {len(names)} models: {', '.join(names)}", hint="choose one with --served-model NAME"
         )
 
+    @property
+    def description(self) -> str:
+        """The model the server serves, for the loading line."""
+        return f"model {self.name}"
+
     def close(self) -> None:
         self.client.close()
 

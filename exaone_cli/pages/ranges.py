@@ -25,6 +25,20 @@ class PageRanges:
             chosen.update(range(first, min(count, last if last is not None else count) + 1))
         return sorted(chosen)
 
+    def missing(self, count: int) -> str | None:
+        """The requested pages a `count`-page document does not have, written as --pages writes
+        them ("5", "4-9", "10-"), or None when every requested page exists. An open range past
+        the end ("2-" of a 3-page document) asks for nothing missing unless it starts past it."""
+        parts: list[str] = []
+        for first, last in self.spans:
+            if last is None:
+                if first > count:
+                    parts.append(f"{first}-")
+            elif last > count:
+                low = max(first, count + 1)
+                parts.append(str(low) if low == last else f"{low}-{last}")
+        return ",".join(parts) or None
+
     def __str__(self) -> str:
         return ",".join(str(a) if a == b else f"{a}-{'' if b is None else b}" for a, b in self.spans)
 

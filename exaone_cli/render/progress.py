@@ -1,46 +1,202 @@
-"""Progress on stderr for long runs: pages done/total, tokens/s, ETA. Off when stderr is not a
-terminal or with --quiet (then nothing is drawn at all)."""
+"""What a person sees of a run on stderr: a spinner while the model loads, then one line saying
+what was loaded, from where and how long it took; during `exaone ocr` the pages above one live
+progress line (pages done/total, tokens/s, elapsed, ETA); and a summary line at the end.
+
+The live parts are drawn only when stderr is a terminal (and not with --quiet). They never
+capture standard output: rich's Live and Progress redirect sys.stdout into their own console by
+default, which sent the product of `exaone ocr doc.pdf > doc.txt` to the terminal. Every live
+display here is made with `redirect_stdout=False, redirect_stderr=False`, and whatever is written
+to a standard output that shares the terminal goes above the progress line (`OcrView.stdout`).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.spinner import Spinner
+from rich.text import Text
 
-from ..results import PageRecord
+if TYPE_CHECKING:
+    from ..ocr_settings import OcrSettings
+    from ..results import PageRecord
 
 
-class PageProgress:
-    def __init__(self, progress: Progress | None, total: int) -> None:
-        self._progress = progress
-        self._task = progress.add_task("OCR", total=total, rate="") if progress else None
-        self._start = time.perf_counter()
-        self._tokens = 0
-
-    def advance(self, record: PageRecord) -> None:
-        self._tokens += record.completion_tokens
-        if self._progress is None or self._task is None:
-            return
-        elapsed = max(time.perf_counter() - self._start, 1e-6)
-        self._progress.update(self._task, advance=1, rate=f"{self._tokens / elapsed:,.1f} tok/s")
+def say(console: Console, text: str | Text) -> None:
+    """A line for people: wrapped at word boundaries on a terminal, one unbroken line in a log.
+    Plain text is printed as it is (file names may hold rich markup like [1])."""
+    console.print(Text(text) if isinstance(text, str) else text, soft_wrap=not console.is_terminal)
 
 
 @contextmanager
-def page_progress(console: Console, total: int, enabled: bool) -> Iterator[PageProgress]:
-    if not enabled or total == 0:
-        yield PageProgress(None, total)
+def spinner(console: Console, text: str, enabled: bool = True) -> Iterator[Live | None]:
+    """A transient spinner with `text` on `console` (none when disabled or not a terminal). Unlike
+    `Console.status`, it leaves sys.stdout and sys.stderr alone."""
+    if not (enabled and console.is_terminal):
+        yield None
         return
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("pages · {task.fields[rate]}"),
-        TimeRemainingColumn(),
+    live = Live(
+        Spinner("dots", Text(f" {text}", style="dim")),
         console=console,
         transient=True,
+        refresh_per_second=12,
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
-    with progress:
-        yield PageProgress(progress, total)
+    with live:
+        yield live
+
+
+def set_spinner_text(live: Live | None, text: str) -> None:
+    if live is not None:
+        live.update(Spinner("dots", Text(f" {text}", style="dim")))
+
+
+class LoadingStep:
+    """The loading step: a spinner saying what is loaded from where, then one line saying how
+    long it took, with what the engine says about itself (`detail`). Nothing was loaded when
+    `detail` stays None (every input failed before the model was needed)."""
+
+    def __init__(self, console: Console, what: str, *, quiet: bool) -> None:
+        self.console, self.what, self.quiet = console, what, quiet
+        self.detail: str | None = None
+        self.seconds = 0.0
+
+    @contextmanager
+    def running(self) -> Iterator[LoadingStep]:
+        start = time.perf_counter()
+        with spinner(self.console, f"Loading {self.what}…", enabled=not self.quiet):
+            yield self
+        self.seconds = time.perf_counter() - start
+        if self.detail is not None and not self.quiet:
+            detail = f" · {self.detail}" if self.detail else ""
+            say(self.console, Text.assemble(("Loaded ", "green"), f"{self.what} in {self.seconds:.1f} s{detail}"))
+
+
+class _AboveProgress:
+    """Standard output while a progress line may be live on the same terminal: each write takes
+    the line away, writes, and draws the line again below what was written."""
+
+    def __init__(self, stream: IO[str], view: OcrView) -> None:
+        self._stream = stream
+        self._view = view
+
+    def write(self, text: str) -> int:
+        progress = self._view.progress
+        if progress is None or not progress.live.is_started:
+            return self._stream.write(text)
+        progress.stop()
+        try:
+            written = self._stream.write(text)
+            self._stream.flush()
+        finally:
+            progress.start()
+        return written
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding, ...
+        return getattr(self._stream, name)
+
+
+class OcrView:
+    """The live progress line of `exaone ocr` and the counts behind the summary line."""
+
+    def __init__(self, console: Console, *, quiet: bool) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.progress: Progress | None = None
+        self._task: Any = None
+        self._start = time.perf_counter()
+        self.tokens = 0
+        self.pages = 0
+        self.errors = 0
+        self.empty = 0  # pages without error whose answer is empty (warned about)
+
+    def stdout(self, stream: IO[str]) -> IO[str]:
+        """`stream` as the sinks should write to it: above the progress line when both are on a
+        terminal, untouched otherwise."""
+        isatty = getattr(stream, "isatty", None)
+        if self.quiet or not self.console.is_terminal or isatty is None or not isatty():
+            return stream
+        return _AboveProgress(stream, self)  # type: ignore[return-value]
+
+    @contextmanager
+    def running(self, total: int) -> Iterator[OcrView]:
+        self._start = time.perf_counter()
+        if self.quiet or not self.console.is_terminal or total == 0:
+            yield self
+            return
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]OCR"),
+            BarColumn(bar_width=None),
+            MofNCompleteColumn(),
+            TextColumn("pages · {task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            expand=False,
+        )
+        self._task = self.progress.add_task("OCR", total=total, rate="– tok/s")
+        try:
+            with self.progress:
+                yield self
+        finally:
+            self.progress = None
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self._start
+
+    @property
+    def rate(self) -> float:
+        """Generated tokens per second of wall time since the pages started."""
+        return self.tokens / max(self.seconds, 1e-6)
+
+    def advance(self, record: PageRecord) -> None:
+        self.tokens += record.completion_tokens
+        self.pages += record.error is None
+        self.errors += record.error is not None
+        self.empty += record.warning is not None
+        if self.progress is not None:
+            self.progress.update(self._task, advance=1, rate=f"{self.rate:,.1f} tok/s")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def finished_line(view: OcrView, settings: OcrSettings, total: int, *, interrupted: bool = False) -> str:
+    """The summary at the end of `exaone ocr`: pages, errors, time, tokens/s, where the output went."""
+    errors = "no errors" if not view.errors else plural(view.errors, "error")
+    head = f"Interrupted after {view.pages + view.errors} of {total} pages" if interrupted else "Done"
+    return (
+        f"{head}: {plural(view.pages, 'page')}{f' ({view.empty} empty)' if view.empty else ''}, {errors} in "
+        f"{view.seconds:.1f} s · {view.rate:,.1f} tok/s · "
+        f"{_destination(settings)}"
+    )
+
+
+def _destination(settings: OcrSettings) -> str:
+    if settings.fmt == "rich":
+        return "shown above"
+    if settings.output is None:
+        return f"{settings.fmt} on standard output"
+    verb = "appended to" if settings.resume else "written to"
+    return f"{settings.fmt} {verb} {settings.output}"

@@ -16,6 +16,7 @@ from .terminal import for_terminal
 
 _THINK = "<think>"
 _END_THINK = "</think>"
+TRUNCATED_HINT = "raise --max-new-tokens or use --no-think"
 
 
 class StreamingAnswer:
@@ -33,7 +34,14 @@ class StreamingAnswer:
         self.in_reasoning = thinking
         self._split = 0
         self._on_start = on_start
-        self._live = Live(console=console, transient=True, refresh_per_second=12, vertical_overflow="visible")
+        self._live = Live(
+            console=console,
+            transient=True,
+            refresh_per_second=12,
+            vertical_overflow="visible",
+            redirect_stdout=False,  # the product and warnings keep their own streams
+            redirect_stderr=False,
+        )
         self._started = False
 
     def __enter__(self) -> StreamingAnswer:
@@ -74,7 +82,7 @@ def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoni
     if show_reasoning and parsed.reasoning:
         console.print(Panel(Text(for_terminal(parsed.reasoning), style="dim"), title="reasoning", title_align="left"))
     if parsed.truncated:
-        console.print(Text("The output stopped inside the reasoning (token limit).", style="yellow"))
+        console.print(Text(f"The output stopped inside the reasoning (token limit): {TRUNCATED_HINT}.", style="yellow"))
     elif parsed.answer:
         console.print(Text(for_terminal(parsed.answer)))
     if parsed.final is not None:

@@ -2,13 +2,14 @@
 
 jsonl streams (stdout or file, flushed per page); text and Markdown stream to stdout; json, and
 any text/Markdown file, are written whole at the end (atomically), from the pages finished so far
-even when the run was interrupted.
+even when the run was interrupted. Standard output is handed in once (`stdout`), never looked up
+as `sys.stdout` while the run goes: a live display may have swapped it.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import IO
 
 from rich.console import Console
 
@@ -23,8 +24,8 @@ from .terminal import for_terminal
 
 
 class JsonlSink:
-    def __init__(self, path: Path | None, append: bool) -> None:
-        self._writer = JsonlWriter(stream=None if path else sys.stdout, path=path, append=append)
+    def __init__(self, path: Path | None, append: bool, stdout: IO[str]) -> None:
+        self._writer = JsonlWriter(stream=None if path else stdout, path=path, append=append)
 
     def write(self, record: PageRecord) -> None:
         self._writer.write(record)
@@ -37,8 +38,10 @@ class DocumentSink:
     """json / text / markdown: streamed to stdout page by page (json at the end), or collected
     and written to a file atomically when the run ends."""
 
-    def __init__(self, fmt: str, path: Path | None, *, model: str, preset: Preset, sampling: Sampling) -> None:
-        self.fmt, self.path = fmt, path
+    def __init__(
+        self, fmt: str, path: Path | None, stdout: IO[str], *, model: str, preset: Preset, sampling: Sampling
+    ) -> None:
+        self.fmt, self.path, self.stdout = fmt, path, stdout
         self.model, self.preset, self.sampling = model, preset, sampling
         self.records: list[PageRecord] = []
 
@@ -46,12 +49,12 @@ class DocumentSink:
         """A page as text or Markdown: exact for files and pipes (valid UTF-8 whatever the page
         held), control characters made visible on a terminal."""
         block = markdown_block(record, first) if self.fmt == "markdown" else text_block(record)
-        return for_terminal(block) if self.path is None and sys.stdout.isatty() else valid_text(block)
+        return for_terminal(block) if self.path is None and self.stdout.isatty() else valid_text(block)
 
     def write(self, record: PageRecord) -> None:
         if self.path is None and self.fmt != "json":
-            sys.stdout.write(self._block(record, first=not self.records))
-            sys.stdout.flush()
+            self.stdout.write(self._block(record, first=not self.records))
+            self.stdout.flush()
         self.records.append(record)
 
     def render(self) -> str:
@@ -65,13 +68,15 @@ class DocumentSink:
         if self.path is not None:
             atomic_write(self.path, self.render())
         elif self.fmt == "json":
-            sys.stdout.write(self.render())
-            sys.stdout.flush()
+            self.stdout.write(self.render())
+            self.stdout.flush()
 
 
 class RichSink:
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    """The terminal view: each page as a panel on standard output (`exaone ocr` on a terminal)."""
+
+    def __init__(self, stdout: IO[str]) -> None:
+        self.console = Console(file=stdout, highlight=False)
 
     def write(self, record: PageRecord) -> None:
         print_page(self.console, record)
@@ -80,12 +85,14 @@ class RichSink:
         pass
 
 
-def make_sink(settings: OcrSettings, console: Console) -> Sink:
-    """The sink for the run's format and destination."""
+def make_sink(settings: OcrSettings, stdout: IO[str]) -> Sink:
+    """The sink for the run's format and destination; `stdout` is where the product goes when
+    there is no -o file."""
     if settings.fmt == "jsonl":
-        return JsonlSink(settings.output, append=settings.resume)
+        return JsonlSink(settings.output, append=settings.resume, stdout=stdout)
     if settings.fmt == "rich":
-        return RichSink(console)
+        return RichSink(stdout)
     return DocumentSink(
-        settings.fmt, settings.output, model=settings.load.model, preset=settings.preset, sampling=settings.sampling
-    )
+        settings.fmt, settings.output, stdout,
+        model=settings.load.model, preset=settings.preset, sampling=settings.sampling,
+    )  # fmt: skip

@@ -1,0 +1,126 @@
+"""What a person sees in a terminal, and what reaches a file or a pipe while stderr is a terminal (issue #11):
+the product always goes to stdout, the rich view prints pages cleanly above one progress line,
+and a closed pipe ends the run quietly. Every run here has a real pseudo-terminal (terminal.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from terminal import run_on_terminal
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "examples" / "report.pdf"  # two pages of Korean text
+RECEIPT = ROOT / "examples" / "receipt.png"
+FAST = ["--max-pixels", str(160 * 28 * 28), "--max-new-tokens", "8", "--temperature", "0"]
+PROGRESS_BAR = "━"  # rich's bar; the panels are drawn with light lines
+
+
+@pytest.mark.parametrize(
+    ("fmt", "stdout"), [("text", "file"), ("markdown", "pipe"), ("json", "file"), ("jsonl", "pipe")]
+)
+def test_ocr_product_reaches_stdout_while_stderr_is_a_terminal(tiny_model: Path, fmt: str, stdout: str) -> None:
+    run = run_on_terminal(
+        "ocr",
+        str(REPORT),
+        "--model",
+        str(tiny_model),
+        *FAST,
+        "--format",
+        fmt,
+        stdout=stdout,  # type: ignore[arg-type]
+    )
+    assert run.returncode == 0, run.text
+    product = run.stdout.decode()
+    if fmt == "json":
+        assert [p["page"] for p in json.loads(product)["documents"][0]["pages"]] == [1, 2]
+    elif fmt == "jsonl":
+        assert [json.loads(line)["page"] for line in product.splitlines()] == [1, 2]
+    elif fmt == "markdown":
+        assert product.count(f"<!-- {REPORT} · page ") == 2
+    else:
+        assert product.count(f"===== {REPORT} · page ") == 2
+    # The terminal got the people's things, not the product.
+    assert "page 1 =====" not in run.text and "<!--" not in run.text and '"documents"' not in run.text
+    assert "Done: 2 pages, no errors" in run.text
+
+
+def test_piped_standard_input_to_json_for_jq(tiny_model: Path) -> None:
+    """The README's `cat fax.tiff | exaone ocr - --json | jq ...`, stderr on the terminal."""
+    run = run_on_terminal(
+        "ocr", "-", "--json", "--model", str(tiny_model), *FAST, stdout="pipe", stdin=RECEIPT.read_bytes()
+    )
+    assert run.returncode == 0, run.text
+    body = json.loads(run.stdout)
+    assert [d["source"] for d in body["documents"]] == ["<stdin>"]
+
+
+def test_ask_answer_reaches_stdout_while_stderr_is_a_terminal(tiny_model: Path) -> None:
+    run = run_on_terminal(
+        "ask", str(RECEIPT), "합계는?", "--model", str(tiny_model), "--json", "--no-think", "--max-new-tokens", "6",
+        stdout="file",
+    )  # fmt: skip
+    assert run.returncode == 0, run.text
+    assert json.loads(run.stdout)["question"] == "합계는?"
+    assert '"question"' not in run.text
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_rich_view_prints_pages_above_one_progress_line(tiny_model: Path, tmp_path: Path, columns: int) -> None:
+    missing = tmp_path / "빠진 파일.png"
+    run = run_on_terminal(
+        "ocr", str(REPORT), str(missing), str(RECEIPT), "--model", str(tiny_model), *FAST, "--batch-size", "1",
+        stdout="terminal", columns=columns,
+    )  # fmt: skip
+    assert run.returncode == 1  # the missing file
+    screen = run.text
+    # The loading step says what was loaded, from where, and how long it took.
+    loaded = next(line for line in run.screen if line.startswith("Loaded "))
+    assert f"{tiny_model} (local folder) in " in screen.replace("\n", "") and " s" in loaded
+    # Each page in its own panel, in input order, nothing glued to a border.
+    titles = [f"{REPORT} · page 1", f"{REPORT} · page 2", str(missing), f"{RECEIPT} · page 1"]
+    flat = screen.replace("\n", "")
+    positions = [flat.find(title) for title in titles]
+    assert -1 not in positions and positions == sorted(positions), screen
+    for line in run.screen:
+        assert len(line) <= columns
+        if line.lstrip().startswith(("╭", "╰", "│")):
+            assert PROGRESS_BAR not in line and "pages ·" not in line, screen
+    # One progress line while it ran, none left behind once done.
+    assert PROGRESS_BAR in run.raw.decode(errors="replace")
+    assert PROGRESS_BAR not in screen and "tok/s ETA" not in screen
+    # The missing file's error is shown once (its panel), not twice.
+    assert flat.count("no such file") == 1, screen
+    # A summary line at the end: pages, errors, time, tokens/s, where the output went.
+    summary = run.screen[-1]
+    assert summary.startswith("Done: 3 pages, 1 error in ") and "tok/s" in summary and "shown above" in summary
+
+
+def test_truncated_answer_is_said_once_in_the_terminal_view(tiny_model: Path) -> None:
+    run = run_on_terminal(
+        "ask", str(RECEIPT), "합계는?", "--model", str(tiny_model), "--max-new-tokens", "3", stdout="terminal"
+    )
+    assert run.returncode == 0, run.text
+    assert run.text.replace("\n", "").count("stopped inside the reasoning") == 1, run.text
+    assert "--max-new-tokens" in run.text  # with what to do about it
+
+
+def test_closed_stdout_ends_the_run_quietly(tiny_model: Path) -> None:
+    """`exaone ocr ... | head -1`: the reader goes away after the first line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exaone_cli", "ocr", str(REPORT), str(RECEIPT), "--model", str(tiny_model), *FAST,
+         "--format", "text", "--batch-size", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert first.startswith(b"===== ")
+    assert proc.returncode == 141, stderr
+    for noise in ("Error", "BrokenPipe", "Exception ignored", "Traceback"):
+        assert noise not in stderr
