@@ -146,9 +146,16 @@ def _load(name: str) -> Any:
     module = importlib.import_module(f"{__package__}.{spec.module}")
     single = typer.Typer(add_completion=False)
     single.command(
-        name=name, help=getattr(module, spec.help), epilog=EPILOG, no_args_is_help=spec.needs_args, cls=ExaoneCommand
-    )(getattr(module, spec.function))
+        name=name, help=_unwrap(getattr(module, spec.help)), epilog=EPILOG, no_args_is_help=spec.needs_args,
+        cls=ExaoneCommand,
+    )(getattr(module, spec.function))  # fmt: skip
     return typer.main.get_command(single)
+
+
+def _unwrap(text: str) -> str:
+    """Help paragraphs as one line each, so the terminal wraps them at its own width (Typer keeps
+    the source's line breaks); `\b` paragraphs (examples) keep theirs."""
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in text.strip().split("\n\n"))
 
 
 app = typer.Typer(

@@ -65,10 +65,10 @@ selected pages of PDFs go into the prompt as images, in order (at most --max-ima
 \b
 Examples:
   exaone ask receipt.jpg "합계 금액은 얼마인가요?"
-  exaone ask photo.png "What is shown?" --no-think --json | jq -r .final
+  exaone ask examples/receipt.png "What is shown?" --no-think --json | jq -r .final
   exaone ask "세종대왕은 누구인가요?"
-  exaone ask a.png b.png "두 그림의 차이는?"
-  exaone ask report.pdf --pages 2-3 "이 표에서 2023년 매출은?"
+  exaone ask examples/receipt.png examples/report.pdf "두 문서의 차이는?"
+  exaone ask examples/report.pdf --pages 2 "이 표에서 합계는?"
 """
 
 

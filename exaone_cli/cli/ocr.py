@@ -59,10 +59,10 @@ every frame a page; '-' reads a file from standard input.
 
 \b
 Examples:
-  exaone ocr contract.pdf
+  exaone ocr examples/report.pdf
   exaone ocr scans/*.pdf photo.jpg --jsonl > pages.jsonl
-  exaone ocr report.pdf --pages 3-5,9 --format markdown -o report.md
-  cat fax.tiff | exaone ocr - --json | jq '.documents[0].pages[].text'
+  exaone ocr examples/report.pdf --pages 2 --format markdown -o report.md
+  cat examples/receipt.png | exaone ocr - --json | jq '.documents[0].pages[].text'
   exaone ocr big.pdf -o pages.jsonl --resume     # carry on after an interruption
   exaone ocr report.pdf --text-layer prefer      # born-digital pages from the PDF's own text
 """

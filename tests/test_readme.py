@@ -1,0 +1,98 @@
+"""The README as a new user reads it: every example on the shipped files runs as written, and
+every key of the JSON output is documented there."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from exaone_cli.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def shipped_examples() -> list[str]:
+    """Command lines in the README's code blocks that use the shipped examples/ files, each once."""
+    lines = []
+    for block in re.findall(r"```(?:bash|console)\n(.*?)```", README, flags=re.S):
+        for line in block.splitlines():
+            line = re.sub(r"\s+#.*$", "", line.removeprefix("$ ")).strip()
+            if "exaone " in line and "examples/" in line:
+                lines.append(line)
+    return list(dict.fromkeys(lines))
+
+
+def test_the_readme_has_examples_on_the_shipped_files() -> None:
+    assert len(shipped_examples()) >= 10
+
+
+@pytest.mark.parametrize("line", shipped_examples())
+def test_readme_example_runs_as_written(tiny_model: Path, tmp_path: Path, line: str) -> None:
+    """The line runs in a shell, in a folder holding examples/, with `exaone` on the PATH. Only two
+    things differ from a user's machine: the model (EXAONE_MODEL, or the tiny checkpoint where the
+    README builds one in /tmp), and limits on new and visual tokens, so the random tiny model is
+    quick on a CPU."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "exaone"
+    shim.write_text(
+        "#!/usr/bin/env bash\n"
+        'case "$1" in ocr|ask) cmd=$1; shift; set -- "$cmd" --max-new-tokens 8 --max-pixels 200704 "$@";; esac\n'
+        f'exec {sys.executable} -m exaone_cli "$@"\n'
+    )
+    shim.chmod(0o755)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "EXAONE_MODEL": str(tiny_model),
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+    }
+    command = line.replace("/tmp/exaone-tiny", str(tiny_model))
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    if "--final-only" in line and proc.returncode == 1:  # documented: no \boxed{} in a random answer
+        assert "has no \\boxed{} final answer (exit code 1)" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert "Error:" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+    if ">" in line or "-o " in line:  # the file it names was written
+        written = (line.split(">")[-1] if ">" in line else line.split("-o ")[1]).split()[0]
+        assert (tmp_path / written).stat().st_size > 0
+
+
+def _keys(value: object, prefix: str = "") -> set[str]:
+    if isinstance(value, dict):
+        found = set(value)
+        for key, inner in value.items():
+            if key not in ("preset", "sampling"):  # values of the model card's presets, listed in their table
+                found |= _keys(inner)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_keys(item) for item in value)) if value else set()
+    return set()
+
+
+def test_every_json_key_is_documented(tiny_model: Path) -> None:
+    receipt = str(ROOT / "examples" / "receipt.png")
+    fast = ["--model", str(tiny_model), "--max-new-tokens", "4", "--max-pixels", str(160 * 28 * 28)]
+    runner = CliRunner()
+    outputs = [
+        runner.invoke(app, ["ocr", receipt, "--jsonl", *fast]).stdout,
+        runner.invoke(app, ["ocr", receipt, "--json", *fast]).stdout,
+        runner.invoke(app, ["ask", receipt, "What is shown?", "--json", *fast]).stdout,
+    ]
+    keys = set().union(*(_keys(json.loads(output.splitlines()[0])) for output in outputs))
+    assert {"grid", "visual_tokens", "sha256", "schema_version", "documents", "note"} <= keys
+    undocumented = sorted(key for key in keys if f"`{key}`" not in README)
+    assert not undocumented
