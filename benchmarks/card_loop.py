@@ -12,6 +12,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from typing import Any
+
+
+def ocr_pages(
+    processor: Any, model: Any, pdf: str, prompt: str, dpi: int, max_new_tokens: int, size: dict
+) -> Iterator[dict]:
+    """The card's loop over the pages of `pdf`: {"page", "text"} per page, one generate call each."""
+    from pdf2image import convert_from_path
+
+    for number, image in enumerate(convert_from_path(pdf, dpi=dpi), start=1):
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
+        text = processor.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True, enable_thinking=False
+        )
+        inputs = processor(text=[text], images=[image.convert("RGB")], padding=True, return_tensors="pt", size=size)
+        inputs = inputs.to(model.device)
+        generated_ids = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+        generated_text = processor.batch_decode(
+            generated_ids[:, inputs["input_ids"].shape[-1] :], skip_special_tokens=True
+        )[0]
+        yield {"page": number, "text": generated_text}
 
 
 def main() -> None:
@@ -25,7 +47,6 @@ def main() -> None:
     parser.add_argument("--min-pixels", type=int, default=4 * 28 * 28)
     args = parser.parse_args()
 
-    from pdf2image import convert_from_path
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     processor = AutoProcessor.from_pretrained(args.model)
@@ -33,19 +54,8 @@ def main() -> None:
     with open(args.prompt, encoding="utf-8") as handle:
         prompt = handle.read().strip()
     size = {"shortest_edge": args.min_pixels, "longest_edge": args.max_pixels}
-
-    for number, image in enumerate(convert_from_path(args.pdf, dpi=args.dpi), start=1):
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
-        text = processor.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True, enable_thinking=False
-        )
-        inputs = processor(text=[text], images=[image.convert("RGB")], padding=True, return_tensors="pt", size=size)
-        inputs = inputs.to(model.device)
-        generated_ids = model.generate(**inputs, max_new_tokens=args.max_new_tokens, do_sample=False)
-        generated_text = processor.batch_decode(
-            generated_ids[:, inputs["input_ids"].shape[-1] :], skip_special_tokens=True
-        )[0]
-        sys.stdout.write(json.dumps({"page": number, "text": generated_text}, ensure_ascii=False) + "\n")
+    for page in ocr_pages(processor, model, args.pdf, prompt, args.dpi, args.max_new_tokens, size):
+        sys.stdout.write(json.dumps(page, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # One command for the whole check on a fresh machine: installs what it needs into .venv, installs
 # exaone itself (non-editable, as users get it), then lint, types and the test suite.
 #   bash scripts/test.sh            # everything
-#   bash scripts/test.sh -k ask     # extra arguments go to pytest
+#   bash scripts/test.sh -k ask     # extra arguments go to pytest (and skip the install checks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +39,11 @@ $PY -m ruff check --output-format concise exaone_cli tests
 $PY -m ruff format --check exaone_cli tests
 echo "== mypy"
 $PY -m mypy
+# The README's install lines, each in a fresh venv with a smoke command (a few minutes: skipped when
+# extra arguments pick tests, unless INSTALL_CHECK=1).
+if [ $# -eq 0 ] || [ "${INSTALL_CHECK:-}" = 1 ]; then
+  TORCH_PINS="$TORCH_PINS" HELPER_PYTHON="$PY" bash scripts/install_check.sh
+fi
 echo "== pytest"
 # Run from tests/ so `import exaone_cli` resolves to the installed package, not the source tree.
 cd tests

@@ -103,3 +103,9 @@ class FakeServer:
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
         }
+
+
+if __name__ == "__main__":  # a stand-in server for scripts/install_check.sh: prints its URL, serves until killed
+    with FakeServer() as fake:
+        print(fake.url, flush=True)
+        threading.Event().wait()

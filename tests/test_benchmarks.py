@@ -66,3 +66,31 @@ def test_text_layer_benchmark_takes_born_digital_pages_from_the_layer_without_to
     assert (default["from_text_layer"], default["to_model"]) == (0, 3)
     assert rows[("scan", "prefer")]["to_model"] == 1  # a scan has no layer to take
     assert "wall vs default" in proc.stdout
+
+
+def test_ocr_throughput_reports_the_ratio_beyond_the_load_floor(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "throughput.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/ocr_throughput.py"), "--model", str(tiny_model), "--pages", "2",
+         "--batch-sizes", "2", "--repeats", "1", "--max-new-tokens", "4", "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]  # it exits non-zero if any page's text differs
+    result = json.loads(out.read_text())
+    only = result["pages_only"]
+    assert only["import_and_load_seconds"] > 0
+    assert [row["run"] for row in only["rows"]] == ["card loop", "exaone -b 2"]
+    assert all(row["wall_seconds"] > 0 for row in only["rows"] + result["rows"])
+    assert "pages only (model loaded once" in proc.stdout
+
+
+def test_startup_benchmark_puts_exaone_help_beside_a_bare_typer_app(tmp_path: Path) -> None:
+    out = tmp_path / "startup.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/startup.py"), "--repeats", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {row["command"]: row for row in json.loads(out.read_text())}
+    assert rows["exaone --help"]["ratio_to_bare_typer"] > 0
+    assert "bare two-command typer app --help" in rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import unicodedata
 from pathlib import Path
@@ -345,3 +346,11 @@ def test_resume_with_a_file_named_twice_finishes_the_second_copy(
     assert lines[:3] == full[:3]
     pages = [(r["page"], r["text"]) for r in map(json.loads, lines)]
     assert pages == [(r["page"], r["text"]) for r in map(json.loads, full)]
+
+
+def test_error_lines_carry_their_hint_without_nested_parentheses(docs: dict[str, Path], tmp_path: Path) -> None:
+    missing = tmp_path / "missing.png"
+    result = CliRunner().invoke(app, ["ocr", str(missing), "--dry-run", "--json"])
+    (row,) = json.loads(result.stdout)["pages"]
+    assert row["error"] == f"{missing}: no such file; check the path (quote names with spaces)"
+    assert not re.search(r"\([^()]*\(", row["error"])
