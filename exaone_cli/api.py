@@ -15,7 +15,7 @@ from .ocr_settings import OcrSettings
 from .output import Sink, finished_pages
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
 from .parse import parse_answer
-from .pipeline import DocumentPlan, SkipPage, error_text, missing_note, plan_documents, run_ocr
+from .pipeline import DocumentPlan, SkipPage, error_text, plan_documents, run_ocr
 from .prompts import ask_prompt
 from .results import AskResult, ImageRef, PageRecord
 from .text_sources import takes_layer
@@ -63,7 +63,7 @@ def load_inputs(
                     f"{source.display}: --pages {ranges} selects none of its {count} page(s)",
                     hint="--pages applies to every input; ask about this file separately, or widen --pages",
                 )
-            note = missing_note(ranges, count)
+            note = ranges.missing_note(count)
             if note:
                 notes.append(f"{source.display}: {note}")
             for number in selected:

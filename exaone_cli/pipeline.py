@@ -75,7 +75,7 @@ def plan_documents(
                     hint="--pages applies to every input; give this file its own command, or widen --pages",
                 )
             layers = _layers(source, selected, raster.password) if read_layers and source.kind == "pdf" else None
-            note = missing_note(ranges, count)
+            note = ranges.missing_note(count)
             plans.append(DocumentPlan(source.display, source, selected, count, layers=layers, note=note))
         except InputError as exc:
             plans.append(DocumentPlan("<stdin>" if name == "-" else name, error=error_text(exc)))
@@ -91,16 +91,6 @@ def _layers(source: Source, pages: Sequence[int], password: str | None) -> dict[
         return {layer.page: layer for layer in read_text_layers(source, pages, password)}
     except Exception:
         return None
-
-
-def missing_note(ranges: PageRanges, count: int) -> str | None:
-    """Which requested pages a `count`-page input lacks, in words, or None: "no page 5 in this
-    3-page file (--pages 2,5)"."""
-    missing = ranges.missing(count)
-    if missing is None:
-        return None
-    word = "pages" if "-" in missing or "," in missing else "page"
-    return f"no {word} {missing} in this {count}-page file (--pages {ranges})"
 
 
 def join_notes(*notes: str | None) -> str | None:

@@ -523,3 +523,12 @@ def test_token_count_matches_the_real_image_processor(size: tuple[int, int]) -> 
     budget = visual_tokens(*size)
     assert budget.grid == tuple(int(v) for v in grid)
     assert budget.tokens == int(grid.prod()) // processor.merge_size**2
+
+
+@pytest.mark.parametrize(
+    ("spec", "count", "missing"),
+    [("2,5", 3, "5"), ("2-9", 3, "4-9"), ("5", 3, "5"), ("2-", 3, None), ("5-", 3, "5-"), ("1-3", 3, None),
+     ("3-4,7,9-", 5, "7,9-"), ("4", 3, "4")],
+)  # fmt: skip
+def test_requested_pages_a_document_lacks(spec: str, count: int, missing: str | None) -> None:
+    assert parse_page_ranges(spec).missing(count) == missing

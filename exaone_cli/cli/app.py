@@ -24,6 +24,8 @@ from .options import EPILOG
 
 
 class CommandSpec(NamedTuple):
+    """Where a command lives, and the one line `exaone --help` shows for it without importing it."""
+
     module: str  # exaone_cli.cli.<module>
     function: str  # the Typer command function in it
     help: str  # the name of the module's full help text
@@ -123,10 +125,10 @@ def _guarded(run: Callable[[], Any]) -> int:
             return int(ExitCode.USAGE)
         ctx = getattr(exc, "ctx", None)
         hint = f"see `{ctx.command_path} --help`" if ctx is not None else "see `exaone --help`"
-        report(typer_console(), exc.format_message(), hint)  # type: ignore[attr-defined]
+        report(_stderr(), exc.format_message(), hint)  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", ExitCode.USAGE))
     except typer.Abort:
-        report(typer_console(), "aborted")
+        report(_stderr(), "aborted")
         return int(ExitCode.INPUT_FAILED)
     except BrokenPipeError:
         quiet_broken_pipe()
@@ -134,7 +136,7 @@ def _guarded(run: Callable[[], Any]) -> int:
     return result if isinstance(result, int) else 0
 
 
-def typer_console() -> Any:
+def _stderr() -> Any:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False)

@@ -41,6 +41,7 @@ def cached(model: str, revision: str | None = None) -> bool:
 
 
 def endpoint() -> str:
+    """The Hub's URL as huggingface_hub uses it (HF_ENDPOINT, or https://huggingface.co)."""
     from huggingface_hub import constants
 
     return str(constants.ENDPOINT)

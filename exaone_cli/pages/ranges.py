@@ -39,6 +39,15 @@ class PageRanges:
                 parts.append(str(low) if low == last else f"{low}-{last}")
         return ",".join(parts) or None
 
+    def missing_note(self, count: int) -> str | None:
+        """`missing` in words for a record's note and a warning, or None: "no page 5 in this
+        3-page file (--pages 2,5)"."""
+        missing = self.missing(count)
+        if missing is None:
+            return None
+        word = "pages" if "-" in missing or "," in missing else "page"
+        return f"no {word} {missing} in this {count}-page file (--pages {self})"
+
     def __str__(self) -> str:
         return ",".join(str(a) if a == b else f"{a}-{'' if b is None else b}" for a, b in self.spans)
 

@@ -61,6 +61,7 @@ def spinner(console: Console, text: str, enabled: bool = True) -> Iterator[Live 
 
 
 def set_spinner_text(live: Live | None, text: str) -> None:
+    """Change what a `spinner` says (nothing when there is none)."""
     if live is not None:
         live.update(Spinner("dots", Text(f" {text}", style="dim")))
 
@@ -77,6 +78,7 @@ class LoadingStep:
 
     @contextmanager
     def running(self) -> Iterator[LoadingStep]:
+        """The spinner while the block loads; the "Loaded ..." line once it is done."""
         start = time.perf_counter()
         with spinner(self.console, f"Loading {self.what}…", enabled=not self.quiet):
             yield self
@@ -134,6 +136,7 @@ class OcrView:
 
     @contextmanager
     def running(self, total: int) -> Iterator[OcrView]:
+        """The progress line for `total` records while the block runs (on a terminal only)."""
         self._start = time.perf_counter()
         if self.quiet or not self.console.is_terminal or total == 0:
             yield self
@@ -179,6 +182,7 @@ class OcrView:
 
 
 def plural(count: int, word: str) -> str:
+    """ "1 page", "2 pages" (English plurals by -s, which is all the words here need)."""
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
