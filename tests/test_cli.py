@@ -65,7 +65,8 @@ def failing_dry_run(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(exaone_cli.cli.ocr, "dry_run", boom)
-    monkeypatch.delenv("EXAONE_DEBUG", raising=False)  # set by --debug; restored after the test
+    # --debug sets EXAONE_DEBUG in this process: recorded here, so it is put back after the test.
+    monkeypatch.setenv("EXAONE_DEBUG", "")
 
 
 @pytest.mark.parametrize("where", ["after the command", "before the command"])

@@ -96,7 +96,9 @@ def ocr_command(
     concurrency: ConcurrencyOpt = 4,
     retries: RetriesOpt = 3,
     timeout: TimeoutOpt = 600.0,
-    prompt_file: Annotated[Path | None, typer.Option("--prompt-file", help="Use this prompt instead.")] = None,
+    prompt_file: Annotated[
+        Path | None, typer.Option("--prompt-file", metavar="FILE", help="Use this prompt instead.")
+    ] = None,
     think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (off for OCR).")] = False,
     preset: PresetOpt = "ocr",
     temperature: TemperatureOpt = None,
@@ -113,7 +115,8 @@ def ocr_command(
         ),
     ] = True,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", "-b", min=1, help="Pages generated together; similar sizes grouped.")
+        int,
+        typer.Option("--batch-size", "-b", min=1, metavar="N", help="Pages generated together; similar sizes grouped."),
     ] = 4,
     text_layer: Annotated[
         str, typer.Option("--text-layer", metavar="off|fallback|hint|prefer", help=TEXT_LAYER_HELP)
@@ -131,7 +134,9 @@ def ocr_command(
     dry_run_: Annotated[
         bool, typer.Option("--dry-run", help="List pages, token counts and text-layer verdicts; load no model.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only errors and warnings on stderr: no progress, no summary.")
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
