@@ -40,8 +40,8 @@ $PY -m ruff format --check exaone_cli tests
 echo "== mypy"
 $PY -m mypy
 # The README's install lines, each in a fresh venv with a smoke command (a few minutes: skipped when
-# extra arguments pick tests, unless INSTALL_CHECK=1).
-if [ $# -eq 0 ] || [ "${INSTALL_CHECK:-}" = 1 ]; then
+# extra arguments pick tests, unless INSTALL_CHECK=1; INSTALL_CHECK=0 skips them always).
+if [ "${INSTALL_CHECK:-}" != 0 ] && { [ $# -eq 0 ] || [ "${INSTALL_CHECK:-}" = 1 ]; }; then
   TORCH_PINS="$TORCH_PINS" HELPER_PYTHON="$PY" bash scripts/install_check.sh
 fi
 echo "== pytest"
