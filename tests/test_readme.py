@@ -60,8 +60,8 @@ def test_readme_example_runs_as_written(tiny_model: Path, tmp_path: Path, line: 
     proc = subprocess.run(
         ["bash", "-o", "pipefail", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
-    if "--final-only" in line and proc.returncode == 1:  # documented: no \boxed{} in a random answer
-        assert "has no \\boxed{} final answer (exit code 1)" in proc.stderr
+    if proc.returncode == 1 and "ask" in line:  # documented for the random tiny model's answers
+        assert "(exit code 1)" in proc.stderr, proc.stderr  # an empty answer, or no \boxed{} with --final-only
     else:
         assert proc.returncode == 0, proc.stderr
         assert "Error:" not in proc.stderr

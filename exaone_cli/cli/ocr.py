@@ -16,7 +16,7 @@ from ..engines.remote import remote_options
 from ..errors import ExitCode
 from ..ocr_settings import FORMATS, OcrSettings
 from ..render.dry_run import print_dry_run
-from ..render.progress import LoadingStep, OcrView, finished_line, say
+from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from ..render.sinks import make_sink
 from ..retries import DEFAULT_PAGE_RETRIES, RETRY_LADDER_HELP
 from ..text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
@@ -176,7 +176,8 @@ def _run(settings: OcrSettings, err: Console, *, quiet: bool) -> OcrRun:
         say(err, run.summary())
     if run.skipped:
         say(err, f"Resumed: {run.skipped} page(s) already in {settings.output} are skipped.")
-    in_panels = settings.fmt == "rich"  # the terminal view shows each error in its own panel: once is enough
+    # The terminal view shows each error in its panel; on the same terminal once is enough.
+    in_panels = settings.fmt == "rich" and same_terminal(sys.stdout, sys.stderr)
     try:
         with view.running(run.total):
             for record in run:

@@ -11,6 +11,7 @@ to a standard output that shares the terminal goes above the progress line (`Ocr
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ from rich.progress import (
 from rich.spinner import Spinner
 from rich.text import Text
 
+from .terminal import for_terminal
+
 if TYPE_CHECKING:
     from ..ocr_settings import OcrSettings
     from ..results import PageRecord
@@ -37,8 +40,21 @@ if TYPE_CHECKING:
 
 def say(console: Console, text: str | Text) -> None:
     """A line for people: wrapped at word boundaries on a terminal, one unbroken line in a log.
-    Plain text is printed as it is (file names may hold rich markup like [1])."""
-    console.print(Text(text) if isinstance(text, str) else text, soft_wrap=not console.is_terminal)
+    Plain text is printed as it is (file names may hold rich markup like [1]), with control
+    characters shown, not obeyed, on a terminal."""
+    if isinstance(text, str):
+        text = Text(for_terminal(text) if console.is_terminal else text)
+    console.print(text, soft_wrap=not console.is_terminal)
+
+
+def same_terminal(first: IO[str], second: IO[str]) -> bool:
+    """Both streams write to one terminal (a person sees what each writes, in one place)."""
+    try:
+        if not (first.isatty() and second.isatty()):
+            return False
+        return os.path.samestat(os.fstat(first.fileno()), os.fstat(second.fileno()))
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a test's captured stream)
+        return False
 
 
 @contextmanager
@@ -85,7 +101,8 @@ class LoadingStep:
         self.seconds = time.perf_counter() - start
         if self.detail is not None and not self.quiet:
             detail = f" · {self.detail}" if self.detail else ""
-            say(self.console, Text.assemble(("Loaded ", "green"), f"{self.what} in {self.seconds:.1f} s{detail}"))
+            line = for_terminal(f"{self.what} in {self.seconds:.1f} s{detail}")
+            say(self.console, Text.assemble(("Loaded ", "green"), line))
 
 
 class _AboveProgress:
