@@ -156,9 +156,12 @@ def test_unreachable_hub_loads_the_cached_copy(tiny_model: Path, receipt_png: Pa
     env = {"HF_ENDPOINT": closed_endpoint(), "HF_HOME": str(home), "HF_HUB_OFFLINE": ""}
     proc = run_exaone(
         "ask", str(receipt_png), "What is shown?", "--model", "test-org/exaone-tiny", "--no-think",
-        "--max-new-tokens", "4", "--json", env=env, timeout=120,
+        "--max-new-tokens", "4", "--temperature", "0", "--json", env=env, timeout=120,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["model"] == "test-org/exaone-tiny"
+    # The random tiny model may answer nothing: exit code 1 with its documented warning, still an answer.
+    assert proc.returncode == 0 or "empty answer" in proc.stderr, proc.stderr
+    body = json.loads(proc.stdout)
+    assert body["model"] == "test-org/exaone-tiny" and body["tokens"]["completion"] > 0
+    assert "Error:" not in proc.stderr
     assert "cannot be reached" in proc.stderr and "using the cached copy of test-org/exaone-tiny" in proc.stderr
     assert "Retrying" not in proc.stderr
