@@ -21,6 +21,7 @@ from .options import (
     ApiKeyOpt,
     AttnImplementationOpt,
     ConcurrencyOpt,
+    DebugOpt,
     DeviceMapOpt,
     DpiOpt,
     DtypeOpt,
@@ -118,6 +119,7 @@ def extract_command(
         bool, typer.Option("--csv", help="--format csv (UTF-8 with BOM).", rich_help_panel=OUTPUT)
     ] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.", rich_help_panel=OUTPUT)] = None,
+    debug: DebugOpt = False,
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
