@@ -182,7 +182,7 @@ def main() -> None:
         name = f"exaone ocr -b {batch}"
         runs[name] = []
         commands[name] = [
-            sys.executable, "-m", "exaone_cli", "ocr", str(pdf), "--model", model, "--jsonl", "--quiet",
+            sys.executable, "-m", "exaone_cli", "ocr", str(pdf), "--model", model, "--jsonl", "--quiet", "--no-cache",
             "--temperature", "0", "--presence-penalty", "0", "--no-repetition-guard", "--batch-size", str(batch),
             "--rasterizer", "poppler",  # the loop's renderer: the very same pixels (pdfium is faster still)
             "--prompt-file", str(prompt), *common,

@@ -48,7 +48,7 @@ def main() -> None:
             for level in levels:
                 cmd = [
                     sys.executable, "-m", "exaone_cli", "ocr", str(pdf), "--server", url, "--jsonl", "--quiet",
-                    "--concurrency", str(level), "--dpi", "100", "--temperature", "0",
+                    "--no-cache", "--concurrency", str(level), "--dpi", "100", "--temperature", "0",
                     "--max-new-tokens", str(args.max_new_tokens),
                     "--page-retries", "0",  # the tiny model ends every page at the token limit: one try each
                 ]  # fmt: skip

@@ -2,75 +2,44 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
 
-from .config import LoadOptions, Sampling, SamplingFlags
+from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, Sampling, SamplingFlags
 from .engines import Engine, Prompt, RemoteOptions, open_engine
 from .engines.base import Generation, OnText
+from .engines.checkpoint import looks_like_path
 from .engines.finish import empty_answer_note
 from .errors import InputError
-from .inputs import open_source
 from .ocr_settings import OcrSettings
 from .output import Sink, finished_pages
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
 from .parse import parse_answer
 from .pipeline import DocumentPlan, SkipPage, error_text, plan_documents, run_ocr
 from .prompts import ask_prompt
-from .results import AskResult, ImageRef, PageRecord
+from .results import AskResult, ImageRef, PageRead, PageRecord
+from .retries import retry_reason
+from .store import PageKey, PageStore, open_store
 from .text_sources import takes_layer
 from .vision import visual_tokens
 
 OnStatus = Callable[[str], None]
 
 
+class Progress(Protocol):
+    """What a progress display needs: one call per finished page."""
+
+    def advance(self, record: PageRecord) -> None: ...
+
+
+ProgressFactory = Callable[[int], AbstractContextManager[Progress]]  # total pages -> a display around the work
+
+
 def _quiet(_: str) -> None:
     pass
-
-
-@dataclass(frozen=True)
-class LoadedInputs:
-    pages: list[Page]
-    available: int  # pages selected before --max-images cut the list
-    notes: tuple[str, ...] = ()  # per input, the requested pages it does not have
-
-    @property
-    def dropped(self) -> int:
-        return self.available - len(self.pages)
-
-
-def load_inputs(
-    names: Sequence[str],
-    ranges: PageRanges | None = None,
-    raster: RasterOptions | None = None,
-    max_images: int | None = None,
-) -> LoadedInputs:
-    """The selected pages of every named input, in order, at most `max_images` of them rendered.
-    Raises InputError on the first bad input, and on an input --pages leaves no page of: a
-    question about several images cannot be answered with one missing. Requested pages an input
-    does not have are noted per input."""
-    ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
-    pages: list[Page] = []
-    notes: list[str] = []
-    available = 0
-    for name in names:
-        source = open_source(name)
-        with open_document(source, raster) as document:
-            count = document.page_count
-            selected = ranges.select(count)
-            if not selected:
-                raise InputError(
-                    f"{source.display}: --pages {ranges} selects none of its {count} page(s)",
-                    hint="--pages applies to every input; ask about this file separately, or widen --pages",
-                )
-            note = ranges.missing_note(count)
-            if note:
-                notes.append(f"{source.display}: {note}")
-            for number in selected:
-                available += 1
-                if max_images is None or len(pages) < max_images:
-                    pages.append(document.render(number))
-    return LoadedInputs(pages, available, tuple(notes))
 
 
 def ask(
@@ -89,28 +58,100 @@ def ask(
     raster: RasterOptions | None = None,
     max_images: int | None = 8,
     remote: RemoteOptions | None = None,
+    context_tokens: int | None = None,
+    look: bool = False,
+    cache: bool = True,
+    progress: ProgressFactory | None = None,
+    on_note: OnStatus = _quiet,
 ) -> AskResult:
     """Answer `question` about the images/pages in `inputs` (none for a text-only question).
+
+    When the selected pages fit in one prompt as images (at most `max_images`, and their visual
+    tokens, the question and the answer within `context_tokens`), they go in as images. Otherwise
+    document mode (docqa.py) answers from the pages' text with cited pages; `look` then shows the
+    cited pages as images for a second answer. `cache` uses the page store; `progress(total)` is
+    entered around the transcription of pages (a context manager with `advance(record)`).
 
     Inputs are read before the model loads, so a typo costs nothing. `engine` lets callers reuse
     a loaded engine; otherwise one is opened from `load` and closed again.
     """
-    load = load or LoadOptions()
-    flags = flags or SamplingFlags()
-    loaded = load_inputs(inputs, ranges, raster, max_images)
-    for note in loaded.notes:
+    from .docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
+
+    load, flags = load or LoadOptions(), flags or SamplingFlags()
+    ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
+    context_tokens = context_tokens or DEFAULT_CONTEXT_TOKENS
+    plan = plan_inputs(inputs, ranges, raster, load)
+    for note in plan.notes:  # requested pages an input lacks: said, and in the result's `note`
         on_warning(note)
-    if loaded.dropped:
-        on_warning(f"using the first {len(loaded.pages)} of {loaded.available} pages (--max-images)")
-    pages = loaded.pages
-    for page in pages:
-        if page.note:  # how the image was made (a lower DPI, a dark background): also in `images`
-            on_warning(f"{page.source}: page {page.number}: {page.note}")
-    for page in pages:  # a shape the model cannot take fails here, named, not inside the model
-        try:
-            visual_tokens(page.width, page.height, load.min_pixels, load.max_pixels)
-        except InputError as exc:
-            raise InputError(f"{page.source}: page {page.number}: {exc.message}", exc.hint) from exc
+    limit = plan.page_count if max_images is None else max_images
+    if fits_as_images(plan, question, limit, context_tokens):
+        if look:
+            on_note("--look: the pages already go into the prompt as images")
+        pages = _render_all(plan.documents, raster, load)
+        for page in pages:
+            if page.note:  # how the image was made (a lower DPI, a dark background): also in `images`
+                on_warning(f"{page.source}: page {page.number}: {page.note}")
+        result = _ask_images(question, pages, plan.page_count, load, flags, thinking, boxed_hint, engine,
+                             on_text, on_status, on_warning, remote)  # fmt: skip
+        return replace(result, input_notes=plan.notes)
+    document = DocumentQuestion(
+        question, plan, load, raster, remote, flags, thinking, boxed_hint, context_tokens, limit, look
+    )
+    document.text_budget()  # a budget too small for any page fails before anything loads
+    on_note(
+        f"{plan.page_count} page(s) do not fit in one prompt as images (--max-images {limit}, --context-tokens "
+        f"{context_tokens:,}): answering from their text"
+    )
+    own_engine = engine is None
+    if engine is None:
+        on_status(f"Connecting to {remote.server}" if remote else f"Loading {load.model}")
+        engine = open_engine(load, remote, on_warning)
+    store = open_store(cache, on_warning)
+    try:
+        result = answer_from_text(
+            document, engine, store, on_text=on_text, on_status=on_status, on_warning=on_warning,
+            on_note=on_note, progress=progress,
+        )  # fmt: skip
+        return replace(result, input_notes=plan.notes)
+    finally:
+        if store is not None:
+            store.close()
+        if own_engine:
+            engine.close()
+
+
+def _render_all(documents: Sequence[DocumentPlan], raster: RasterOptions, load: LoadOptions) -> list[Page]:
+    """Every selected page as an image; a shape the model cannot take fails here, named, not
+    inside the model."""
+    pages: list[Page] = []
+    for plan in documents:
+        assert plan.source is not None
+        with open_document(plan.source, raster) as document:
+            for number in plan.pages:
+                page = document.render(number)
+                try:
+                    visual_tokens(page.width, page.height, load.min_pixels, load.max_pixels)
+                except InputError as exc:
+                    raise InputError(f"{page.source}: page {page.number}: {exc.message}", exc.hint) from exc
+                pages.append(page)
+    return pages
+
+
+def _ask_images(
+    question: str,
+    pages: list[Page],
+    total: int,
+    load: LoadOptions,
+    flags: SamplingFlags,
+    thinking: bool,
+    boxed_hint: bool,
+    engine: Engine | None,
+    on_text: OnText | None,
+    on_status: OnStatus,
+    on_warning: OnStatus,
+    remote: RemoteOptions | None,
+) -> AskResult:
+    """The question with every page as an image, in one prompt."""
     has_document = any(page.dpi is not None for page in pages)  # rendered from a PDF
     preset, reason, sampling = flags.resolve(question, len(pages), has_document)
     own_engine = engine is None
@@ -137,7 +178,8 @@ def ask(
         model=engine.name,
         generation=generation,
         note=empty,
-        input_notes=loaded.notes,
+        pages_total=total,
+        pages_read=[PageRead(page.source, page.number) for page in pages],
     )
 
 
@@ -226,27 +268,49 @@ class OcrRun:
 
     The text layers are read and the engine is opened here, before iterating, so the model name
     a server reports is known for --resume and the totals are right from the first progress
-    update. No engine is opened when no page needs one (--text-layer prefer, every layer good)."""
+    update. Pages already in the page store come out of it; no engine is opened when no page needs
+    one (every page in the store, or --text-layer prefer with every layer good): no model is
+    loaded and torch is never imported. A page is stored before the sink gets it, so a page a
+    user saw is never lost.
+
+    `plans` replaces the planning of `settings.files` (ask's document mode transcribes only the
+    pages it needs); `store` is the page store to use (default: opened from `settings.cache`)."""
 
     def __init__(
-        self, settings: OcrSettings, sink: Sink, engine: Engine | None = None, warn: OnStatus = _quiet
+        self,
+        settings: OcrSettings,
+        sink: Sink,
+        engine: Engine | None = None,
+        warn: OnStatus = _quiet,
+        plans: list[DocumentPlan] | None = None,
+        store: PageStore | Literal["open"] | None = "open",
     ) -> None:
         self.settings = settings
         self.sink = sink
-        mode = settings.request.text_layer
-        self.plans = plan_documents(settings.files, settings.ranges, settings.request.raster, read_layers=mode != "off")
-        for plan in self.plans:
-            if plan.note:
-                warn(f"{plan.display}: {plan.note}")
-        # --text-layer prefer with every page's layer good: no model is loaded, torch never imported.
+        mode, raster = settings.request.text_layer, settings.request.raster
+        self.plans = (
+            plans
+            if plans is not None
+            else plan_documents(settings.files, settings.ranges, raster, read_layers=mode != "off")
+        )
+        if plans is None:
+            for plan in self.plans:
+                if plan.note:
+                    warn(f"{plan.display}: {plan.note}")
         self._own_engine = engine is None and self.model_pages > 0
-        if engine is None:
-            engine = open_engine(settings.load, settings.remote, warn) if self._own_engine else None
-        self.engine: Engine = engine or _NoEngine(settings.load.model)
+        if engine is None and self._own_engine and settings.remote is not None:
+            engine = open_engine(settings.load, settings.remote, warn)  # cheap: it asks the server its model
+        self.model_key = model_key(settings.load, engine.name if engine and settings.remote else None)
+        self._own_store = store == "open"
+        self.store = open_store(settings.cache, warn) if store == "open" else store
         self.skipped = 0
         self.failed = 0
         self.warned = 0  # pages without error whose answer is empty (record.warning)
-        self._skip = self._resume_filter() if settings.resume else None
+        self._skip = self._resume_filter(engine.name if engine else settings.load.model) if settings.resume else None
+        self._stored = self._stored_pages()
+        if engine is None and self._own_engine and self._needs_model():
+            engine = open_engine(settings.load, None, warn)
+        self.engine: Engine = engine or _NoEngine(settings.load.model)
 
     @property
     def pages(self) -> int:
@@ -271,8 +335,62 @@ class OcrRun:
 
     @property
     def model_pages(self) -> int:
-        """Selected pages that go to the model (before --resume skips any)."""
+        """Selected pages that go to the model (before --resume skips any, and the page store serves any)."""
         return sum(len(plan.pages) for plan in self.plans if plan.source) - self.layer_pages
+
+    @property
+    def cached(self) -> int:
+        """Pages that will come out of the page store."""
+        return len(self._stored)
+
+    def _model_jobs(self) -> list[tuple[DocumentPlan, int]]:
+        """The pages the model would have to do: not skipped by --resume, not taken from a layer."""
+        mode = self.settings.request.text_layer
+        jobs = [(plan, n) for plan in self.plans if plan.source for n in plan.pages]
+        return [
+            (plan, n)
+            for plan, n in jobs
+            if (self._skip is None or not self._skip(plan, n)) and not takes_layer(mode, plan.layer(n))
+        ]
+
+    def _needs_model(self) -> bool:
+        return any((plan.sha256, number) not in self._stored for plan, number in self._model_jobs())
+
+    def _key(self, sha256: str, number: int) -> PageKey:
+        return PageKey.of(sha256, number, "model", self.settings.request.fingerprint(self.model_key))
+
+    def _stored_pages(self) -> dict[tuple[str | None, int], dict[str, object]]:
+        """The stored records of the pages the model would have to do, by (content hash, page): a
+        page the model finished well, or one that failed after at least as many tries as this run
+        would give it (1 + --page-retries: trying again the same way would change nothing; more
+        retries are another chance, so the page is done again)."""
+        if self.store is None:
+            return {}
+        keys = {(plan.sha256, n): self._key(plan.sha256, n) for plan, n in self._model_jobs() if plan.sha256}
+        found = self.store.get_many(keys.values())
+        tries = 1 + self.settings.request.page_retries
+        return {
+            where: found[key]
+            for where, key in keys.items()
+            if key in found
+            and (not retry_reason(PageRecord.from_dict(found[key])) or int(found[key].get("attempts", 0) or 0) >= tries)
+        }
+
+    def _known(self, plan: DocumentPlan, number: int) -> PageRecord | None:
+        body = self._stored.get((plan.sha256, number))
+        return None if body is None else PageRecord.from_dict(body, source=plan.display, cached=True)
+
+    def _keep(self, record: PageRecord) -> None:
+        """Store a page's text: the model's, unless it is an error (a page cut by the token limit or
+        stopped by the repetition guard after its tries is stored as it is, marked so, just as
+        --resume counts it done), or a good text layer's. A page whose text layer stood in for a
+        failed model is not stored: the next run gives the model another try."""
+        if self.store is None or record.cached or record.sha256 is None or record.page is None:
+            return
+        if record.text_source == "model" and record.error is None:
+            self.store.put(self._key(record.sha256, record.page), record.to_dict(), record.source)
+        elif record.text_source == "text-layer":
+            self.store.put(text_layer_key(record.sha256, record.page), record.to_dict(), record.source)
 
     def summary(self) -> str:
         """One line for stderr before the work starts: what will be done, at what token budget.
@@ -287,8 +405,9 @@ class OcrRun:
             f"{_count(self.pages, 'page')} from {_count(readable, 'file')}{cannot}{self._layer_summary()} · "
             f"{request.raster.rasterizer} at {request.raster.dpi} DPI · up to {request.max_pixels // (28 * 28):,} "
             f"visual tokens per page (--max-pixels {request.max_pixels:,}) · {where}"
-            f"{'' if self.model_pages else ' · no model needed'}"
+            f"{'' if self.model_pages - self.cached > 0 else ' · no model needed'}"
             f" · preset {request.preset.name} · thinking {'on' if request.thinking else 'off'}"
+            + (f" · {self.cached} from the page store" if self.cached else "")
         )
 
     def _layer_summary(self) -> str:
@@ -306,9 +425,9 @@ class OcrRun:
     @property
     def opened_engine(self) -> bool:
         """This run loaded the model (or connected to the server) itself."""
-        return self._own_engine
+        return self._own_engine and not isinstance(self.engine, _NoEngine)
 
-    def _resume_filter(self) -> SkipPage:
+    def _resume_filter(self, model: str) -> SkipPage:
         """Pages the output file holds already: transcribed by the same model with the same prompt
         and preset, or (under prefer) taken from the same file's layer. Pages where the layer
         stood in for a failed model are not done: they get another try. Counted, not just looked
@@ -316,7 +435,7 @@ class OcrRun:
         holds it, first occurrences first."""
         assert self.settings.output is not None
         done = finished_pages(self.settings.output)
-        request, model = self.settings.request, self.engine.name
+        request = self.settings.request
         skip: set[tuple[int, int]] = set()
         for plan in self.plans:
             for number in plan.pages:
@@ -334,7 +453,8 @@ class OcrRun:
 
     def __iter__(self) -> Iterator[PageRecord]:
         try:
-            for record in run_ocr(self.plans, self.engine, self.settings.request, self._skip):
+            for record in run_ocr(self.plans, self.engine, self.settings.request, self._skip, self._known):
+                self._keep(record)
                 self.sink.write(record)
                 self.failed += record.error is not None
                 self.warned += record.warning is not None
@@ -343,6 +463,8 @@ class OcrRun:
             self.sink.close()
             if self._own_engine:
                 self.engine.close()
+            if self._own_store and self.store is not None:
+                self.store.close()
 
 
 class _NoEngine:
@@ -367,3 +489,21 @@ def _count(count: int, word: str) -> str:
 def ocr_run(settings: OcrSettings, sink: Sink, engine: Engine | None = None, warn: OnStatus = _quiet) -> OcrRun:
     """Plan the run now (files are opened and counted); pages are processed when iterated."""
     return OcrRun(settings, sink, engine, warn)
+
+
+def text_layer_key(sha256: str, page: int) -> PageKey:
+    """The page store's key for a page's good text layer: it depends on the file alone."""
+    return PageKey.of(sha256, page, "text-layer", {"reader": "pdfium"})
+
+
+def model_key(load: LoadOptions, served: str | None = None) -> str:
+    """The model as the page store knows it: a server's model name; a local checkpoint's Hub id or
+    absolute folder, with the loading options that change its output (revision, --quantize,
+    --dtype). --device-map and --max-memory only move the same weights, so they are left out."""
+    if served is not None:  # a server: the name it serves the model under
+        return served
+    model = os.path.abspath(os.path.expanduser(load.model)) if looks_like_path(load.model) else load.model
+    return "".join(
+        (model, f"@{load.revision}" if load.revision else "", f"+{load.quantize}" if load.quantize != "none" else "",
+         f":{load.dtype}" if load.dtype != "auto" else "")
+    )  # fmt: skip

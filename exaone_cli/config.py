@@ -15,6 +15,11 @@ from .errors import UsageError
 from .vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 
 DEFAULT_MODEL = "LGAI-EXAONE/EXAONE-4.5-33B"
+# `ask`: the tokens of one prompt (the pages, as images or as text, and the question; the answer
+# comes on top). With a 4,096-token answer that is 20,480 tokens of KV cache, 2.0 GiB in bf16 (16
+# global layers hold every token, 48 sliding-window layers at most 4,096; `exaone doctor` computes
+# it): room enough beside the 4-bit weights (20.2 GiB) on a 24 GiB GPU, and beside bf16 on 80 GB.
+DEFAULT_CONTEXT_TOKENS = 16_384
 
 OutputFormat = Literal["auto", "rich", "text", "json"]
 

@@ -42,6 +42,7 @@ class OcrSettings:
     output: Path | None
     resume: bool
     remote: RemoteOptions | None = None
+    cache: bool = True  # read and write the page store (--no-cache, EXAONE_NO_CACHE turn it off)
 
     @property
     def preset(self) -> Preset:
@@ -72,6 +73,7 @@ class OcrSettings:
         remote: RemoteOptions | None = None,
         text_layer: str = DEFAULT_TEXT_LAYER_MODE,
         page_retries: int = DEFAULT_PAGE_RETRIES,
+        cache: bool = True,
     ) -> OcrSettings:
         fmt = resolve_format(fmt, output, stdout_is_terminal)
         if resume and (output is None or fmt != "jsonl"):
@@ -109,4 +111,20 @@ class OcrSettings:
             page_retries=page_retries,
         )
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
-        return cls(tuple(files), ranges, load, request, fmt, output, resume, remote)
+        return cls(tuple(files), ranges, load, request, fmt, output, resume, remote, cache)
+
+
+def transcription_request(raster: RasterOptions, load: LoadOptions, batch_size: int = 4) -> OcrRequest:
+    """What `exaone ocr` does to a page with its default prompt, preset and sampling: the request
+    `ask` uses to transcribe pages in document mode, so the two commands share the page store."""
+    preset, _, sampling = SamplingFlags(preset="ocr").resolve("", n_images=1, has_document=True)
+    return OcrRequest(
+        prompt=template("ocr"),
+        thinking=False,
+        preset=preset,
+        sampling=sampling,
+        raster=raster,
+        batch_size=batch_size,
+        min_pixels=load.min_pixels,
+        max_pixels=load.max_pixels,
+    )

@@ -18,6 +18,7 @@ any size parses in linear time and never raises.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -356,3 +357,63 @@ def _mask_inline(text: str, start: int, end: int, mask: bytearray) -> None:
         lo, hi = runs[k][0], runs[m][0] + runs[m][1]
         mask[lo:hi] = b"\x01" * (hi - lo)
         k = m + 1
+
+
+# ---- citations: [p. N] ---------------------------------------------------------------------------
+
+__all__ += ["Citation", "find_citations"]
+
+_BRACKETS = re.compile(r"\[([^\[\]\n]{1,200})\]")
+_CITED = re.compile(r"\s*(?:([A-Z]{1,2})\s*,?\s*)?pp?\.\s*(\d{1,6}(?:\s*[-–~,]\s*(?:pp?\.\s*)?\d{1,6})*)\s*")
+_PAGE_NUMBER = re.compile(r"\d{1,6}|[-–~]")
+MAX_RANGE = 50  # a range wider than this is read as its two ends, not every page between
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One page an answer cites. `label` is the document label of the several-document form
+    (``[B p. 4]``), None in the one-document form (``[p. 4]``); `page` is the number as written."""
+
+    label: str | None
+    page: int
+
+
+def find_citations(text: str) -> list[Citation]:
+    """Every page cited in `text`, in order of appearance (repeats kept).
+
+    The fixed forms are ``[p. N]`` and, for several documents, ``[A p. N]``. Tolerated, because
+    models write them: ``pp.``, a comma after the label, several pages ``[p. 3, 5]``, ranges
+    ``[p. 3-5]`` (expanded; wider than MAX_RANGE pages: the two ends), and several citations in
+    one bracket separated by ``;`` (``[A p. 2; B p. 7]``). Other bracketed text (``[1]``,
+    ``[x]``, Markdown links) is not a citation. Linear time: brackets are found in one pass and
+    each inside (at most 200 characters) is matched once."""
+    found: list[Citation] = []
+    for bracket in _BRACKETS.finditer(text):
+        parts = [_CITED.fullmatch(part) for part in bracket.group(1).split(";")]
+        if not all(parts):
+            continue
+        for part in parts:
+            assert part is not None
+            label, numbers = part.groups()
+            found += [Citation(label, page) for page in _expand(numbers)]
+    return found
+
+
+def _expand(numbers: str) -> list[int]:
+    tokens = _PAGE_NUMBER.findall(numbers)
+    pages: list[int] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i].isdigit() and i + 2 < len(tokens) and not tokens[i + 1].isdigit() and tokens[i + 2].isdigit():
+            first, last = int(tokens[i]), int(tokens[i + 2])
+            if 0 <= last - first <= MAX_RANGE:
+                pages += range(first, last + 1)
+            else:
+                pages += [first, last]
+            i += 3
+        elif tokens[i].isdigit():
+            pages.append(int(tokens[i]))
+            i += 1
+        else:
+            i += 1
+    return pages

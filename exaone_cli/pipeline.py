@@ -119,6 +119,24 @@ class OcrRequest:
         hint = "\0text-layer=hint" if self.text_layer == "hint" else ""
         return hashlib.sha256(f"{self.prompt}\0thinking={self.thinking}{hint}".encode()).hexdigest()
 
+    def fingerprint(self, model: str) -> dict[str, object]:
+        """What decides a page's text besides the page itself, for the page store's key. Batch size
+        and order are left out: they change a greedy page only by floating-point noise (on the CPU
+        not at all, tested), and a sampled page is one sample either way. Retries and the text
+        layer mode only change failed pages, which the store does not keep (a hint changes the
+        prompt: prompt_sha256)."""
+        return {
+            "dpi": self.raster.dpi,
+            "rasterizer": self.raster.rasterizer,
+            "max_page_pixels": self.raster.max_page_pixels,
+            "min_pixels": self.min_pixels,
+            "max_pixels": self.max_pixels,
+            "prompt_sha256": self.prompt_sha256,
+            "preset": self.preset.name,
+            "sampling": self.sampling.to_dict(),
+            "model": model,
+        }
+
 
 def _record(request: OcrRequest, model: str, plan: DocumentPlan, number: int | None, **values: object) -> PageRecord:
     layer = plan.layer(number) if number is not None else None
@@ -245,14 +263,20 @@ def _layer_record(request: OcrRequest, model: str, plan: DocumentPlan, number: i
 
 
 SkipPage = Callable[[DocumentPlan, int], bool]
+KnownPage = Callable[[DocumentPlan, int], "PageRecord | None"]  # a page's finished record, if there is one
 _Slot = tuple[PageRecord, None] | tuple[None, Rendered]  # a finished record, or a page to generate
 
 
 def run_ocr(
-    plans: Sequence[DocumentPlan], engine: Engine, request: OcrRequest, skip: SkipPage | None = None
+    plans: Sequence[DocumentPlan],
+    engine: Engine,
+    request: OcrRequest,
+    skip: SkipPage | None = None,
+    known: KnownPage | None = None,
 ) -> Iterator[PageRecord]:
     """Every selected page of every plan as a record, in input order, as soon as it is done
-    (pages that `skip` accepts are left out: --resume).
+    (pages that `skip` accepts are left out: --resume; pages `known` has a record for come out as
+    that record, neither rendered nor generated: the page store).
 
     A local engine gets pages in batches of `request.batch_size` (grouped by size within a
     window of `sort_window` batches); an engine with a `concurrency` (a server) gets that many
@@ -261,11 +285,13 @@ def run_ocr(
     jobs = [(plan, number) for plan in plans if plan.source for number in plan.pages]
     if skip is not None:
         jobs = [(plan, number) for plan, number in jobs if not skip(plan, number)]
-    to_model = [(plan, n) for plan, n in jobs if not takes_layer(request.text_layer, plan.layer(n))]
+    found = {(id(plan), n): record for plan, n in jobs if known and (record := known(plan, n)) is not None}
+    layer = request.text_layer
+    to_model = [(plan, n) for plan, n in jobs if not takes_layer(layer, plan.layer(n)) and (id(plan), n) not in found]
     concurrency: int | None = getattr(engine, "concurrency", None)  # servers take requests, not batches
     depth = 2 * concurrency if concurrency is not None else request.batch_size * max(2, request.sort_window)
     with ReadAhead(to_model, request.raster, depth, (request.min_pixels, request.max_pixels)) as pages:
-        slots = _in_input_order(plans, jobs, iter(pages), request, engine.name)
+        slots = _in_input_order(plans, jobs, iter(pages), request, engine.name, found)
         if concurrency is not None:
             yield from _concurrent(slots, engine, request, concurrency)
         else:
@@ -278,6 +304,7 @@ def _in_input_order(
     rendered: Iterator[Rendered],
     request: OcrRequest,
     model: str,
+    found: Mapping[tuple[int, int], PageRecord] | None = None,
 ) -> Iterator[_Slot]:
     """The pages of `jobs` in input order: a record for each file that could not be opened at
     all (where the file stands), a record for each page taken from its text layer, and the
@@ -289,6 +316,9 @@ def _in_input_order(
         if plan.error:
             yield _record(request, model, plan, None, error=plan.error, finish_reason="error"), None
         for number in pages.get(id(plan), []):
+            if found and (id(plan), number) in found:
+                yield found[id(plan), number], None
+                continue
             if takes_layer(request.text_layer, plan.layer(number)):
                 yield _layer_record(request, model, plan, number), None
                 continue

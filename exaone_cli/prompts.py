@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -34,3 +35,39 @@ def ask_prompt(question: str, boxed_hint: bool = True) -> str:
         return question
     lang = "ko" if is_korean(question) else "en"
     return template(f"ask.{lang}").format(question=question)
+
+
+_LEGEND = {"ko": "문서 라벨", "en": "Document labels"}
+
+
+def _lang(question: str) -> str:
+    return "ko" if is_korean(question) else "en"
+
+
+def document_prompt(
+    question: str,
+    pages: str,
+    *,
+    cite: str,
+    example: str,
+    labels: Sequence[tuple[str, str]] = (),
+    boxed_hint: bool = True,
+) -> str:
+    """The user text of document mode: page texts under their markers, the question, and the rule
+    for citing pages in the form `cite` (`[p. N]`, or `[A p. N]` with `labels` naming each
+    document: (label, file name) pairs); the boxed-answer instruction unless it is turned off.
+    The instructions are in the question's language (prompts/ask_document.{ko,en}.txt)."""
+    lang = _lang(question)
+    legend = f"\n{_LEGEND[lang]}: " + ", ".join(f"{label} = {name}" for label, name in labels) if labels else ""
+    body = template(f"ask_document.{lang}").format(
+        cite=cite, example=example, legend=legend, pages=pages, question=question.strip()
+    )
+    return template(f"ask.{lang}").format(question=body) if boxed_hint else body
+
+
+def look_prompt(question: str, answer: str, *, pages: str, cite: str, boxed_hint: bool = True) -> str:
+    """The user text of `ask --look`: the cited pages (as images before it), the question, and the
+    answer written from their text, to be checked against the images (prompts/ask_look.{ko,en}.txt)."""
+    lang = _lang(question)
+    body = template(f"ask_look.{lang}").format(pages=pages, question=question.strip(), answer=answer.strip(), cite=cite)
+    return template(f"ask.{lang}").format(question=body) if boxed_hint else body

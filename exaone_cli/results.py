@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .config import Preset, Sampling
 from .engines.base import Generation
@@ -29,10 +30,88 @@ class ImageRef:
 
 
 @dataclass(frozen=True)
+class PageRead:
+    """A page whose content was in the prompt: as an image (`text_source` "image"), or as text
+    transcribed by the model ("model") or taken from the PDF's text layer ("text-layer");
+    `cached` when that text came from the page store."""
+
+    source: str
+    page: int
+    text_source: str = "image"
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A page an answer cites, resolved to its document."""
+
+    source: str
+    page: int
+
+
+@dataclass(frozen=True)
+class LookAgain:
+    """The second answer of `ask --look`: the cited pages as images, with the question and the
+    text answer."""
+
+    images: list[ImageRef]
+    parsed: Answer
+    generation: Generation
+    citations: list[Cited]
+
+    def to_dict(self) -> dict[str, Any]:
+        gen = self.generation
+        return {
+            "images": [vars(ref) for ref in self.images],
+            "answer": self.parsed.answer,
+            "final": self.parsed.final,
+            "boxed": list(self.parsed.boxed),
+            "reasoning": self.parsed.reasoning,
+            "truncated": self.parsed.truncated,
+            "citations": [vars(cited) for cited in self.citations],
+            "finish_reason": gen.finish_reason,
+            "tokens": {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens},
+            "seconds": round(gen.seconds, 3),
+            "prompt": gen.prompt_text,
+            "raw": gen.text,
+        }
+
+
+class OnPage(Protocol):
+    """Anything that names a page of a file (ImageRef, PageRead, Cited, ...)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def page(self) -> int: ...
+
+
+def describe_pages(pages: Sequence[OnPage]) -> str:
+    """`contract.pdf p. 3, 7-9; minutes.pdf p. 2`: pages grouped by file, runs of pages joined."""
+    by_source: dict[str, list[int]] = {}
+    for page in pages:
+        by_source.setdefault(page.source, []).append(page.page)
+    return "; ".join(f"{source} p. {_spans(numbers)}" for source, numbers in by_source.items())
+
+
+def _spans(numbers: Sequence[int]) -> str:
+    spans: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+@dataclass(frozen=True)
 class AskResult:
     """One answered question. `error`: the server ended the answer in a way that is not an
     answer (engines/finish.py); `note`: why the answer is empty, if it is; `input_notes`: per
-    input, the requested pages it lacks. JSON's `note` joins both."""
+    input, the requested pages it lacks (JSON's `note` joins both). `mode` is "images" (the
+    pages went in as images) or "text" (document mode: page texts with page markers, the answer
+    citing pages)."""
 
     question: str
     images: list[ImageRef]
@@ -45,6 +124,12 @@ class AskResult:
     generation: Generation
     note: str | None = None
     input_notes: tuple[str, ...] = ()
+    mode: str = "images"
+    pages_total: int = 0  # pages selected from the inputs
+    pages_read: list[PageRead] = field(default_factory=list)
+    citations: list[Cited] = field(default_factory=list)
+    dropped_citations: list[str] = field(default_factory=list)  # cited pages that were not in the prompt
+    look: LookAgain | None = None
 
     @property
     def error(self) -> str | None:
@@ -73,6 +158,12 @@ class AskResult:
             "replaced_characters": gen.replaced_characters,
             "prompt": gen.prompt_text,
             "raw": gen.text,
+            "mode": self.mode,
+            "pages_total": self.pages_total,
+            "pages_read": [vars(page) for page in self.pages_read],
+            "citations": [vars(cited) for cited in self.citations],
+            "dropped_citations": list(self.dropped_citations),
+            "look": self.look.to_dict() if self.look else None,
         }
 
 
@@ -115,6 +206,7 @@ class PageRecord:
     text_layer: str | None = None
     attempts: int = 0
     replaced_characters: int = 0
+    cached: bool = False  # served from the page store: no model work this run
 
     @property
     def ok(self) -> bool:
@@ -124,6 +216,25 @@ class PageRecord:
     def warning(self) -> str | None:
         """What a person must hear about a page that did not fail: its empty answer, with why."""
         return (self.note or "empty answer") if self.ok and self.page is not None and not self.text.strip() else None
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any], **changes: Any) -> PageRecord:
+        """A record from its to_dict() form (the page store keeps them so), with `changes` applied."""
+        tokens = body.get("tokens") or {}
+        values: dict[str, Any] = {
+            name: body[name]
+            for name in ("source", "sha256", "page", "preset", "model", "prompt_sha256", "width", "height", "dpi",
+                         "note", "visual_tokens", "text", "reasoning", "finish_reason", "seconds", "error",
+                         "text_source", "text_layer", "attempts", "replaced_characters")
+            if name in body
+        }  # fmt: skip
+        values.update(
+            grid=tuple(body["grid"]) if body.get("grid") else None,
+            boxed=list(body.get("boxed") or []),
+            prompt_tokens=int(tokens.get("prompt", 0)),
+            completion_tokens=int(tokens.get("completion", 0)),
+        )
+        return cls(**{**values, **changes})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +259,7 @@ class PageRecord:
             "text_layer": self.text_layer,
             "attempts": self.attempts,
             "replaced_characters": self.replaced_characters,
+            "cached": self.cached,
             "preset": self.preset,
             "model": self.model,
             "prompt_sha256": self.prompt_sha256,

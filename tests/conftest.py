@@ -14,6 +14,24 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_checkpoint import build
 
 
+@pytest.fixture(autouse=True)
+def isolated_page_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own page store folder, switched off: a test that runs the same pages
+    twice (batch sizes, --resume, the repetition guard) must see the model work both times.
+    Tests of the store turn it on with the `page_store` fixture."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("EXAONE_CACHE_DIR", str(folder))
+    monkeypatch.setenv("EXAONE_NO_CACHE", "1")
+    return folder
+
+
+@pytest.fixture()
+def page_store(isolated_page_store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The page store on, in this test's own folder; the path of its database file."""
+    monkeypatch.delenv("EXAONE_NO_CACHE")
+    return isolated_page_store / "pages.sqlite3"
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny checkpoint on disk, loaded by the tests through the same --model PATH users take.

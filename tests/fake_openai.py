@@ -40,10 +40,10 @@ class FakeServer:
                 pass
 
             def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+                headers = {"Content-Type": "application/json", **(headers or {})}
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
-                for key, value in (headers or {}).items():
+                for key, value in headers.items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(body)
@@ -74,6 +74,9 @@ class FakeServer:
                     self.connection.close()
                     return
                 time.sleep(fake.delay(body) + (5.0 if fault == "slow" else 0.0))
+                if body.get("stream"):
+                    self._send(200, server_sent_events(fake.answer(body)), {"Content-Type": "text/event-stream"})
+                    return
                 self._send(200, json.dumps(fake.answer(body)).encode())
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -103,6 +106,21 @@ class FakeServer:
             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
         }
+
+
+def server_sent_events(reply: dict[str, Any]) -> bytes:
+    """A chat completion as a streamed answer: the reasoning, then the content in two pieces, the
+    finish reason, and the usage in a last chunk (what `stream_options.include_usage` asks for)."""
+    choice = reply["choices"][0]
+    message = choice["message"]
+    head = {key: reply[key] for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    content = message.get("content") or ""
+    deltas = [{"reasoning_content": message["reasoning_content"]}] if message.get("reasoning_content") else []
+    deltas += [{"content": content[: len(content) // 2]}, {"content": content[len(content) // 2 :]}]
+    chunks = [{**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas]
+    chunks.append({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]})
+    chunks.append({**head, "choices": [], "usage": reply["usage"]})
+    return b"".join(b"data: " + json.dumps(chunk).encode() + b"\n\n" for chunk in chunks) + b"data: [DONE]\n\n"
 
 
 if __name__ == "__main__":  # a stand-in server for scripts/install_check.sh: prints its URL, serves until killed

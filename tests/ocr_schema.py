@@ -12,7 +12,7 @@ PAGE: dict[str, Any] = {
     "required": [
         "source", "sha256", "page", "width", "height", "dpi", "note", "grid", "visual_tokens", "text", "reasoning",
         "boxed", "finish_reason", "tokens", "seconds", "error", "text_source", "text_layer", "attempts",
-        "replaced_characters",
+        "replaced_characters", "cached",
     ],
     "properties": {
         "source": {"type": "string"},
@@ -39,6 +39,7 @@ PAGE: dict[str, Any] = {
         "text_layer": {"enum": ["good", "garbled", "invisible", "none", None]},
         "attempts": {"type": "integer", "minimum": 0},
         "replaced_characters": {"type": "integer", "minimum": 0},
+        "cached": {"type": "boolean"},
     },
 }  # fmt: skip
 

@@ -246,3 +246,16 @@ def test_a_folder_that_is_not_a_checkpoint_is_an_engine_error(tmp_path: Path) ->
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama"}))
     code, _, stderr = doctor("--model", str(tmp_path))
     assert code == 3 and "not an EXAONE 4.5 checkpoint" in stderr
+
+
+def test_the_kv_cache_of_one_ask_prompt_is_planned() -> None:
+    """`ask --context-tokens` (default 16,384) plus a 4,096-token answer: 16 global layers hold all
+    20,480 tokens, 48 sliding-window layers 4,096; that fits beside 4-bit weights on 24 GiB, and a
+    context too long for the room left is named in the verdict."""
+    fits = plan("--quantize", "4bit", "--gpu-memory", "24GiB", "--max-memory", "0=24GiB")
+    kv = fits["kv_cache"]
+    assert (kv["context_tokens"], kv["answer_tokens"]) == (16_384, 4096)
+    assert kv["bytes_per_context"] == 4096 * (16 * 20_480 + 48 * 4096)
+    assert fits["verdict"]["kind"] == "gpu" and "--context-tokens 16,384" in fits["verdict"]["message"]
+    tight = plan("--quantize", "4bit", "--gpu-memory", "24GiB", "--max-memory", "0=24GiB", "--context-tokens", "65536")
+    assert tight["verdict"]["kind"] == "gpu_tight" and "lower --context-tokens" in tight["verdict"]["message"]

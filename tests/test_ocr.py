@@ -236,11 +236,13 @@ def test_dry_run_lists_pages_without_loading_a_model(docs: dict[str, Path], tmp_
     assert table.exit_code == 0 and "1654x2339" in table.stdout and "visual tokens" in table.stdout
 
 
-def test_ask_takes_pdf_pages_as_images_and_caps_them(tiny_model: Path, docs: dict[str, Path]) -> None:
+def test_ask_takes_pdf_pages_as_images_in_order(tiny_model: Path, docs: dict[str, Path]) -> None:
+    # Up to --max-images pages go in as images; more than that is document mode (tests/test_docqa.py),
+    # no longer the first --max-images pages with the rest cut off.
     result = CliRunner().invoke(
         app,
         ["ask", str(docs["text"]), str(docs["photo"]), "표에서 매출은?", "--model", str(tiny_model), "--json",
-         "--max-images", "2", "--dpi", "50", "--max-new-tokens", "4"],
+         "--max-images", "4", "--dpi", "50", "--max-new-tokens", "4"],
     )  # fmt: skip
     body = json.loads(result.stdout)
     # 4 tokens usually end inside the reasoning: an empty answer, exit code 1 (issue #12 item 3).
@@ -248,9 +250,11 @@ def test_ask_takes_pdf_pages_as_images_and_caps_them(tiny_model: Path, docs: dic
     assert [(Path(i["source"]).name, i["page"]) for i in body["images"]] == [
         ("계약서 text.pdf", 1),
         ("계약서 text.pdf", 2),
+        ("계약서 text.pdf", 3),
+        ("photo.jpg", 1),
     ]
-    assert body["prompt"].count("<vision>") == 2
-    assert "first 2 of 4" in result.stderr
+    assert body["prompt"].count("<vision>") == 4
+    assert body["mode"] == "images" and body["pages_total"] == 4
     assert body["preset"]["name"] == "ocr"
 
 

@@ -31,6 +31,7 @@ class CommandSpec(NamedTuple):
     help: str  # the name of the module's full help text
     summary: str  # the line `exaone --help` shows (the first line of the full help)
     needs_args: bool = True  # run without arguments, it shows its help
+    group: bool = False  # `function` names a Typer app with subcommands (exaone cache info|drop|clear)
 
 
 COMMANDS: dict[str, CommandSpec] = {
@@ -38,6 +39,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "ask": CommandSpec("ask", "ask_command", "ASK_HELP", "Ask EXAONE 4.5 a question, about images or none."),
     "doctor": CommandSpec("doctor", "doctor_command", "DOCTOR_HELP", "Check this machine, and plan the model's memory without loading any weights.", needs_args=False),  # noqa: E501
     "extract": CommandSpec("extract", "extract_command", "EXTRACT_HELP", "Pull fields out of documents as JSON that matches a schema."),  # noqa: E501
+    "cache": CommandSpec("cache", "cache_app", "CACHE_HELP", "See and clear the page store: the page texts exaone keeps so no page is read twice.", group=True),  # noqa: E501
 }  # fmt: skip
 
 # Typer vendors Click; its exception base class is reachable through the public BadParameter.
@@ -146,6 +148,10 @@ def _load(name: str) -> Any:
     """The real command: its module imported now, registered the way Typer registers any command."""
     spec = COMMANDS[name]
     module = importlib.import_module(f"{__package__}.{spec.module}")
+    if spec.group:
+        group = typer.main.get_group(getattr(module, spec.function))
+        group.name = name
+        return group
     single = typer.Typer(add_completion=False)
     single.command(
         name=name, help=_unwrap(getattr(module, spec.help)), epilog=EPILOG, no_args_is_help=spec.needs_args,

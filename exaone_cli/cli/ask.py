@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from functools import partial
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.live import Live
+from rich.text import Text
 
 from ..api import ask
-from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
+from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..engines.remote import remote_options
 from ..engines.text import valid_text
 from ..errors import ExitCode, UsageError
 from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from ..render.json import write_json
-from ..render.progress import set_spinner_text, spinner
+from ..render.progress import OcrView, set_spinner_text, spinner
 from ..render.rich import StreamingAnswer, print_ask
 from ..render.terminal import for_terminal
 from ..render.text import ask_text
@@ -26,6 +30,8 @@ from .errors import error_boundary, report, warn
 from .options import (
     ApiKeyOpt,
     AttnImplementationOpt,
+    CacheOpt,
+    ConcurrencyOpt,
     DebugOpt,
     DeviceMapOpt,
     DpiOpt,
@@ -57,10 +63,13 @@ from .options import (
     TopPOpt,
 )
 
-ASK_HELP = """Ask EXAONE 4.5 a question, about images or none.
+ASK_HELP = """Ask EXAONE 4.5 a question, about images, documents of any length, or nothing.
 
-The last argument is the question; every argument before it is an image or a PDF. The
-selected pages of PDFs go into the prompt as images, in order (at most --max-images).
+The last argument is the question; every argument before it is an image or a PDF. When the \
+selected pages fit in one prompt (--max-images, --context-tokens), they go in as images. A longer \
+document is answered from the text of its most relevant pages (from the page store, or transcribed \
+by the model), and the answer cites them as \\[p. N] (N: the page's index in the file, as --pages \
+counts; several files: \\[A p. N], A = the first file).
 
 \b
 Examples:
@@ -69,13 +78,37 @@ Examples:
   exaone ask "세종대왕은 누구인가요?"
   exaone ask examples/receipt.png examples/report.pdf "두 문서의 차이는?"
   exaone ask examples/report.pdf --pages 2 "이 표에서 합계는?"
+  exaone ask 사업보고서.pdf "2023년 영업이익은 얼마인가요?"
+  exaone ask contract.pdf minutes-*.pdf "위약금 조항은?" --json | jq .citations
+  exaone ask scan.pdf "Who signed the agreement?" --look
 """
+
+DOCUMENT = "Documents"
 
 
 def ask_command(
     args: Annotated[list[str], typer.Argument(metavar="[IMAGE|PDF]... QUESTION", show_default=False)],
     pages: PagesOpt = None,
-    max_images: Annotated[int, typer.Option("--max-images", min=1, help="At most this many pages/images.")] = 8,
+    max_images: Annotated[
+        int, typer.Option("--max-images", min=1, help="At most this many pages/images in one prompt as images.")
+    ] = 8,
+    context_tokens: Annotated[
+        int,
+        typer.Option(
+            "--context-tokens",
+            min=1024,
+            envvar="EXAONE_CONTEXT_TOKENS",
+            help="Tokens of one prompt: the pages (as images or text) and the question. Raise it for vLLM.",
+            rich_help_panel=DOCUMENT,
+        ),
+    ] = DEFAULT_CONTEXT_TOKENS,
+    look: Annotated[
+        bool,
+        typer.Option(
+            "--look", help="Then show the cited pages as images for a second answer.", rich_help_panel=DOCUMENT
+        ),
+    ] = False,
+    cache: CacheOpt = True,
     dpi: DpiOpt = 200,
     rasterizer: RasterizerOpt = None,
     password: PasswordOpt = None,
@@ -92,6 +125,7 @@ def ask_command(
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     served_model: ServedModelOpt = None,
+    concurrency: ConcurrencyOpt = 4,
     retries: RetriesOpt = 3,
     timeout: TimeoutOpt = 600.0,
     think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (the model's default).")] = True,
@@ -126,7 +160,7 @@ def ask_command(
             offload_folder=offload_folder, attn_implementation=attn_implementation,
             min_pixels=min_pixels, max_pixels=max_pixels,
         )  # fmt: skip
-        remote = remote_options(server, api_key, served_model, 1, retries, timeout, load)
+        remote = remote_options(server, api_key, served_model, concurrency, retries, timeout, load)
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()
         with spinner(err, "Loading") as status:
@@ -150,9 +184,14 @@ def ask_command(
                     on_text=stream.on_text if stream else None,
                     on_status=lambda text: set_spinner_text(status, text),
                     on_warning=lambda message: warn(err, message),
+                    on_note=lambda message: err.print(Text(message, style="dim"), soft_wrap=True),
+                    progress=partial(_transcribing, err, status),
                     ranges=ranges,
                     raster=raster,
                     max_images=max_images,
+                    context_tokens=context_tokens,
+                    look=look,
+                    cache=cache,
                 )
         _print_result(result, fmt, out, err, final_only=final_only, show_reasoning=show_reasoning)
 
@@ -169,6 +208,20 @@ def split_question(args: list[str]) -> tuple[list[str], str]:
     if not question.strip():
         raise UsageError("the question is empty", hint='exaone ask IMAGE "question"')
     return inputs, question
+
+
+@contextmanager
+def _transcribing(err: Console, status: Live | None, total: int) -> Iterator[OcrView]:
+    """The page progress bar while document mode transcribes pages (the spinner steps aside:
+    one live display at a time)."""
+    if status is not None:
+        status.stop()
+    try:
+        with OcrView(err, quiet=False).running(total) as view:
+            yield view
+    finally:
+        if status is not None:
+            status.start()
 
 
 def _print_result(
@@ -190,6 +243,7 @@ def _print_result(
         if not (fmt is Format.rich and result.parsed.truncated):  # the rich view says so itself, with the hint
             warn(err, f"{result.note} (exit code 1)")
         raise typer.Exit(int(ExitCode.INPUT_FAILED))
-    if final_only and result.parsed.final is None:
+    final = result.look.parsed.final if result.look is not None else result.parsed.final
+    if final_only and final is None:
         warn(err, "the answer has no \\boxed{} final answer (exit code 1)")
         raise typer.Exit(int(ExitCode.INPUT_FAILED))

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..config import DEFAULT_MODEL, LoadOptions
+from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions
 from ..machine import inspect_machine
 from ..memory import hardware_of, parse_gpu_memory, plan_memory
 from ..render.doctor import print_doctor
@@ -66,6 +66,16 @@ def doctor_command(
     offload_folder: OffloadFolderOpt = None,
     attn_implementation: AttnImplementationOpt = None,
     gpu_memory: GpuMemoryOpt = None,
+    context_tokens: Annotated[
+        int,
+        typer.Option(
+            "--context-tokens",
+            min=1024,
+            envvar="EXAONE_CONTEXT_TOKENS",
+            help="Plan the KV cache of one `ask` prompt this long (as `ask --context-tokens`).",
+            rich_help_panel=LOADING,
+        ),
+    ] = DEFAULT_CONTEXT_TOKENS,
     json_out: DoctorJsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -78,5 +88,5 @@ def doctor_command(
         gpus = parse_gpu_memory(gpu_memory) if gpu_memory else None
         with spinner(err, "Planning (no weights are loaded)"):
             machine = inspect_machine()
-            plan = plan_memory(load, hardware_of(machine, gpus))
+            plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
         print_doctor(machine, plan, out, as_json=json_out)

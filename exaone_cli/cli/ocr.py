@@ -24,6 +24,7 @@ from .errors import error_boundary, report, warn
 from .options import (
     ApiKeyOpt,
     AttnImplementationOpt,
+    CacheOpt,
     ConcurrencyOpt,
     DebugOpt,
     DeviceMapOpt,
@@ -131,6 +132,7 @@ def ocr_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip pages already in the -o .jsonl file.", rich_help_panel=OUTPUT)
     ] = False,
+    cache: CacheOpt = True,
     dry_run_: Annotated[
         bool, typer.Option("--dry-run", help="List pages, token counts and text-layer verdicts; load no model.")
     ] = False,
@@ -154,6 +156,7 @@ def ocr_command(
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed, guard),
             batch_size=batch_size, fmt="json" if json_out else "jsonl" if jsonl_out else fmt, output=output,
             resume=resume, stdout_is_terminal=sys.stdout.isatty(), text_layer=text_layer, page_retries=page_retries,
+            cache=cache,
         )  # fmt: skip
         if dry_run_:
             plan = dry_run(settings)

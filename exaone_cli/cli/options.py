@@ -182,9 +182,21 @@ ServedModelOpt = Annotated[
     ),
 ]
 ConcurrencyOpt = Annotated[
-    int, typer.Option("--concurrency", "-c", min=1, help="Requests in flight (ocr).", rich_help_panel=SERVER)
+    int,
+    typer.Option(
+        "--concurrency", "-c", min=1, help="Requests in flight (ocr; ask's page transcription).", rich_help_panel=SERVER
+    ),
 ]
 RetriesOpt = Annotated[
     int, typer.Option("--retries", min=0, help="Retries on connection errors, 429 and 5xx.", rich_help_panel=SERVER)
 ]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1, help="Seconds per request.", rich_help_panel=SERVER)]
+
+CacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Read and write the page store (see `exaone cache`); EXAONE_NO_CACHE=1 turns it off too.",
+        rich_help_panel=OUTPUT,
+    ),
+]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..config import DEFAULT_CONTEXT_TOKENS
 from ..vision import visual_tokens
 from .sizes import DTYPE_BYTES
 
 A4_AT_200_DPI = (1654, 2339)
 PAGE_OUTPUT_TOKENS = 1000
 PAGE_ASSUMPTION = "one A4 page at 200 DPI (default visual-token budget) plus 1,000 output tokens"
+ANSWER_TOKENS = 4096  # `exaone ask`'s default --max-new-tokens
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class KvCache:
     sliding_window: int | None
     page_visual_tokens: int
     page_output_tokens: int = PAGE_OUTPUT_TOKENS
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS  # one `ask` prompt (--context-tokens) ...
+    answer_tokens: int = ANSWER_TOKENS  # ... and its answer
 
     def bytes_for(self, tokens: int) -> int:
         window = tokens if self.sliding_window is None else min(tokens, self.sliding_window)
@@ -42,6 +46,11 @@ class KvCache:
     def bytes_per_page(self) -> int:
         return self.bytes_for(self.page_tokens)
 
+    @property
+    def bytes_per_context(self) -> int:
+        """One `exaone ask` prompt of --context-tokens tokens and its answer."""
+        return self.bytes_for(self.context_tokens + self.answer_tokens)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **asdict(self),
@@ -51,10 +60,13 @@ class KvCache:
             "page_tokens": self.page_tokens,
             "bytes_per_page": self.bytes_per_page,
             "page_assumption": PAGE_ASSUMPTION,
+            "bytes_per_context": self.bytes_per_context,
         }
 
 
-def kv_cache(config: Any, dtype: str, min_pixels: int, max_pixels: int) -> KvCache:
+def kv_cache(
+    config: Any, dtype: str, min_pixels: int, max_pixels: int, context_tokens: int = DEFAULT_CONTEXT_TOKENS
+) -> KvCache:
     text = config.text_config
     head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
     window = getattr(text, "sliding_window", None)
@@ -68,4 +80,5 @@ def kv_cache(config: Any, dtype: str, min_pixels: int, max_pixels: int) -> KvCac
         sliding_layers=sliding,
         sliding_window=window,
         page_visual_tokens=page.tokens,
+        context_tokens=context_tokens,
     )

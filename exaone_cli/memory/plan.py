@@ -9,7 +9,7 @@ import warnings
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from ..config import LoadOptions, parse_memory
+from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, parse_memory
 from ..errors import UsageError
 from .hardware import GiB, Hardware, format_bytes
 from .kv import KvCache, kv_cache
@@ -74,9 +74,10 @@ class MemoryPlan:
         return body
 
 
-def plan_memory(load: LoadOptions, hardware: Hardware) -> MemoryPlan:
+def plan_memory(load: LoadOptions, hardware: Hardware, context_tokens: int = DEFAULT_CONTEXT_TOKENS) -> MemoryPlan:
     """The plan for `load` on `hardware`, and, when it does not fit, the first --quantize (none,
-    8bit, 4bit; then the same with --max-memory lifting transformers' 10% GPU reserve) that does."""
+    8bit, 4bit; then the same with --max-memory lifting transformers' 10% GPU reserve) that does.
+    `context_tokens`: `exaone ask`'s --context-tokens, whose KV cache must fit beside the weights."""
     extra = [key for key in load.max_memory_dict or {} if isinstance(key, int) and key >= len(hardware.gpus)]
     if extra:
         raise UsageError(
@@ -87,18 +88,27 @@ def plan_memory(load: LoadOptions, hardware: Hardware) -> MemoryPlan:
     source = load_model_config(load.model, load.revision)
     quantization = quantization_for(source.config, load.quantize)
     model = meta_model(source.config)
-    plan = _plan(source, model, load, hardware, quantization)
+    plan = _plan(source, model, load, hardware, quantization, context_tokens)
     target = "gpu" if hardware.gpus and load.device_map != "cpu" else "cpu"
-    suggestion = None if plan.verdict.kind == target else _suggest(source, model, load, hardware, plan, target)
+    suggestion = (
+        None if plan.verdict.kind == target else _suggest(source, model, load, hardware, plan, target, context_tokens)
+    )
     return replace(plan, suggestion=suggestion, notes=plan.notes + _source_notes(source, load, plan))
 
 
-def _plan(source: ModelConfig, model: Any, load: LoadOptions, hardware: Hardware, quant: Quantization) -> MemoryPlan:
+def _plan(
+    source: ModelConfig,
+    model: Any,
+    load: LoadOptions,
+    hardware: Hardware,
+    quant: Quantization,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+) -> MemoryPlan:
     dtype = load_dtype(source.config, load.dtype, quant)
     sizes = tensor_sizes(model, quant, DTYPE_BYTES[dtype])
     placed, budgets, notes = _place(model, sizes, load, hardware, quant, dtype)
     devices = _device_shares(model, sizes, placed, budgets, hardware)
-    kv = kv_cache(source.config, dtype, load.min_pixels, load.max_pixels)
+    kv = kv_cache(source.config, dtype, load.min_pixels, load.max_pixels, context_tokens)
     return MemoryPlan(
         model=source.name,
         config_source=source.source,
@@ -257,10 +267,18 @@ def _verdict(devices: tuple[DeviceShare, ...], hardware: Hardware, kv: KvCache) 
                 f"loads on {where} ({format_bytes(on_gpu)} of weights), but the {format_bytes(room)} left is less "
                 f"than one page's KV cache ({format_bytes(kv.bytes_per_page)})",
             )
+        if room < kv.bytes_per_context:
+            return Verdict(
+                "gpu_tight",
+                f"loads on {where} ({format_bytes(on_gpu)} of weights), but the {format_bytes(room)} left is less "
+                f"than the KV cache of one `ask` prompt of --context-tokens {kv.context_tokens:,} and its answer "
+                f"({format_bytes(kv.bytes_per_context)}): lower --context-tokens",
+            )
         return Verdict(
             "gpu",
             f"fits on {where} ({format_bytes(on_gpu)} of weights; {format_bytes(room)} left for activations and "
-            f"the KV cache, about {room // kv.bytes_per_page} pages at a time)",
+            f"the KV cache, about {room // kv.bytes_per_page} pages at a time, or one `ask` prompt of "
+            f"--context-tokens {kv.context_tokens:,} in {format_bytes(kv.bytes_per_context)})",
         )
     if not gpus and "disk" not in used:
         in_ram = used["cpu"].weights_bytes if "cpu" in used else 0
@@ -285,7 +303,13 @@ def _ram(hardware: Hardware) -> str:
 
 
 def _suggest(
-    source: ModelConfig, model: Any, load: LoadOptions, hardware: Hardware, plan: MemoryPlan, target: str
+    source: ModelConfig,
+    model: Any,
+    load: LoadOptions,
+    hardware: Hardware,
+    plan: MemoryPlan,
+    target: str,
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS,
 ) -> Suggestion:
     """The first option, least quantized first, whose plan reaches `target` ("gpu" or "cpu")."""
     options = ("none",) if plan.quantization.prequantized else ("none", "8bit", "4bit")
@@ -299,7 +323,9 @@ def _suggest(
             candidate = replace(load, quantize=quantize, max_memory=max_memory)
             if candidate == load:
                 continue
-            attempt = _plan(source, model, candidate, hardware, quantization_for(source.config, quantize))
+            attempt = _plan(
+                source, model, candidate, hardware, quantization_for(source.config, quantize), context_tokens
+            )
             smallest = min(smallest, attempt, key=lambda p: p.weights_bytes)
             if attempt.verdict.kind == target:
                 return Suggestion(_flags(candidate), f"{_flags(candidate)} {attempt.verdict.message}")

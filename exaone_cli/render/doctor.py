@@ -96,11 +96,15 @@ def _plan_rows(plan: MemoryPlan) -> list[tuple[str, str]]:
         f"{format_bytes(kv.bytes_per_page)} per page: {kv.page_tokens:,} tokens = {kv.page_visual_tokens:,} visual "
         f"(A4 at 200 DPI) + {kv.page_output_tokens:,} output (assumed)"
     )
+    context = (
+        f"{format_bytes(kv.bytes_per_context)} for one `ask` prompt of --context-tokens {kv.context_tokens:,} "
+        f"and a {kv.answer_tokens:,}-token answer"
+    )
     return [
         ("Loading", loading),
         ("Parameters", params),
         ("Weights", f"{format_bytes(plan.weights_bytes)} as loaded ({plan.weights_bytes:,} bytes)"),
-        ("KV cache", f"{per_token}; {page}"),
+        ("KV cache", f"{per_token}; {page}; {context}"),
         ("Machine", plan.hardware.describe() + (" (--gpu-memory)" if plan.hardware.described else "")),
     ]
 

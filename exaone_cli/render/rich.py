@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.spinner import Spinner
 from rich.text import Text
 
-from ..results import AskResult
+from ..results import AskResult, describe_pages
 from .terminal import for_terminal
 
 _THINK = "<think>"
@@ -88,6 +88,23 @@ def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoni
     if parsed.final is not None:
         final = Text(for_terminal(parsed.final), style="bold")
         console.print(Panel(final, title="final answer", border_style="green", expand=False))
+    if result.citations:
+        console.print(Text.assemble(("Sources: ", "bold"), for_terminal(describe_pages(result.citations))))
+    if result.look is not None:
+        look = result.look
+        title = for_terminal(f"after looking at {describe_pages(look.images)}")
+        console.print(
+            Panel(Text(for_terminal(look.parsed.answer)), title=title, title_align="left", border_style="cyan")
+        )
+        if look.parsed.final is not None:
+            final = Text(for_terminal(look.parsed.final), style="bold")
+            console.print(Panel(final, title="final answer", border_style="green", expand=False))
+    if result.mode == "text":
+        err.print(
+            Text(for_terminal(f"read {len(result.pages_read)} of {result.pages_total} pages as text: "
+                              f"{describe_pages(result.pages_read)}"), style="dim"),
+            soft_wrap=True,
+        )  # fmt: skip
     tokens = result.generation
     err.print(
         Text(

@@ -1,0 +1,314 @@
+"""Document mode for `exaone ask`: a question about more pages than fit in one prompt as images.
+
+The pages become text (page_texts: the page store, the PDF's text layer, or the model's own
+transcription), the pages most relevant to the question are chosen to fill the context budget
+(retrieval: BM25 over Korean-aware terms, with neighbouring pages), and the model answers from
+that text, citing pages as `[p. N]` (one document) or `[A p. N]` (several, A = the first input).
+N is the page's 1-based index in the file, the number `--pages` uses, never a printed page label.
+Citations of pages that were not in the prompt are dropped, with a warning. `--look` then shows the
+model the cited pages as images, with the question and its text answer, for a second answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from .api import ProgressFactory
+from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
+from .engines import Engine, Prompt, RemoteOptions
+from .engines.base import Generation, OnText
+from .engines.finish import empty_answer_note
+from .errors import InputError, UsageError
+from .inputs import open_source
+from .ocr_settings import transcription_request
+from .page_texts import PageText, page_texts
+from .pages import Page, PageRanges, RasterOptions, open_document
+from .parse import Citation, find_citations, parse_answer
+from .pipeline import DocumentPlan
+from .prompts import document_prompt, look_prompt
+from .results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
+from .retrieval import choose_pages, estimate_tokens, rank_pages
+from .store import PageStore
+from .vision import visual_tokens
+
+Note = Callable[[str], None]
+
+# EXAONE's chat markup: role and pad tokens (<|user|>, <|endofturn|>, <|image_pad|>, ...) and the
+# added tokens <think>, </think>, <vision>, </vision>. Page text and model answers are data: put in
+# a prompt as they are, such a string would be read as that token (an <|image_pad|> in a page
+# makes the processor count one image too many; an <|endofturn|> ends the user's turn).
+_MARKUP = re.compile(r"<(?=/?(?:think|vision)>|\|[A-Za-z_]{1,32}\|>)")
+
+
+def neutralize(text: str) -> str:
+    """`text` with a zero-width space after the `<` of every chat-markup string, so the tokenizer
+    reads it as plain characters; nothing else changes."""
+    return _MARKUP.sub("<\u200b", text)
+
+
+MIN_PAGE_TOKENS = 256  # a budget that cannot hold this much page text is a usage error
+
+
+@dataclass(frozen=True)
+class AskPlan:
+    """The inputs of one question, opened and measured, nothing rendered: per input its selected
+    pages; per page its visual tokens at the run's pixel budget (None: a shape the model cannot
+    take, which image mode reports and document mode leaves out)."""
+
+    documents: list[DocumentPlan]
+    tokens: list[list[int | None]]
+    notes: tuple[str, ...] = ()  # per input, the requested pages it does not have
+
+    @property
+    def page_count(self) -> int:
+        return sum(len(plan.pages) for plan in self.documents)
+
+    @property
+    def visual_tokens(self) -> int:
+        return sum(t or 0 for pages in self.tokens for t in pages)
+
+
+def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions, load: LoadOptions) -> AskPlan:
+    """Open every input, select its pages and size them. Raises InputError on the first input that
+    cannot be opened, and on an input --pages leaves no page of: a question about several files
+    cannot be answered with one missing. Requested pages an input does not have are noted."""
+    documents: list[DocumentPlan] = []
+    tokens: list[list[int | None]] = []
+    notes: list[str] = []
+    for name in names:
+        source = open_source(name)
+        with open_document(source, raster) as document:
+            count = document.page_count
+            numbers = tuple(ranges.select(count))
+            if not numbers:
+                raise InputError(
+                    f"{source.display}: --pages {ranges} selects none of its {count} page(s)",
+                    hint="--pages applies to every input; ask about this file separately, or widen --pages",
+                )
+            note = ranges.missing_note(count)
+            if note:
+                notes.append(f"{source.display}: {note}")
+            sizes: list[int | None] = []
+            for number in numbers:
+                width, height, _, _ = document.page_size(number)
+                try:
+                    sizes.append(visual_tokens(width, height, load.min_pixels, load.max_pixels).tokens)
+                except InputError:
+                    sizes.append(None)
+            documents.append(DocumentPlan(source.display, source, numbers, document.page_count))
+        tokens.append(sizes)
+    return AskPlan(documents, tokens, tuple(notes))
+
+
+def fits_as_images(plan: AskPlan, question: str, max_images: int, context_tokens: int) -> bool:
+    """True when the pages can go into one prompt as images: at most --max-images of them, and their
+    visual tokens and the question within --context-tokens (the answer comes on top)."""
+    if plan.page_count > max_images:
+        return False
+    return plan.visual_tokens + estimate_tokens(question) <= context_tokens
+
+
+@dataclass(frozen=True)
+class DocumentQuestion:
+    """Everything document mode needs besides the engine."""
+
+    question: str
+    plan: AskPlan
+    load: LoadOptions
+    raster: RasterOptions
+    remote: RemoteOptions | None
+    flags: SamplingFlags
+    thinking: bool = True
+    boxed_hint: bool = True
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    max_images: int = 8
+    look: bool = False
+
+    @property
+    def several(self) -> bool:
+        return len(self.plan.documents) > 1
+
+    def marker(self, document: int, page: int) -> str:
+        return f"[{label(document)} p. {page}]" if self.several else f"[p. {page}]"
+
+    def prompt(self, pages: str) -> str:
+        labels = [(label(i), plan.display) for i, plan in enumerate(self.plan.documents)] if self.several else []
+        cite, example = ("[A p. N]", "[A p. 3]") if self.several else ("[p. N]", "[p. 3]")
+        return document_prompt(
+            self.question, pages, cite=cite, example=example, labels=labels, boxed_hint=self.boxed_hint
+        )
+
+    def text_budget(self) -> int:
+        """Tokens left for page text: --context-tokens less the prompt around the pages (the
+        instructions and the question). UsageError (before any model loads) when not even a short
+        page would fit."""
+        budget = self.context_tokens - estimate_tokens(self.prompt(""))
+        if budget < MIN_PAGE_TOKENS:
+            raise UsageError(
+                f"--context-tokens {self.context_tokens:,} leaves no room for page text after the question",
+                hint="raise --context-tokens or shorten the question",
+            )
+        return budget
+
+
+def label(document: int) -> str:
+    """A, B, ..., Z, AA, AB, ...: the short label of the `document`-th input in citations."""
+    name = ""
+    document += 1
+    while document:
+        document, rest = divmod(document - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
+
+
+def answer_from_text(
+    ask: DocumentQuestion,
+    engine: Engine,
+    store: PageStore | None,
+    *,
+    on_text: OnText | None = None,
+    on_status: Note = lambda _: None,
+    on_warning: Note = lambda _: None,
+    on_note: Note = lambda _: None,
+    progress: ProgressFactory | None = None,
+) -> AskResult:
+    """Answer `ask.question` from the text of its pages: see the module docstring."""
+    budget = ask.text_budget()
+    request = transcription_request(ask.raster, ask.load)
+    texts = page_texts(
+        ask.plan.documents, engine=engine, request=request, load=ask.load, remote=ask.remote, store=store,
+        progress=progress, warn=on_warning,
+    )  # fmt: skip
+    if not texts:
+        raise InputError("no page could be read, so the question cannot be answered from them")
+    on_status("Choosing the pages to read")
+    chosen = _choose(ask, texts, budget, on_warning)
+    on_note(_read_note(ask, texts, chosen))
+    preset, reason, sampling = ask.flags.resolve(ask.question, 0, has_document=True)
+    pages = "\n\n".join(f"{ask.marker(p.document, p.page)}\n{neutralize(p.text)}" for p in chosen)
+    on_status("Generating")
+    prompt = Prompt(text=ask.prompt(pages), images=[], thinking=ask.thinking)
+    generation = engine.generate([prompt], sampling, on_text=on_text)[0]
+    parsed = parse_answer("" if generation.error else generation.text, ask.thinking)  # an error is no answer
+    empty = (
+        None if generation.error else empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, ask.thinking)
+    )
+    citations, dropped = resolve_citations(ask, find_citations(parsed.answer), chosen)
+    if dropped:
+        on_warning(f"the answer cites {', '.join(dropped)}, not in the prompt: dropped from citations")
+    result = AskResult(
+        question=ask.question, images=[], parsed=parsed, thinking=ask.thinking, preset=preset,
+        preset_reason=reason, sampling=sampling, model=engine.name, generation=generation, mode="text",
+        pages_total=ask.plan.page_count,
+        pages_read=[PageRead(p.source, p.page, p.text_source, p.cached) for p in chosen],
+        citations=citations, dropped_citations=dropped, note=empty,
+    )  # fmt: skip
+    if ask.look:
+        result = replace(result, look=look_again(ask, engine, result, on_warning, on_note))
+    return result
+
+
+def _choose(ask: DocumentQuestion, texts: list[PageText], budget: int, warn: Note) -> list[PageText]:
+    """The pages that go into the prompt; when not even one fits whole, the best one, cut to fit."""
+    blocks = [f"{ask.marker(p.document, p.page)}\n{p.text}" for p in texts]
+    ids = choose_pages(
+        ask.question, [p.text for p in texts], budget, documents=[p.document for p in texts],
+        cost=lambda i: estimate_tokens(blocks[i]) + 2,
+    )  # fmt: skip
+    if ids:
+        return [texts[i] for i in ids]
+    best = texts[(rank_pages(ask.question, [p.text for p in texts]) or [0])[0]]
+    warn(f"{best.source}: page {best.page} alone is longer than --context-tokens allows; only its start is read")
+    return [replace(best, text=best.text[: max(0, budget - 16)])]  # a character costs at most one token
+
+
+def _read_note(ask: DocumentQuestion, texts: list[PageText], chosen: list[PageText]) -> str:
+    stored = sum(p.cached for p in texts)
+    source = f" ({stored} from the page store)" if stored else ""
+    pages = describe_pages(chosen)
+    which = f": {pages}" if len(pages) <= 160 else ""
+    return f"Reading {len(chosen)} of {ask.plan.page_count} page(s) as text{source}{which}"
+
+
+def resolve_citations(
+    ask: DocumentQuestion, citations: list[Citation], read: Sequence[PageText]
+) -> tuple[list[Cited], list[str]]:
+    """Citations as (file, page), first appearance first, each once; and, as written, those of pages
+    that were not in the prompt (or of no document: an unknown label; no label with several
+    documents that have that page in the prompt)."""
+    in_prompt = {(p.document, p.page): p.source for p in read}
+    resolved: list[Cited] = []
+    dropped: list[str] = []
+    for citation in citations:
+        document = _document_of(ask, citation, in_prompt)
+        if document is not None and (document, citation.page) in in_prompt:
+            cited = Cited(in_prompt[document, citation.page], citation.page)
+            if cited not in resolved:
+                resolved.append(cited)
+        else:
+            written = f"[{citation.label + ' ' if citation.label else ''}p. {citation.page}]"
+            if written not in dropped:
+                dropped.append(written)
+    return resolved, dropped
+
+
+def _document_of(ask: DocumentQuestion, citation: Citation, in_prompt: dict[tuple[int, int], str]) -> int | None:
+    if citation.label is None:
+        if not ask.several:
+            return 0
+        holders = [document for document, page in in_prompt if page == citation.page]
+        return holders[0] if len(holders) == 1 else None
+    if not ask.several:
+        return 0 if citation.label == "A" else None
+    labels = {label(i): i for i in range(len(ask.plan.documents))}
+    return labels.get(citation.label)
+
+
+def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: Note, note: Note) -> LookAgain | None:
+    """The cited pages (at most --max-images) as images, with the question and the text answer."""
+    if not first.citations:
+        warn("--look: the answer cites no page, so there is nothing to look at")
+        return None
+    cited = first.citations[: ask.max_images]
+    if len(first.citations) > len(cited):
+        warn(f"--look: the first {len(cited)} of {len(first.citations)} cited pages (--max-images)")
+    images = _render(ask, cited, warn)
+    if not images:
+        return None
+    cited = [c for c in cited if any(i.source == c.source and i.number == c.page for i in images)]
+    note(f"Looking at the cited pages as images: {describe_pages(cited)}")
+    index_of = {plan.display: i for i, plan in enumerate(ask.plan.documents)}
+    markers = ", ".join(ask.marker(index_of[c.source], c.page) for c in cited)
+    text = look_prompt(
+        ask.question, neutralize(first.parsed.answer), pages=markers, cite="[A p. N]" if ask.several else "[p. N]",
+        boxed_hint=ask.boxed_hint,
+    )  # fmt: skip
+    generation: Generation = engine.generate(
+        [Prompt(text=text, images=[page.image for page in images], thinking=ask.thinking)], first.sampling
+    )[0]
+    parsed = parse_answer("" if generation.error else generation.text, ask.thinking)
+    shown = [PageText(index_of[c.source], c.source, c.page, "") for c in cited]
+    citations, dropped = resolve_citations(ask, find_citations(parsed.answer), shown)
+    if dropped:
+        warn(f"--look: the second answer cites {', '.join(dropped)}, not among the images: dropped")
+    return LookAgain([ImageRef.of(page) for page in images], parsed, generation, citations)
+
+
+def _render(ask: DocumentQuestion, cited: Sequence[Cited], warn: Note) -> list[Page]:
+    """The cited pages as images; a page that cannot be rendered is left out with a warning (the
+    text answer is already there and must not be lost to it)."""
+    pages = []
+    sources = {plan.display: plan.source for plan in ask.plan.documents}
+    for cited_page in cited:
+        source = sources[cited_page.source]
+        assert source is not None
+        try:
+            with open_document(source, ask.raster) as document:
+                page = document.render(cited_page.page)
+            visual_tokens(page.width, page.height, ask.load.min_pixels, ask.load.max_pixels)
+            pages.append(page)
+        except InputError as exc:
+            warn(f"--look: {cited_page.source}: page {cited_page.page} cannot be shown ({exc.message})")
+    return pages
