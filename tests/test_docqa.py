@@ -230,6 +230,12 @@ def test_the_rich_view_names_the_cited_pages(contract: tuple[Path, list[str]], p
 FAST = ["--dpi", "50", "--max-pixels", str(160 * 28 * 28), "--temperature", "0"]
 
 
+def answered(proc: subprocess.CompletedProcess[str]) -> bool:
+    """Exit 0 with an answer, or the documented exit 1 for the empty answer of a random model whose
+    few tokens end inside its reasoning; the JSON is on stdout either way."""
+    return proc.returncode == 0 or (proc.returncode == 1 and "empty answer" in proc.stderr)
+
+
 def test_the_local_engine_answers_from_the_text_layer(tiny_model: Path, tmp_path: Path) -> None:
     from exaone_cli.inputs import open_source
     from exaone_cli.pages.text_layer import read_text_layers
@@ -239,7 +245,8 @@ def test_the_local_engine_answers_from_the_text_layer(tiny_model: Path, tmp_path
         "ask", str(pdf), "계약서의 목적은?", "--model", str(tiny_model), *FAST, "--max-new-tokens", "8",
         "--max-images", "1", "--json",
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    # The random tiny model's 8 tokens stop inside its reasoning: an empty answer, exit code 1.
+    assert answered(proc), proc.stderr
     body = json.loads(proc.stdout)
     assert body["mode"] == "text" and body["model"] == str(tiny_model)
     assert body["pages_read"] == [
@@ -261,7 +268,7 @@ def test_server_and_local_engine_give_the_same_json(tiny_model: Path, tmp_path: 
     with DocumentServer(texts=coded(pages), respond=lambda prompt: "3,700만원 [p. 2]") as server:
         remote = run_exaone("ask", *common, "--server", server.url)
     local = run_exaone("ask", *common, "--model", str(tiny_model))
-    assert remote.returncode == 0 and local.returncode == 0, remote.stderr + local.stderr
+    assert remote.returncode == 0 and answered(local), remote.stderr + local.stderr
     a, b = json.loads(remote.stdout), json.loads(local.stdout)
 
     def shape(value: object) -> object:
