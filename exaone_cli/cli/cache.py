@@ -20,9 +20,9 @@ from .options import OUTPUT
 
 CACHE_HELP = """See and clear the page store: the page texts exaone keeps so no page is read twice.
 
-Every page `exaone ocr` transcribes and every page `exaone ask` reads is stored as text, keyed by
-the file's content (SHA-256), the page and the settings that made the text. The store is one
-SQLite file in your cache folder ($EXAONE_CACHE_DIR overrides it). --no-cache or
+Every page `exaone ocr` transcribes and every page `exaone ask` reads is stored as text, keyed \
+by the file's content (SHA-256), the page and the settings that made the text. The store is one \
+SQLite file in your cache folder ($EXAONE_CACHE_DIR overrides it). --no-cache or \
 EXAONE_NO_CACHE=1 switch it off.
 
 \b
