@@ -16,7 +16,7 @@ from ..memory.hardware import format_bytes
 from ..render.json import dumps
 from ..store import NO_CACHE_ENV, PageStore, StoreInfo, default_store_path, store_disabled_by_env
 from .errors import error_boundary
-from .options import OUTPUT
+from .options import OUTPUT, DebugOpt
 
 CACHE_HELP = """See and clear the page store: the page texts exaone keeps so no page is read twice.
 
@@ -33,12 +33,20 @@ Examples:
 """
 
 cache_app = typer.Typer(name="cache", help=CACHE_HELP, no_args_is_help=True)
+
+
+@cache_app.callback()
+def cache_options(debug: DebugOpt = False) -> None:
+    """--debug before the subcommand (`exaone cache --debug info`); each subcommand takes it too."""
+
+
 _HEX = re.compile(r"[0-9a-f]{8,64}")
 
 
 @cache_app.command("info", help="Where the store is, its size, and the documents in it.")
 def info_command(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.", rich_help_panel=OUTPUT)] = False,
+    debug: DebugOpt = False,
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
@@ -56,6 +64,7 @@ def info_command(
 @cache_app.command("drop", help="Forget the stored pages of these files (or content hashes, 8+ hex digits).")
 def drop_command(
     files: Annotated[list[str], typer.Argument(metavar="FILE|SHA256...", show_default=False)],
+    debug: DebugOpt = False,
 ) -> None:
     err = Console(stderr=True, highlight=False)
     with error_boundary(err):
@@ -71,7 +80,7 @@ def drop_command(
 
 
 @cache_app.command("clear", help="Forget every stored page (the text is overwritten on disk).")
-def clear_command() -> None:
+def clear_command(debug: DebugOpt = False) -> None:
     err = Console(stderr=True, highlight=False)
     with error_boundary(err):
         path = default_store_path()
