@@ -15,13 +15,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from .api import ProgressFactory
 from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .engines import Engine, Prompt, RemoteOptions
 from .engines.base import Generation, OnText
 from .engines.finish import empty_answer_note
 from .errors import InputError, UsageError
 from .inputs import open_source
+from .ocr_run import ProgressFactory
 from .ocr_settings import transcription_request
 from .page_texts import PageText, page_texts
 from .pages import Page, PageRanges, RasterOptions, open_document

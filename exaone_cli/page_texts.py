@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
-from .api import OcrRun, ProgressFactory, model_key, text_layer_key
 from .config import LoadOptions
 from .engines import Engine, RemoteOptions
+from .ocr_run import OcrRun, ProgressFactory, model_key, text_layer_key
 from .ocr_settings import OcrSettings
 from .pages import PageRanges
 from .pages.text_layer import read_text_layers
