@@ -8,28 +8,19 @@ from pathlib import Path
 from .config import LoadOptions, Preset, Sampling, SamplingFlags
 from .engines.remote import RemoteOptions
 from .errors import UsageError
-from .output import check_destination
+from .output import OutputFormats, check_destination
 from .pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .pipeline import OcrRequest
 from .prompts import template
 from .retries import DEFAULT_PAGE_RETRIES
 from .text_sources import DEFAULT_TEXT_LAYER_MODE, text_layer_mode
 
-FORMATS = ("auto", "rich", "text", "markdown", "json", "jsonl")
-_SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".md": "markdown", ".markdown": "markdown"}
-
-
-def resolve_format(fmt: str, output: Path | None, stdout_is_terminal: bool) -> str:
-    """auto: rich on a terminal, text when piped; with -o, the file's suffix decides."""
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
-    if fmt == "auto":
-        if output is not None:
-            return _SUFFIX_FORMATS.get(output.suffix.lower(), "text")
-        return "rich" if stdout_is_terminal else "text"
-    if fmt == "rich" and output is not None:
-        raise UsageError("--format rich is for terminals", hint="use -o with text, markdown, json or jsonl")
-    return fmt
+OCR_FORMATS = OutputFormats(
+    names=("auto", "rich", "text", "markdown", "json", "jsonl"),
+    by_suffix={".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".md": "markdown", ".markdown": "markdown"},
+    piped="text",
+)
+FORMATS = OCR_FORMATS.names
 
 
 @dataclass(frozen=True)
@@ -75,7 +66,7 @@ class OcrSettings:
         page_retries: int = DEFAULT_PAGE_RETRIES,
         cache: bool = True,
     ) -> OcrSettings:
-        fmt = resolve_format(fmt, output, stdout_is_terminal)
+        fmt = OCR_FORMATS.resolve(fmt, output, stdout_is_terminal)
         if resume and (output is None or fmt != "jsonl"):
             raise UsageError("--resume needs -o FILE.jsonl", hint="exaone ocr doc.pdf -o pages.jsonl --resume")
         if output is not None:

@@ -37,6 +37,30 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class OutputFormats:
+    """A command's output formats: which it has, which one a file's suffix picks with `auto`, and
+    what `auto` means on a pipe (the rich view is for terminals only)."""
+
+    names: tuple[str, ...]  # "auto" and "rich" included
+    by_suffix: dict[str, str]
+    piped: str  # `auto` when stdout is not a terminal, and for an -o file with another suffix
+
+    def resolve(self, fmt: str, output: Path | None, stdout_is_terminal: bool) -> str:
+        """The format to write: auto is rich on a terminal, `piped` otherwise; with -o, the file's
+        suffix decides. UsageError for an unknown name, or rich into a file."""
+        if fmt not in self.names:
+            raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(self.names)}")
+        if fmt == "auto":
+            if output is not None:
+                return self.by_suffix.get(output.suffix.lower(), self.piped)
+            return "rich" if stdout_is_terminal else self.piped
+        if fmt == "rich" and output is not None:
+            files = [name for name in self.names if name not in ("auto", "rich")]
+            raise UsageError("--format rich is for terminals", hint=f"use -o with {', '.join(files)}")
+        return fmt
+
+
 def check_destination(output: Path, inputs: Iterable[str]) -> None:
     """Refuse an -o path before any work is done (UsageError, exit 2): a folder, a folder that
     does not exist or cannot be written, or one of the inputs (writing the text there would

@@ -318,6 +318,18 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "unknown type 'money'" in stderr
 
 
+@pytest.mark.parametrize("where", ["missing-folder", "folder", "an-input"])
+def test_output_destination_is_checked_before_any_work(tmp_path: Path, receipt_png: Path, where: str) -> None:
+    """As for ocr (#11 item 4): a bad -o fails at once, exit 2, before a model is looked for (the
+    model path here does not exist, so any later check would say so instead)."""
+    target = {"missing-folder": tmp_path / "nope" / "out.json", "folder": tmp_path, "an-input": receipt_png}[where]
+    before = receipt_png.read_bytes()
+    code, stdout, stderr = run(str(receipt_png), "--template", "receipt", "-o", str(target), "--model", "/no/model")
+    assert code == 2 and stdout == "", stderr
+    assert stderr.startswith(f"Error: -o {target}") and "model" not in stderr
+    assert receipt_png.read_bytes() == before
+
+
 def test_help_lists_the_templates() -> None:
     result = CliRunner().invoke(app, ["extract", "--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0

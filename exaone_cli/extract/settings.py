@@ -8,24 +8,16 @@ from pathlib import Path
 from ..config import LoadOptions, Preset, Sampling, SamplingFlags
 from ..engines.remote import RemoteOptions
 from ..errors import UsageError
+from ..output import OutputFormats, check_destination
 from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .schema import ExtractionSchema
 
-FORMATS = ("auto", "rich", "json", "jsonl", "csv")
-_SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
-
-
-def resolve_format(fmt: str, output: Path | None, stdout_is_terminal: bool) -> str:
-    """auto: the table on a terminal, JSON when piped; with -o, the file's suffix decides."""
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
-    if fmt == "auto":
-        if output is not None:
-            return _SUFFIX_FORMATS.get(output.suffix.lower(), "json")
-        return "rich" if stdout_is_terminal else "json"
-    if fmt == "rich" and output is not None:
-        raise UsageError("--format rich is for terminals", hint="use -o with json, jsonl or csv")
-    return fmt
+EXTRACT_FORMATS = OutputFormats(
+    names=("auto", "rich", "json", "jsonl", "csv"),
+    by_suffix={".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"},
+    piped="json",
+)
+FORMATS = EXTRACT_FORMATS.names
 
 
 @dataclass(frozen=True)
@@ -77,6 +69,8 @@ class ExtractSettings:
             raise UsageError(f"unknown rasterizer {rasterizer!r}", hint="use pdfium or poppler")
         if max_images < 1 or batch_size < 1:
             raise UsageError("--max-images and --batch-size must be at least 1")
+        if output is not None:
+            check_destination(output, files)  # before any work: a folder, a missing folder, an input
         preset, _, sampling = flags.resolve("", n_images=1, has_document=True)
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         return cls(
@@ -84,5 +78,5 @@ class ExtractSettings:
             ranges=parse_page_ranges(pages) if pages else PageRanges.all(), raster=raster,
             load=load or LoadOptions(), remote=remote, thinking=thinking, per_page=per_page,
             max_images=max_images, batch_size=batch_size,
-            fmt=resolve_format(fmt, output, stdout_is_terminal), output=output,
+            fmt=EXTRACT_FORMATS.resolve(fmt, output, stdout_is_terminal), output=output,
         )  # fmt: skip
