@@ -124,3 +124,20 @@ def test_closed_stdout_ends_the_run_quietly(tiny_model: Path) -> None:
     assert proc.returncode == 141, stderr
     for noise in ("Error", "BrokenPipe", "Exception ignored", "Traceback"):
         assert noise not in stderr
+
+
+def test_extract_shows_loading_progress_and_a_summary_while_csv_goes_to_stdout(tiny_model: Path) -> None:
+    """`exaone extract` on a terminal looks like `exaone ocr` there: what was loaded and how long it
+    took, a plan line, one progress line, and a summary, while the product (CSV here, redirected to
+    a file) never reaches the terminal."""
+    run = run_on_terminal(
+        "extract", str(RECEIPT), str(REPORT), "--fields", "상호, 합계금액:integer", "--csv", "--model",
+        str(tiny_model), "--max-pixels", "50176", "--dpi", "50", "--max-new-tokens", "200", stdout="file",
+    )  # fmt: skip
+    product = run.stdout.decode("utf-8-sig")
+    assert product.splitlines()[0] == "source,pages,valid,errors,상호,합계금액"
+    assert [row.split(",")[0] for row in product.splitlines()[1:]] == [str(RECEIPT), str(REPORT)]
+    assert "source,pages,valid" not in run.text  # the product went to the file only
+    assert f"Loaded {tiny_model} (local folder) in " in run.text
+    assert "2 result(s), one per file, from 2 readable file(s) · schema from --fields" in run.text
+    assert "Done: " in run.text and "csv on standard output" in run.text

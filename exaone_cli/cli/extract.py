@@ -10,12 +10,14 @@ import typer
 from rich.console import Console
 
 from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
+from ..engines import describe_engine, describe_source
 from ..engines.remote import remote_options
 from ..errors import ExitCode
-from ..extract.runner import extract_run
+from ..extract.runner import ExtractRun, extract_run
 from ..extract.schema import resolve_schema, template_titles
 from ..extract.settings import FORMATS, ExtractSettings
 from ..render.extract import error_line, make_result_sink
+from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from .errors import error_boundary, report, warn
 from .options import (
     ApiKeyOpt,
@@ -119,9 +121,12 @@ def extract_command(
         bool, typer.Option("--csv", help="--format csv (UTF-8 with BOM).", rich_help_panel=OUTPUT)
     ] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.", rich_help_panel=OUTPUT)] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No loading line, progress or summary; errors only.")
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False)
     with error_boundary(err):
         target = resolve_schema(schema, fields, template)
         if show_schema:
@@ -140,9 +145,32 @@ def extract_command(
             fmt="json" if json_out else "jsonl" if jsonl_out else "csv" if csv_out else fmt, output=output,
             stdout_is_terminal=sys.stdout.isatty(),
         )  # fmt: skip
-        run = extract_run(settings, make_result_sink(settings, out), warn=lambda message: warn(err, message))
-        for result in run:
-            if not result.valid:
-                report(err, error_line(result))
+        run = _run(settings, err, quiet=quiet)
         if run.failed:
             raise typer.Exit(int(ExitCode.INPUT_FAILED))
+
+
+def _run(settings: ExtractSettings, err: Console, *, quiet: bool) -> ExtractRun:
+    """The run as a person sees it on stderr, as for `exaone ocr`: the loading step, the results
+    above one progress line, and a summary line; the product goes to the sink."""
+    view = OcrView(err, quiet=quiet, label="Extract", unit="result")
+    step = LoadingStep(err, describe_source(settings.load, settings.remote), quiet=quiet)
+    with step.running():
+        run = extract_run(settings, make_result_sink(settings, view.stdout(sys.stdout)), warn=lambda m: warn(err, m))
+        step.detail = describe_engine(run.engine) if run.opened_engine else None
+    if not quiet:
+        say(err, run.summary())
+    in_table = settings.fmt == "rich" and same_terminal(sys.stdout, sys.stderr)  # the table shows errors
+    try:
+        with view.running(run.total):
+            for result in run:
+                view.count(result.completion_tokens, ok=result.valid)
+                if not result.valid and not in_table:
+                    report(err, error_line(result))
+    except KeyboardInterrupt:
+        if not quiet:
+            say(err, finished_line(view, settings, run.total, interrupted=True))
+        raise
+    if not quiet:
+        say(err, finished_line(view, settings, run.total))
+    return run

@@ -75,6 +75,31 @@ class ExtractRun:
     def model(self) -> str:
         return self.engine.name if self.engine is not None else self.settings.load.model
 
+    @property
+    def opened_engine(self) -> bool:
+        """This run loaded the model (or connected to the server) itself."""
+        return self._own_engine and self.engine is not None
+
+    @property
+    def total(self) -> int:
+        """Results the run will hand over: one per input (or per selected page with --per-page),
+        one per input that cannot be read."""
+        per_page = self.settings.per_page
+        return sum(len(plan.pages) if per_page and not plan.error else 1 for plan in self.plans)
+
+    def summary(self) -> str:
+        """One line for stderr before the work starts: what will be done, with which schema."""
+        s = self.settings
+        readable = sum(1 for plan in self.plans if not plan.error)
+        unit = "page" if s.per_page else "file"
+        where = (
+            f"{s.remote.concurrency} request(s) in flight to {s.remote.server}" if s.remote else f"batch {s.batch_size}"
+        )
+        return (
+            f"{self.total} result(s), one per {unit}, from {readable} readable file(s) · schema from "
+            f"{s.target.origin} · {where} · preset {s.preset.name} · thinking {'on' if s.thinking else 'off'}"
+        )
+
     def __iter__(self) -> Iterator[ExtractResult]:
         size = getattr(self.engine, "concurrency", None) or self.settings.batch_size
         batch: list[_Job | ExtractResult] = []

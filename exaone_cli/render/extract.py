@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -54,8 +53,9 @@ def csv_row(result: ExtractResult, paths: list[Column]) -> list[str]:
 
 
 class JsonSink:
-    def __init__(self, settings: ExtractSettings) -> None:
+    def __init__(self, settings: ExtractSettings, stdout: IO[str]) -> None:
         self.settings = settings
+        self.stdout = stdout
         self.results: list[ExtractResult] = []
 
     def write(self, result: ExtractResult) -> None:
@@ -66,12 +66,12 @@ class JsonSink:
         body = results_json(
             self.results, schema=s.target.schema, model=s.load.model, preset=s.preset, sampling=s.sampling
         )
-        _emit(dumps(body) + "\n", s.output)
+        _emit(dumps(body) + "\n", s.output, self.stdout)
 
 
 class JsonlSink:
-    def __init__(self, output: Path | None) -> None:
-        self._writer = JsonlWriter(stream=None if output else sys.stdout, path=output)
+    def __init__(self, output: Path | None, stdout: IO[str]) -> None:
+        self._writer = JsonlWriter(stream=None if output else stdout, path=output)
 
     def write(self, result: ExtractResult) -> None:
         self._writer.write(result)
@@ -85,10 +85,11 @@ class CsvSink:
     for nested objects, lists as JSON text). UTF-8 with a BOM, so Excel shows Korean. Exact in
     files and pipes; on a terminal, control characters in values are shown, not obeyed."""
 
-    def __init__(self, settings: ExtractSettings, terminal: bool = False) -> None:
+    def __init__(self, settings: ExtractSettings, stdout: IO[str]) -> None:
         self.paths = columns(settings.target.schema)
         self.output = settings.output
-        self.terminal = terminal
+        self.stdout = stdout
+        self.terminal = _is_terminal(stdout)
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)
         self.buffer.write(BOM)
@@ -98,8 +99,8 @@ class CsvSink:
     def _flush(self) -> None:
         if self.output is None:  # stdout: row by row
             text = self.buffer.getvalue()
-            sys.stdout.write(for_terminal(text) if self.terminal else text)
-            sys.stdout.flush()
+            self.stdout.write(for_terminal(text) if self.terminal else text)
+            self.stdout.flush()
             self.buffer.seek(0)
             self.buffer.truncate()
 
@@ -115,8 +116,8 @@ class CsvSink:
 class TableSink:
     """The terminal view: a table of fields per result, errors in red."""
 
-    def __init__(self, console: Console, settings: ExtractSettings) -> None:
-        self.console = console
+    def __init__(self, stdout: IO[str], settings: ExtractSettings) -> None:
+        self.console = Console(file=stdout, highlight=False)
         self.paths = columns(settings.target.schema)
 
     def write(self, result: ExtractResult) -> None:
@@ -155,20 +156,28 @@ def error_line(result: ExtractResult) -> str:
     return f"{result.source} (page {pages}): no valid JSON after {result.attempts} attempt(s): {result.errors[0]}{more}"
 
 
-def make_result_sink(settings: ExtractSettings, console: Console) -> ResultSink:
-    """The sink for the run's format and destination."""
+def make_result_sink(settings: ExtractSettings, stdout: IO[str]) -> ResultSink:
+    """The sink for the run's format and destination; `stdout` is where the product goes when
+    there is no -o file (above the progress line when both share a terminal)."""
     if settings.fmt == "jsonl":
-        return JsonlSink(settings.output)
+        return JsonlSink(settings.output, stdout)
     if settings.fmt == "csv":
-        return CsvSink(settings, terminal=console.is_terminal)
+        return CsvSink(settings, stdout)
     if settings.fmt == "rich":
-        return TableSink(console, settings)
-    return JsonSink(settings)
+        return TableSink(stdout, settings)
+    return JsonSink(settings, stdout)
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _emit(text: str, output: Path | None, stdout: IO[str]) -> None:
     if output is not None:
         atomic_write(output, text)
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        stdout.write(text)
+        stdout.flush()

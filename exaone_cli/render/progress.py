@@ -34,6 +34,7 @@ from rich.text import Text
 from .terminal import for_terminal
 
 if TYPE_CHECKING:
+    from ..extract.settings import ExtractSettings
     from ..ocr_settings import OcrSettings
     from ..results import PageRecord
 
@@ -130,11 +131,13 @@ class _AboveProgress:
 
 
 class OcrView:
-    """The live progress line of `exaone ocr` and the counts behind the summary line."""
+    """The live progress line of a run (`exaone ocr`'s pages; `exaone extract`'s results, with
+    `label` and `unit`) and the counts behind the summary line."""
 
-    def __init__(self, console: Console, *, quiet: bool) -> None:
+    def __init__(self, console: Console, *, quiet: bool, label: str = "OCR", unit: str = "page") -> None:
         self.console = console
         self.quiet = quiet
+        self.label, self.unit = label, unit
         self.progress: Progress | None = None
         self._task: Any = None
         self._start = time.perf_counter()
@@ -160,10 +163,10 @@ class OcrView:
             return
         self.progress = Progress(
             SpinnerColumn(),
-            TextColumn("[bold]OCR"),
+            TextColumn(f"[bold]{self.label}"),
             BarColumn(bar_width=None),
             MofNCompleteColumn(),
-            TextColumn("pages · {task.fields[rate]}"),
+            TextColumn(f"{self.unit}s · {{task.fields[rate]}}"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -173,7 +176,7 @@ class OcrView:
             redirect_stderr=False,
             expand=False,
         )
-        self._task = self.progress.add_task("OCR", total=total, rate="– tok/s")
+        self._task = self.progress.add_task(self.label, total=total, rate="– tok/s")
         try:
             with self.progress:
                 yield self
@@ -190,10 +193,15 @@ class OcrView:
         return self.tokens / max(self.seconds, 1e-6)
 
     def advance(self, record: PageRecord) -> None:
-        self.tokens += record.completion_tokens
-        self.pages += record.error is None
-        self.errors += record.error is not None
-        self.empty += record.warning is not None
+        """One finished page record."""
+        self.count(record.completion_tokens, ok=record.error is None, empty=record.warning is not None)
+
+    def count(self, tokens: int, *, ok: bool, empty: bool = False) -> None:
+        """One finished unit (a page, a result): `tokens` generated for it, whether it succeeded."""
+        self.tokens += tokens
+        self.pages += ok
+        self.errors += not ok
+        self.empty += empty
         if self.progress is not None:
             self.progress.update(self._task, advance=1, rate=f"{self.rate:,.1f} tok/s")
 
@@ -203,21 +211,23 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
-def finished_line(view: OcrView, settings: OcrSettings, total: int, *, interrupted: bool = False) -> str:
-    """The summary at the end of `exaone ocr`: pages, errors, time, tokens/s, where the output went."""
+def finished_line(
+    view: OcrView, settings: OcrSettings | ExtractSettings, total: int, *, interrupted: bool = False
+) -> str:
+    """The summary at the end of a run: pages (or results), errors, time, tokens/s, where the output went."""
     errors = "no errors" if not view.errors else plural(view.errors, "error")
-    head = f"Interrupted after {view.pages + view.errors} of {total} pages" if interrupted else "Done"
+    head = f"Interrupted after {view.pages + view.errors} of {total} {view.unit}s" if interrupted else "Done"
     return (
-        f"{head}: {plural(view.pages, 'page')}{f' ({view.empty} empty)' if view.empty else ''}, {errors} in "
+        f"{head}: {plural(view.pages, view.unit)}{f' ({view.empty} empty)' if view.empty else ''}, {errors} in "
         f"{view.seconds:.1f} s · {view.rate:,.1f} tok/s · "
         f"{_destination(settings)}"
     )
 
 
-def _destination(settings: OcrSettings) -> str:
+def _destination(settings: OcrSettings | ExtractSettings) -> str:
     if settings.fmt == "rich":
         return "shown above"
     if settings.output is None:
         return f"{settings.fmt} on standard output"
-    verb = "appended to" if settings.resume else "written to"
+    verb = "appended to" if getattr(settings, "resume", False) else "written to"
     return f"{settings.fmt} {verb} {settings.output}"
