@@ -4,6 +4,7 @@
 #   1. pip install .                    -> exaone ocr/ask --server against a stand-in server; no torch
 #   2. pip install ".[local]"           -> exaone ask --model (the tiny checkpoint)
 #   3. pip install ".[local,quant]"     -> exaone ask --quantize 8bit (into venv 2: it adds bitsandbytes)
+#   4. pip install ".[local,extract]"   -> exaone extract with the local engine (into venv 2: llguidance)
 # torch is installed first with the tested pins, as the README's CPU-build step does; CI cannot reach
 # PyTorch's CPU index (download.pytorch.org/whl/cpu), so that URL itself is not tested here.
 set -euo pipefail
@@ -53,4 +54,8 @@ echo "== install check 3: pip install \".[local,quant]\""
 "$WORK/local/bin/pip" install -q ".[local,quant]"
 "$WORK/local/bin/exaone" ask examples/receipt.png "합계는?" --model "$WORK/tiny" --no-think --max-new-tokens 4 --json \
   --quantize 8bit | grep -q '"answer"'
+echo "== install check 4: pip install \".[local,extract]\""
+"$WORK/local/bin/pip" install -q ".[local,extract]"
+"$WORK/local/bin/exaone" extract examples/receipt.png --fields "합계금액:integer" --model "$WORK/tiny" --max-new-tokens 64 \
+  --max-pixels 50176 -q --json | grep -q '"valid"'
 echo "== install checks passed in ${SECONDS} s"
