@@ -96,6 +96,7 @@ def pages_only(args: argparse.Namespace, model_dir: str, pdf: Path, prompt_path:
             files=[str(pdf)], pages=None, dpi=args.dpi, rasterizer="poppler", password=None, load=load,
             prompt_file=prompt_path, thinking=False, flags=flags, batch_size=batch, fmt="jsonl", output=None,
             resume=False, stdout_is_terminal=False, text_layer="off", page_retries=0,  # as the processes run
+            cache=False,  # every repeat does the work: the processes run with --no-cache too
         )  # fmt: skip
         sink = _Collect()
         for _ in ocr_run(settings, sink, engine=engine):

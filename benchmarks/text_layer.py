@@ -72,9 +72,11 @@ def imports_torch(command: list[str]) -> bool:
 def measure(args: argparse.Namespace, model: str, documents: dict[str, Path]) -> list[dict[str, object]]:
     # The tiny random checkpoint never ends a page by itself: every page would reach the token limit
     # and be tried three times. --page-retries 0 keeps the default at one generation a page, as
-    # with a model that ends its pages.
+    # with a model that ends its pages. --no-cache: the page store would serve one mode's pages to
+    # the other, and every repeat after the first.
     common = ["--model", model, "--jsonl", "--quiet", "--dpi", str(args.dpi), "--max-pixels", str(args.max_pixels),
-              "--max-new-tokens", str(args.max_new_tokens), "--page-retries", "0"]  # fmt: skip
+              "--max-new-tokens", str(args.max_new_tokens), "--page-retries", "0",
+              "--no-cache"]  # fmt: skip
     rows = []
     for kind, pdf in documents.items():
         commands = {
