@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 Rasterizer = Literal["pdfium", "poppler"]
 RASTERIZERS: tuple[Rasterizer, ...] = ("pdfium", "poppler")
-# benchmarks/rasterize.py --pages 12 --repeat 3, A4 at 200 DPI, 2-core x86-64 container, side by side:
-# text PDF pdfium 31.8 pages/s vs poppler 14.2 (2.2x); scanned PDF pdfium 19.0 vs poppler 4.7 (4.1x).
+# benchmarks/rasterize.py --pages 12 --repeat 3, A4 at 200 DPI, 2-core x86-64 VM, side by side (2026-11-29):
+# text PDF pdfium 41.7 pages/s vs poppler 16.8 (2.5x); scanned PDF pdfium 24.5 vs poppler 7.9 (3.1x).
 # Poppler's price includes pdf2image's two extra launches per page (pdfinfo, pdftoppm -v: ~14 ms).
 DEFAULT_RASTERIZER: Rasterizer = "pdfium"
 DEFAULT_DPI = 200
