@@ -22,9 +22,9 @@ TextLayerMode = Literal["off", "fallback", "hint", "prefer"]
 TEXT_LAYER_MODES: tuple[TextLayerMode, ...] = ("off", "fallback", "hint", "prefer")
 DEFAULT_TEXT_LAYER_MODE: TextLayerMode = "fallback"
 TEXT_LAYER_HELP = (
-    "The PDF's own text layer, judged per page (good|garbled|invisible|none): fallback = every page to the model, "
-    "a good layer stands in when the model fails; prefer = good pages are taken from the layer, no model call; "
-    "hint = the good layer goes into the prompt for exact characters; off = never read."
+    "The PDF's own text layer, judged per page (good, garbled, invisible, none). MODE: fallback = every page to "
+    "the model, a good layer stands in when the model fails; prefer = good pages are taken from the layer, no "
+    "model call; hint = the good layer goes into the prompt for exact characters; off = never read."
 )
 
 

@@ -4,6 +4,7 @@ usage errors in the same Error:/Hint: style as every other error, help without t
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,6 +106,24 @@ def test_usage_errors_are_one_error_line_and_a_hint(args: list[str], message: st
     assert lines[0].startswith(f"Error: {message}"), proc.stderr
     assert lines[1] == f"Hint: {hint}" and len(lines) == 2
     assert "╭" not in proc.stderr  # no boxes: the same style as every other error
+
+
+HELP_PAGES = [[], *([name] for name in COMMANDS), ["cache", "info"], ["cache", "drop"], ["cache", "clear"]]
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_every_help_page_reads_whole_at_terminal_widths(columns: str) -> None:
+    """No Typer type labels (`<str>`, `<int range>`, `<bool>`, `<list[str]>`): options name their
+    value in words; no option name cut to `…`; no example broken over two lines."""
+    for command in HELP_PAGES:
+        proc = run_exaone(*command, "--help", env={"COLUMNS": columns})
+        page = " ".join(["exaone", *command, "--help"])
+        assert proc.returncode == 0, page
+        assert not re.findall(r"<[a-z][a-z \[\]]*>", proc.stdout), page
+        assert "…" not in proc.stdout, page
+        examples = proc.stdout.split("Examples:")[1].split("╭")[0] if "Examples:" in proc.stdout else ""
+        for line in examples.splitlines():
+            assert not line.strip() or re.match(r"   (exaone|cat) ", line), f"{page}: {line.strip()!r} wrapped"
 
 
 def test_help_has_usage_lines_people_can_read() -> None:

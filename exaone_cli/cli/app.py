@@ -15,11 +15,12 @@ from types import FrameType
 from typing import Annotated, Any, NamedTuple
 
 import typer
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
 from ..errors import ExitCode
 from .errors import BROKEN_PIPE, quiet_broken_pipe, report, set_debug
+from .help import ExaoneCommand, PlainGroup
 from .options import EPILOG
 
 
@@ -47,33 +48,7 @@ _ClickException: type[Exception] = next(c for c in typer.BadParameter.__mro__ if
 _NO_ARGS_IS_HELP = "NoArgsIsHelpError"  # help was printed already; Typer checks it by name too
 
 
-def _no_type(ctx: object) -> None:
-    return None
-
-
-def _plain_help(params: list[Any]) -> list[Any]:
-    """Help without Typer's type labels where they say nothing: `<bool>` next to every flag and
-    `<list[str]>` next to FILE... (the metavar says it)."""
-    for param in params:
-        if isinstance(param, TyperOption) and param.is_bool_flag and param.metavar is None:
-            param.metavar = ""
-        elif isinstance(param, TyperArgument):
-            param.display_type_rich = _no_type  # type: ignore[method-assign]
-    return params
-
-
-class ExaoneCommand(TyperCommand):
-    """A command whose usage line reads `exaone ocr [OPTIONS] FILE...` (Typer writes `{FILE...}...`)."""
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        pieces = [self.options_metavar] if self.options_metavar else []
-        return pieces + [p.metavar or p.name.upper() for p in self.get_params(ctx) if isinstance(p, TyperArgument)]
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _plain_help(super().get_params(ctx))
-
-
-class ExaoneGroup(TyperGroup):
+class ExaoneGroup(PlainGroup):
     """The commands of COMMANDS, each imported when it runs; usage errors in our Error:/Hint: style."""
 
     def __init__(self, **attrs: Any) -> None:
@@ -96,9 +71,6 @@ class ExaoneGroup(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _plain_help(super().get_params(ctx))
 
     def main(
         self,

@@ -74,12 +74,12 @@ counts; several files: \\[A p. N], A = the first file).
 \b
 Examples:
   exaone ask receipt.jpg "합계 금액은 얼마인가요?"
-  exaone ask examples/receipt.png "What is shown?" --no-think --json | jq -r .final
+  exaone ask receipt.png "What is shown?" --no-think --json | jq -r .final
   exaone ask "세종대왕은 누구인가요?"
   exaone ask examples/receipt.png examples/report.pdf "두 문서의 차이는?"
   exaone ask examples/report.pdf --pages 2 "이 표에서 합계는?"
   exaone ask 사업보고서.pdf "2023년 영업이익은 얼마인가요?"
-  exaone ask contract.pdf minutes-*.pdf "위약금 조항은?" --json | jq .citations
+  exaone ask contract.pdf minutes-*.pdf "위약금은?" --json | jq .citations
   exaone ask scan.pdf "Who signed the agreement?" --look
 """
 

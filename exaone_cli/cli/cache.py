@@ -16,6 +16,7 @@ from ..memory.hardware import format_bytes
 from ..render.json import dumps
 from ..store import NO_CACHE_ENV, PageStore, StoreInfo, default_store_path, store_disabled_by_env
 from .errors import error_boundary
+from .help import ExaoneCommand, PlainGroup
 from .options import OUTPUT, DebugOpt
 
 CACHE_HELP = """See and clear the page store: the page texts exaone keeps so no page is read twice.
@@ -32,7 +33,7 @@ Examples:
   exaone cache clear                    # forget everything
 """
 
-cache_app = typer.Typer(name="cache", help=CACHE_HELP, no_args_is_help=True)
+cache_app = typer.Typer(name="cache", help=CACHE_HELP, no_args_is_help=True, cls=PlainGroup)
 
 
 @cache_app.callback()
@@ -43,7 +44,7 @@ def cache_options(debug: DebugOpt = False) -> None:
 _HEX = re.compile(r"[0-9a-f]{8,64}")
 
 
-@cache_app.command("info", help="Where the store is, its size, and the documents in it.")
+@cache_app.command("info", help="Where the store is, its size, and the documents in it.", cls=ExaoneCommand)
 def info_command(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object.", rich_help_panel=OUTPUT)] = False,
     debug: DebugOpt = False,
@@ -61,7 +62,9 @@ def info_command(
         _print_info(out, path, summary)
 
 
-@cache_app.command("drop", help="Forget the stored pages of these files (or content hashes, 8+ hex digits).")
+@cache_app.command(
+    "drop", help="Forget the stored pages of these files (or content hashes, 8+ hex digits).", cls=ExaoneCommand
+)
 def drop_command(
     files: Annotated[list[str], typer.Argument(metavar="FILE|SHA256...", show_default=False)],
     debug: DebugOpt = False,
@@ -79,7 +82,7 @@ def drop_command(
                 err.print(f"{name}: dropped {removed} page(s).")
 
 
-@cache_app.command("clear", help="Forget every stored page (the text is overwritten on disk).")
+@cache_app.command("clear", help="Forget every stored page (the text is overwritten on disk).", cls=ExaoneCommand)
 def clear_command(debug: DebugOpt = False) -> None:
     err = Console(stderr=True, highlight=False)
     with error_boundary(err):

@@ -46,6 +46,7 @@ GpuMemoryOpt = Annotated[
     str | None,
     typer.Option(
         "--gpu-memory",
+        metavar="SIZES",
         help="Plan for GPUs you describe instead of this machine's, free memory each: 24GiB or 48GiB,48GiB.",
         rich_help_panel=LOADING,
     ),

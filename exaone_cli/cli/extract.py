@@ -61,7 +61,7 @@ EXTRACT_HELP = "\n\n".join(
         """\b
 Examples:
   exaone extract receipt.jpg --template receipt
-  exaone extract 영수증/*.jpg --fields "상호, 사업자등록번호, 거래일자:date, 합계금액:integer" --csv > 합계.csv
+  exaone extract 영수증/*.jpg --fields "상호, 일자:date, 합계:integer" --csv
   exaone extract invoice.pdf --template tax-invoice --jsonl
   exaone extract --template business-card --show-schema""",
     ]
@@ -72,12 +72,18 @@ TARGET = "Schema"
 
 def extract_command(
     files: Annotated[list[str] | None, typer.Argument(metavar="FILE...", show_default=False)] = None,
-    schema: Annotated[Path | None, typer.Option("--schema", help="A JSON Schema file.", rich_help_panel=TARGET)] = None,
+    schema: Annotated[
+        Path | None, typer.Option("--schema", metavar="FILE", help="A JSON Schema file.", rich_help_panel=TARGET)
+    ] = None,
     fields: Annotated[
-        str | None, typer.Option("--fields", help='"name, name:type, ..." (see above).', rich_help_panel=TARGET)
+        str | None,
+        typer.Option("--fields", metavar="LIST", help='"name, name:type, ..." (see above).', rich_help_panel=TARGET),
     ] = None,
     template: Annotated[
-        str | None, typer.Option("--template", "-t", help="A shipped template (see above).", rich_help_panel=TARGET)
+        str | None,
+        typer.Option(
+            "--template", "-t", metavar="NAME", help="A shipped template (see above).", rich_help_panel=TARGET
+        ),
     ] = None,
     show_schema: Annotated[
         bool,
@@ -114,13 +120,17 @@ def extract_command(
     max_new_tokens: MaxNewTokensOpt = 4096,
     seed: SeedOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Prompts generated together.")] = 4,
-    fmt: Annotated[str, typer.Option("--format", "-f", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)
+    ] = "auto",
     json_out: Annotated[bool, typer.Option("--json", help="--format json.", rich_help_panel=OUTPUT)] = False,
     jsonl_out: Annotated[bool, typer.Option("--jsonl", help="--format jsonl.", rich_help_panel=OUTPUT)] = False,
     csv_out: Annotated[
         bool, typer.Option("--csv", help="--format csv (UTF-8 with BOM).", rich_help_panel=OUTPUT)
     ] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.", rich_help_panel=OUTPUT)] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write here.", rich_help_panel=OUTPUT)
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No loading line, progress or summary; errors only.")
     ] = False,

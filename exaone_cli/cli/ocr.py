@@ -22,6 +22,7 @@ from ..retries import DEFAULT_PAGE_RETRIES, RETRY_LADDER_HELP
 from ..text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
 from .errors import error_boundary, report, warn
 from .options import (
+    SAMPLING,
     ApiKeyOpt,
     AttnImplementationOpt,
     CacheOpt,
@@ -63,9 +64,9 @@ Examples:
   exaone ocr examples/report.pdf
   exaone ocr scans/*.pdf photo.jpg --jsonl > pages.jsonl
   exaone ocr examples/report.pdf --pages 2 --format markdown -o report.md
-  cat examples/receipt.png | exaone ocr - --json | jq '.documents[0].pages[].text'
-  exaone ocr big.pdf -o pages.jsonl --resume     # carry on after an interruption
-  exaone ocr report.pdf --text-layer prefer      # born-digital pages from the PDF's own text
+  cat receipt.png | exaone ocr - --json | jq '.documents[0].pages[].text'
+  exaone ocr big.pdf -o pages.jsonl --resume      # after an interruption
+  exaone ocr report.pdf --text-layer prefer       # the PDF's own text
 """
 
 OUTPUT = "Output"
@@ -113,6 +114,7 @@ def ocr_command(
         typer.Option(
             "--repetition-guard/--no-repetition-guard",
             help="Stop a page whose output keeps repeating a short unit (finish_reason 'repetition').",
+            rich_help_panel=SAMPLING,
         ),
     ] = True,
     batch_size: Annotated[
@@ -120,14 +122,17 @@ def ocr_command(
         typer.Option("--batch-size", "-b", min=1, metavar="N", help="Pages generated together; similar sizes grouped."),
     ] = 4,
     text_layer: Annotated[
-        str, typer.Option("--text-layer", metavar="off|fallback|hint|prefer", help=TEXT_LAYER_HELP)
+        str, typer.Option("--text-layer", metavar="MODE", help=TEXT_LAYER_HELP)
     ] = DEFAULT_TEXT_LAYER_MODE,
     page_retries: Annotated[int, typer.Option("--page-retries", min=0, help=PAGE_RETRIES_HELP)] = DEFAULT_PAGE_RETRIES,
-    fmt: Annotated[str, typer.Option("--format", "-f", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)
+    ] = "auto",
     json_out: Annotated[bool, typer.Option("--json", help="--format json.", rich_help_panel=OUTPUT)] = False,
     jsonl_out: Annotated[bool, typer.Option("--jsonl", help="--format jsonl.", rich_help_panel=OUTPUT)] = False,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here, not stdout.", rich_help_panel=OUTPUT)
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here, not stdout.", rich_help_panel=OUTPUT),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip pages already in the -o .jsonl file.", rich_help_panel=OUTPUT)

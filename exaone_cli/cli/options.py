@@ -56,10 +56,11 @@ ModelOpt = Annotated[
         help="Hub id or local checkpoint folder.",
         rich_help_panel=MODEL,
         show_default=True,
+        metavar="ID|PATH",
     ),
 ]
 RevisionOpt = Annotated[
-    str | None, typer.Option("--revision", help="Hub branch, tag or commit.", rich_help_panel=MODEL)
+    str | None, typer.Option("--revision", help="Hub branch, tag or commit.", rich_help_panel=MODEL, metavar="REV")
 ]
 PresetOpt = Annotated[
     str,
@@ -67,24 +68,36 @@ PresetOpt = Annotated[
         "--preset",
         help="Model-card sampling preset: auto, ocr (documents, Korean), general (images), text.",
         rich_help_panel=SAMPLING,
+        metavar="NAME",
     ),
 ]
 TemperatureOpt = Annotated[
-    float | None, typer.Option("--temperature", help="Override; 0 means greedy.", rich_help_panel=SAMPLING)
+    float | None, typer.Option("--temperature", help="Override; 0 means greedy.", rich_help_panel=SAMPLING, metavar="T")
 ]
-TopPOpt = Annotated[float | None, typer.Option("--top-p", help="Override top-p.", rich_help_panel=SAMPLING)]
-TopKOpt = Annotated[int | None, typer.Option("--top-k", help="Override top-k (0: off).", rich_help_panel=SAMPLING)]
+TopPOpt = Annotated[
+    float | None, typer.Option("--top-p", help="Override top-p.", rich_help_panel=SAMPLING, metavar="P")
+]
+TopKOpt = Annotated[
+    int | None, typer.Option("--top-k", help="Override top-k (0: off).", rich_help_panel=SAMPLING, metavar="K")
+]
 PresencePenaltyOpt = Annotated[
     float | None,
-    typer.Option("--presence-penalty", help="Override (OpenAI semantics; 0: off).", rich_help_panel=SAMPLING),
+    typer.Option(
+        "--presence-penalty", help="Override (OpenAI semantics; 0: off).", rich_help_panel=SAMPLING, metavar="X"
+    ),
 ]
 MaxNewTokensOpt = Annotated[
-    int, typer.Option("--max-new-tokens", help="Token limit for each generation.", rich_help_panel=SAMPLING)
+    int,
+    typer.Option("--max-new-tokens", help="Token limit for each generation.", rich_help_panel=SAMPLING, metavar="N"),
 ]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed for sampling.", rich_help_panel=SAMPLING)]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", help="Random seed for sampling.", rich_help_panel=SAMPLING, metavar="N")
+]
 FormatOpt = Annotated[
     Format,
-    typer.Option("--format", "-f", help="auto = rich on a terminal, text when piped.", rich_help_panel=OUTPUT),
+    typer.Option(
+        "--format", "-f", help="auto = rich on a terminal, text when piped.", rich_help_panel=OUTPUT, metavar="FORMAT"
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.", rich_help_panel=OUTPUT)]
 ShowReasoningOpt = Annotated[
@@ -97,16 +110,31 @@ INPUT = "Input"
 
 PagesOpt = Annotated[
     str | None,
-    typer.Option("--pages", "-p", help="Pages to use, 1-based: 1-3,7,10- (default: all).", rich_help_panel=INPUT),
+    typer.Option(
+        "--pages", "-p", help="Pages to use, 1-based: 1-3,7,10- (default: all).", rich_help_panel=INPUT, metavar="PAGES"
+    ),
 ]
-DpiOpt = Annotated[int, typer.Option("--dpi", min=36, max=1200, help="PDF rendering DPI.", rich_help_panel=INPUT)]
+DpiOpt = Annotated[
+    int, typer.Option("--dpi", min=36, max=1200, help="PDF rendering DPI.", rich_help_panel=INPUT, metavar="DPI")
+]
 RasterizerOpt = Annotated[
     str | None,
-    typer.Option("--rasterizer", help="PDF renderer: pdfium or poppler (default: the faster).", rich_help_panel=INPUT),
+    typer.Option(
+        "--rasterizer",
+        help="PDF renderer: pdfium or poppler (default: the faster).",
+        rich_help_panel=INPUT,
+        metavar="pdfium|poppler",
+    ),
 ]
 PasswordOpt = Annotated[
     str | None,
-    typer.Option("--password", envvar="EXAONE_PDF_PASSWORD", help="Password of encrypted PDFs.", rich_help_panel=INPUT),
+    typer.Option(
+        "--password",
+        envvar="EXAONE_PDF_PASSWORD",
+        help="Password of encrypted PDFs.",
+        rich_help_panel=INPUT,
+        metavar="TEXT",
+    ),
 ]
 MaxPixelsOpt = Annotated[
     int | None,
@@ -115,11 +143,17 @@ MaxPixelsOpt = Annotated[
         help="Visual-token budget: pixels per image after resizing (28x28 px = 1 token). "
         "Default 5120 tokens: an A4 page at 200 DPI unscaled.",
         rich_help_panel=INPUT,
+        metavar="PIXELS",
     ),
 ]
 MinPixelsOpt = Annotated[
     int | None,
-    typer.Option("--min-pixels", help="Smaller images are scaled up to this many pixels.", rich_help_panel=INPUT),
+    typer.Option(
+        "--min-pixels",
+        help="Smaller images are scaled up to this many pixels.",
+        rich_help_panel=INPUT,
+        metavar="PIXELS",
+    ),
 ]
 
 LOADING = "Loading"
@@ -128,41 +162,58 @@ QuantizeOpt = Annotated[
     str,
     typer.Option(
         "--quantize",
-        help="none | 8bit | 4bit (bitsandbytes; 4bit = NF4, double quantization, 16-bit compute). "
+        help="bitsandbytes 8-bit or 4-bit (4bit = NF4, double quantization, 16-bit compute). "
         "lm_head and the vision tower stay 16-bit: they are ~6% of the weights, lm_head's errors hit every "
         "token's probabilities, and the vision tower runs once per image.",
         rich_help_panel=LOADING,
+        metavar="none|8bit|4bit",
     ),
 ]
-DtypeOpt = Annotated[str, typer.Option("--dtype", help="auto | bfloat16 | float16 | float32.", rich_help_panel=LOADING)]
+DtypeOpt = Annotated[
+    str, typer.Option("--dtype", help="auto | bfloat16 | float16 | float32.", rich_help_panel=LOADING, metavar="DTYPE")
+]
 DeviceMapOpt = Annotated[
     str,
     typer.Option(
-        "--device-map", help="auto | balanced | sequential | cpu | cuda:N (accelerate).", rich_help_panel=LOADING
+        "--device-map",
+        help="auto | balanced | sequential | cpu | cuda:N (accelerate).",
+        rich_help_panel=LOADING,
+        metavar="MAP",
     ),
 ]
 MaxMemoryOpt = Annotated[
     str | None,
-    typer.Option("--max-memory", help="Per-device limits, e.g. 0=20GiB,1=20GiB,cpu=64GiB.", rich_help_panel=LOADING),
+    typer.Option(
+        "--max-memory",
+        help="Per-device limits, e.g. 0=20GiB,1=20GiB,cpu=64GiB.",
+        rich_help_panel=LOADING,
+        metavar="LIMITS",
+    ),
 ]
 OffloadFolderOpt = Annotated[
     Path | None,
-    typer.Option("--offload-folder", help="Folder for weights offloaded to disk.", rich_help_panel=LOADING),
+    typer.Option(
+        "--offload-folder", help="Folder for weights offloaded to disk.", rich_help_panel=LOADING, metavar="DIR"
+    ),
 ]
 AttnImplementationOpt = Annotated[
     str | None,
-    typer.Option("--attn-implementation", help="sdpa | flash_attention_2 | eager.", rich_help_panel=LOADING),
+    typer.Option(
+        "--attn-implementation", help="sdpa | flash_attention_2 | eager.", rich_help_panel=LOADING, metavar="NAME"
+    ),
 ]
 
-SERVER = "Server (OpenAI-compatible: vLLM, SGLang, TensorRT-LLM, llama.cpp, transformers serve)"
+SERVER = "Server (OpenAI-compatible)"
 
 ServerOpt = Annotated[
     str | None,
     typer.Option(
         "--server",
         envvar="EXAONE_SERVER",
-        help="Use this server instead of a local model, e.g. http://gpu-box:8000/v1.",
+        help="Use this OpenAI-compatible server (vLLM, SGLang, TensorRT-LLM, llama.cpp, transformers serve) "
+        "instead of a local model, e.g. http://gpu-box:8000/v1.",
         rich_help_panel=SERVER,
+        metavar="URL",
     ),
 ]
 ApiKeyOpt = Annotated[
@@ -173,24 +224,38 @@ ApiKeyOpt = Annotated[
         help="The server's API key.",
         show_envvar=True,
         rich_help_panel=SERVER,
+        metavar="KEY",
     ),
 ]
 ServedModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--served-model", help="Model name on the server (default: the one it serves).", rich_help_panel=SERVER
+        "--served-model",
+        help="Model name on the server (default: the one it serves).",
+        rich_help_panel=SERVER,
+        metavar="NAME",
     ),
 ]
 ConcurrencyOpt = Annotated[
     int,
     typer.Option(
-        "--concurrency", "-c", min=1, help="Requests in flight (ocr; ask's page transcription).", rich_help_panel=SERVER
+        "--concurrency",
+        "-c",
+        min=1,
+        help="Requests in flight (ocr; ask's page transcription).",
+        rich_help_panel=SERVER,
+        metavar="N",
     ),
 ]
 RetriesOpt = Annotated[
-    int, typer.Option("--retries", min=0, help="Retries on connection errors, 429 and 5xx.", rich_help_panel=SERVER)
+    int,
+    typer.Option(
+        "--retries", min=0, help="Retries on connection errors, 429 and 5xx.", rich_help_panel=SERVER, metavar="N"
+    ),
 ]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1, help="Seconds per request.", rich_help_panel=SERVER)]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=1, help="Seconds per request.", rich_help_panel=SERVER, metavar="SECONDS")
+]
 
 CacheOpt = Annotated[
     bool,
