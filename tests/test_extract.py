@@ -27,6 +27,7 @@ from exaone_cli.cli import app
 from exaone_cli.config import LoadOptions, Sampling
 from exaone_cli.engines import remote as remote_module
 from exaone_cli.engines.base import Prompt
+from exaone_cli.extract.flatten import spreadsheet_safe
 from exaone_cli.extract.schema import load_template, parse_fields, template_names
 from exaone_cli.extract.validate import check_generation
 
@@ -380,3 +381,21 @@ def test_the_terminal_shows_a_table_of_fields_with_controls_made_visible(receipt
     assert "field" in out and "value" in out and "합계금액" in out and "4500" in out
     assert "␛[31mRED␛]0;PWNED␇ 카페" in out and "\x1b]0;PWNED" not in out and "\x07" not in out
     assert '"schema_version"' not in out  # a table, not JSON
+
+
+def test_csv_cells_that_would_run_as_spreadsheet_formulas_are_neutralised(receipt_png: Path) -> None:
+    """Values come from untrusted documents and the CSV is made for Excel (the BOM): a string
+    starting with = + - @ (or tab, CR) gets a leading ' (OWASP CSV injection); numbers stay
+    numbers, and JSON keeps the value exact."""
+    formula = '=HYPERLINK("http://evil","x")'
+    value = {"상호": formula, "합계금액": -4500, "거래일자": None}
+    with JsonServer(contents=[json.dumps(value)]) as server:
+        code, stdout, stderr = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--csv")
+        _, as_json, _ = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--json")
+    assert code == 0, stderr
+    rows = list(csv.reader(io.StringIO(stdout.lstrip("\ufeff"), newline="")))
+    assert rows[1][4:] == ["'" + formula, "-4500", ""]
+    assert json.loads(as_json)["data"]["상호"] == formula
+    for text in ("+1+1", "-cmd", "@SUM(A1)", "\tx", "\rx"):
+        assert spreadsheet_safe(text) == "'" + text
+    assert spreadsheet_safe("카페 =") == "카페 =" and spreadsheet_safe(-3) == "-3" and spreadsheet_safe(2.5) == "2.5"

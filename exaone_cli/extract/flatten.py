@@ -69,12 +69,28 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+# Characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection": =, +, -, @,
+# and tab and carriage return, which Excel strips before looking).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """A CSV cell that a spreadsheet shows as text: `cell(value)`, with a leading `'` when a
+    string starts like a formula (OWASP's advice for CSV injection; document values are
+    untrusted). Numbers and booleans stay as they are, so `-5` is still a number."""
+    text = cell(value)
+    if isinstance(value, (str, list, dict)) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
 def flatten(data: Any, paths: list[Path]) -> list[str]:
     """The cells of `data` for the columns `paths` (from `columns`); missing parts are empty."""
-    row = []
-    for path in paths:
-        value = data
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-        row.append(cell(value))
-    return row
+    return [cell(leaf(data, path)) for path in paths]
+
+
+def leaf(data: Any, path: Path) -> Any:
+    """The value at `path` in `data` (a column of `columns`), None where a part is missing."""
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from ..config import Preset, Sampling
 from ..extract.flatten import Path as Column
-from ..extract.flatten import cell, columns, flatten, header
+from ..extract.flatten import columns, flatten, header, leaf, spreadsheet_safe
 from ..extract.result import ExtractResult
 from ..extract.runner import ResultSink
 from ..extract.settings import ExtractSettings
@@ -48,8 +48,11 @@ def results_json(
 
 
 def csv_row(result: ExtractResult, paths: list[Column]) -> list[str]:
+    """One result as CSV cells; strings that would start a formula get a leading `'` (spreadsheet_safe)."""
     pages = ",".join(str(page) for page in result.pages)
-    return [result.source, pages, cell(result.valid), "; ".join(result.errors), *flatten(result.data, paths)]
+    meta = [result.source, pages, result.valid, "; ".join(result.errors)]
+    values = [leaf(result.data, path) for path in paths]
+    return [spreadsheet_safe(value) for value in meta + values]
 
 
 class JsonSink:
