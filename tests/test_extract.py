@@ -399,3 +399,58 @@ def test_csv_cells_that_would_run_as_spreadsheet_formulas_are_neutralised(receip
     for text in ("+1+1", "-cmd", "@SUM(A1)", "\tx", "\rx"):
         assert spreadsheet_safe(text) == "'" + text
     assert spreadsheet_safe("카페 =") == "카페 =" and spreadsheet_safe(-3) == "-3" and spreadsheet_safe(2.5) == "2.5"
+
+
+IMPOSSIBLE = {"type": "object", "properties": {"x": {"type": "integer", "minimum": 5, "maximum": 3}}, "required": ["x"]}
+LOOKAHEAD = {"type": "object", "properties": {"x": {"type": ["string", "null"], "pattern": "^(?=x)x+$"}},
+             "required": ["x"], "additionalProperties": False}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        (IMPOSSIBLE, "cannot be used for constrained decoding at $.x: Unsatisfiable schema: required property 'x'"),
+        (
+            {"properties": {"x": {"$ref": "#/$defs/missing"}}},
+            "the $ref '#/$defs/missing' at properties/x points to nothing",
+        ),
+        ({"properties": {"x": {"$ref": "https://example.com/s.json"}}}, "names another document"),
+    ],
+)
+def test_schemas_the_grammar_cannot_compile_fail_before_the_model_loads(
+    tiny_model: Path, receipt_png: Path, tmp_path: Path, schema: dict[str, Any], message: str
+) -> None:
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    code, stdout, stderr = local(tiny_model, str(receipt_png), "--schema", str(path))
+    assert code == 2 and stdout == b"", stderr
+    assert message in stderr and "Loaded" not in stderr and "at 2(9)" not in stderr
+    code, _, shown = run("--schema", str(path), "--show-schema")  # the check people can run alone
+    assert code == 2 and message in shown
+
+
+def test_a_bad_ref_is_refused_before_a_server_is_asked(receipt_png: Path, tmp_path: Path) -> None:
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps({"properties": {"x": {"$ref": "#/$defs/x"}}}), encoding="utf-8")
+    with JsonServer() as server:
+        code, _, stderr = run(str(receipt_png), "--schema", str(path), "--server", server.url)
+    assert code == 2 and "points to nothing in the schema" in stderr and server.requests == []
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_pattern_llguidance_cannot_compile_is_left_to_validation(
+    tiny_model: Path, receipt_png: Path, tmp_path: Path
+) -> None:
+    """Look-ahead is valid ECMA regex that llguidance's regex engine lacks: the run goes on with
+    that one constraint dropped from the grammar (one warning) and jsonschema checks it after."""
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(LOOKAHEAD), encoding="utf-8")
+    code, stdout, stderr = local(
+        tiny_model, str(receipt_png), "--schema", str(path), "--json", "--max-new-tokens", "32"
+    )
+    assert stderr.count("cannot be enforced while decoding") == 1 and "'^(?=x)x+$' at $.x" in stderr
+    record = json.loads(stdout)
+    assert record["errors"] == [] or any("does not match" in error for error in record["errors"])
+    if record["valid"]:
+        jsonschema.validate(record["data"], LOOKAHEAD)
+    assert code in (0, 1) and "Error" not in stderr.replace("errors", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,7 @@ from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..engines import describe_engine, describe_source
 from ..engines.remote import remote_options
 from ..errors import ExitCode
-from ..extract.runner import ExtractRun, extract_run
+from ..extract.runner import ExtractRun, check_local_grammar, extract_run
 from ..extract.schema import resolve_schema, template_titles
 from ..extract.settings import FORMATS, ExtractSettings
 from ..render.extract import error_line, make_result_sink
@@ -140,6 +141,8 @@ def extract_command(
     with error_boundary(err):
         target = resolve_schema(schema, fields, template)
         if show_schema:
+            if server is None and importlib.util.find_spec("llguidance") is not None:
+                check_local_grammar(target, lambda m: warn(err, m))  # what the local engine would refuse
             print(target.to_json())
             raise typer.Exit()
         load = LoadOptions.from_flags(

@@ -30,64 +30,13 @@ import torch
 from transformers import LogitsProcessor
 
 from ..errors import UsageError
+from .grammar_schema import THINK_END, compile_error, decoding_schema, lark_grammar  # noqa: F401 (re-exported)
 from .repetition import DEFAULT_RULE, repeating_unit
 
-THINK_END = "</think>"
-# llguidance's JSON options (its "x-guidance" keys): compact JSON, so there is no whitespace run to
-# loop in; lenient, so a keyword it cannot enforce is left to the jsonschema validation after.
-JSON_OPTIONS = {"whitespace_flexible": False, "lenient": True}
 ANSWER_SHARE = 4  # with thinking, the reasoning ends when 1/ANSWER_SHARE of --max-new-tokens is left
 CHECK_EVERY = 8  # steps between closing-cost checks while the end of the budget is far
 MAX_PLAYOUT = 2048  # tokens a closing playout may take before it counts as "longer than the budget"
 _REPEATS = 8  # the same fallback token this many times in a row: try the next allowed one instead
-
-
-# Calendar dates as jsonschema's "date" check (Python's date.fromisoformat) takes them: years
-# 0001-9999, each month's days, 29 February in leap years only (Gregorian: divisible by 4, not by
-# 100 unless by 400). llguidance's own "date" format lets 0000-02-30 through.
-_YEAR = "([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
-_MONTH_DAY = "((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"
-_LEAP_YEAR = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26]|0[48])00)"
-DATE_PATTERN = f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)$"
-
-
-NUMBER_LIMIT = 10**15  # unless the schema bounds a number: |x| <= 10^15 won, in plain digits
-
-
-def decoding_schema(node: Any) -> Any:
-    """The schema the grammar is built from: the user's, narrowed so that whatever the grammar
-    allows also passes validation and prints as JSON. `format: date` becomes the exact calendar
-    pattern above; numbers and integers without bounds get +-NUMBER_LIMIT (which also rules out
-    exponents: a noise model's 1e400 would parse as infinity, which JSON cannot carry)."""
-    if isinstance(node, list):
-        return [decoding_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: decoding_schema(value) for key, value in node.items()}
-    if out.get("format") == "date" and "pattern" not in out:
-        del out["format"]
-        out["pattern"] = DATE_PATTERN
-    kinds = out.get("type")
-    if {"number", "integer"} & set([kinds] if isinstance(kinds, str) else kinds or []):
-        if "minimum" not in out and "exclusiveMinimum" not in out:
-            out["minimum"] = -NUMBER_LIMIT
-        if "maximum" not in out and "exclusiveMaximum" not in out:
-            out["maximum"] = NUMBER_LIMIT
-    return out
-
-
-def lark_grammar(schema: Mapping[str, Any], thinking: bool) -> str:
-    """The grammar in llguidance's Lark dialect: the JSON answer alone, or (thinking) free
-    reasoning, the `</think>` token, at most 4 spaces or newlines, then the JSON."""
-    body = json.dumps({**decoding_schema(dict(schema)), "x-guidance": JSON_OPTIONS}, ensure_ascii=False)
-    if not thinking:
-        return f"start: answer\nanswer: %json {body}\n"
-    return (
-        f"start: REASONING {THINK_END} GAP answer\n"  # <...> names a token in llguidance's Lark
-        "REASONING: /(?s:.*)/\n"
-        "GAP: /[ \\n]{0,4}/\n"
-        f"answer: %json {body}\n"
-    )
 
 
 @dataclass
@@ -209,8 +158,8 @@ class GrammarCompiler:
             self._grammars[key] = llguidance.LLMatcher.grammar_from_lark(lark_grammar(schema, thinking))
         matcher = llguidance.LLMatcher(self.tokenizer, self._grammars[key], log_level=0)
         if matcher.is_error():
-            first = matcher.get_error().strip().splitlines()[0]
-            raise UsageError(f"the schema cannot be used for constrained decoding: {first}", hint="simplify the schema")
+            reason = compile_error(matcher.get_error())
+            raise UsageError(f"the schema cannot be used for constrained decoding: {reason}", hint="fix the schema")
         return matcher
 
     def processor(self, prompts: Sequence[Any], prompt_length: int, max_new_tokens: int) -> JsonSchemaLogitsProcessor:

@@ -21,6 +21,7 @@ from ..pipeline import DocumentPlan, error_text, plan_documents
 from ..vision import visual_tokens
 from .prompt import extract_prompt, repair_prompt
 from .result import ExtractResult
+from .schema import ExtractionSchema
 from .settings import ExtractSettings
 from .validate import Checked, check_generation
 
@@ -65,8 +66,9 @@ class ExtractRun:
         self.warn = warn
         self.plans = plan_documents(settings.files, settings.ranges, settings.raster)
         self._own_engine = engine is None and any(plan.source for plan in self.plans)
+        if settings.remote is None and any(plan.source for plan in self.plans):
+            check_local_grammar(settings.target, warn)  # before a model is loaded for nothing
         if engine is None and self._own_engine:
-            check_constrained_decoding(settings.remote)  # before a model is loaded for nothing
             engine = open_engine(settings.load, settings.remote, warn)
         self.engine = engine
         self.failed = 0
@@ -243,6 +245,17 @@ class ExtractRun:
 
 def _answer_text(generation: Generation | str) -> str:
     return generation.text if isinstance(generation, Generation) else ""
+
+
+def check_local_grammar(target: ExtractionSchema, warn: Warn) -> None:
+    """The local engine's grammar for the schema, checked without a model (llguidance needs no
+    tokenizer for it): UsageError for a schema it cannot compile; a warning per pattern it
+    cannot enforce (left to validation). EngineError when llguidance is not installed."""
+    check_constrained_decoding(None)
+    from ..engines.grammar_schema import grammar_problems
+
+    for warning in grammar_problems(target.schema, target.origin):
+        warn(warning)
 
 
 def extract_run(

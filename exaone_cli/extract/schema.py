@@ -61,7 +61,49 @@ def check_schema(schema: object, origin: str) -> SchemaDict:
             f"{origin}: not a valid JSON Schema at {where}: {exc.message}",
             hint="check it against https://json-schema.org/draft/2020-12",
         ) from None
+    check_refs(schema, origin)
     return schema
+
+
+def check_refs(schema: SchemaDict, origin: str) -> None:
+    """Every `$ref` in `schema` resolves inside it, checked with jsonschema's `referencing`
+    library (which resolves them the same way when validating). exaone fetches no schema from the
+    network or disk: a reference to another document is refused. UsageError naming the `$ref` and
+    where it stands."""
+    import referencing.exceptions
+    from referencing.jsonschema import DRAFT202012, specification_with
+
+    spec = specification_with(str(schema.get("$schema", "")), default=DRAFT202012)
+    resolver = referencing.Registry().with_resource("", spec.create_resource(schema)).resolver()
+
+    def walk(node: Any, where: tuple[str, ...], resolver: Any) -> None:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, (*where, str(i)), resolver)
+            return
+        if not isinstance(node, dict):
+            return
+        if isinstance(node.get("$id"), str) and where:
+            resolver = resolver.in_subresource(spec.create_resource(node))
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            try:
+                resolver.lookup(ref)
+            except referencing.exceptions.PointerToNowhere:
+                _bad_ref(origin, ref, where, "points to nothing in the schema", "check the name under $defs")
+            except referencing.exceptions.Unresolvable:
+                _bad_ref(origin, ref, where, "names another document, and exaone fetches no schemas",
+                         "copy that schema under $defs and refer to it as #/$defs/NAME")  # fmt: skip
+        for key, value in node.items():
+            if key not in ("const", "enum", "default", "examples"):  # values, not schemas
+                walk(value, (*where, key), resolver)
+
+    walk(schema, (), resolver)
+
+
+def _bad_ref(origin: str, ref: str, where: tuple[str, ...], why: str, hint: str) -> None:
+    at = "/".join(where) or "the top level"
+    raise UsageError(f"{origin}: the $ref {ref!r} at {at} {why}", hint=hint)
 
 
 def load_schema_file(path: Path) -> ExtractionSchema:
