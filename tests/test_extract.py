@@ -454,3 +454,61 @@ def test_a_pattern_llguidance_cannot_compile_is_left_to_validation(
     if record["valid"]:
         jsonschema.validate(record["data"], LOOKAHEAD)
     assert code in (0, 1) and "Error" not in stderr.replace("errors", "")
+
+
+def test_pages_past_the_end_are_said_and_noted_per_input(tmp_path: Path) -> None:
+    three = make_text_pdf(tmp_path / "세쪽.pdf", ["하나", "둘", "셋"])
+    with JsonServer() as server:
+        code, stdout, stderr = run(str(three), "--per-page", "--pages", "2-5", "--fields", FIELDS,
+                                   "--server", server.url, "--jsonl")  # fmt: skip
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert code == 0 and [r["pages"] for r in records] == [[2], [3]]
+    assert stderr.count("no pages 4-5 in this 3-page file (--pages 2-5)") == 1
+    assert {r["note"] for r in records} == {"no pages 4-5 in this 3-page file (--pages 2-5)"}
+
+
+def test_an_error_record_from_a_server_run_names_no_local_model(pdf: Path) -> None:
+    with JsonServer() as server:
+        code, stdout, _ = run(str(pdf), "--pages", "20", "--fields", FIELDS, "--server", server.url, "--json")
+        _, named, _ = run(str(pdf), "--pages", "20", "--fields", FIELDS, "--server", server.url, "--json",
+                          "--served-model", "exaone-on-vllm")  # fmt: skip
+    assert code == 1 and json.loads(stdout)["model"] is None and json.loads(named)["model"] == "exaone-on-vllm"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fields", ""], "--fields is empty"),
+        (["--fields", "a", "--csv", "--jsonl"], "--jsonl and --csv ask for different output formats"),
+        (["--fields", "a", "--format", "csv", "--json"], "--json and --format csv ask for different output formats"),
+        (
+            ["--fields", "a", "-o", "out.xlsx"],
+            "extract writes JSON, JSON Lines or CSV, and cannot tell which from .xlsx",
+        ),
+        (["--fields", "a", "-o", "out.txt"], "cannot tell which from .txt"),
+    ],
+)
+def test_contradictory_or_empty_flags_are_usage_errors(
+    receipt_png: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with JsonServer() as server:
+        code, stdout, stderr = run(str(receipt_png), *args, "--server", server.url)
+    assert code == 2 and message in stderr and stdout == "" and server.requests == []
+    assert not (tmp_path / "out.xlsx").exists() and not (tmp_path / "out.txt").exists()
+
+
+def test_quoted_field_names_lose_their_quotes() -> None:
+    schema = parse_fields("\"상호\":string, '합계':integer, “일자”").schema
+    assert list(schema["properties"]) == ["상호", "합계", "일자"]
+
+
+def test_an_answer_that_is_not_json_is_said_in_words(receipt_png: Path) -> None:
+    with JsonServer(contents=["합계는 {12,500원 입니다"]) as server:
+        code, stdout, stderr = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--json")
+    record = json.loads(stdout)
+    assert code == 1 and record["errors"][0].startswith("the answer is not JSON (")
+    assert "substring" not in stderr and "character" in record["errors"][0]
+    with JsonServer(contents=["죄송합니다. 읽을 수 없습니다."]) as server:
+        _, stdout, _ = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--json")
+    assert json.loads(stdout)["errors"] == ["the answer is not JSON (no JSON object in it: '죄송합니다. 읽을 수 없습니다.')"]

@@ -16,7 +16,7 @@ from ..engines.remote import remote_options
 from ..errors import ExitCode
 from ..extract.runner import ExtractRun, check_local_grammar, extract_run
 from ..extract.schema import resolve_schema, template_titles
-from ..extract.settings import FORMATS, ExtractSettings
+from ..extract.settings import FORMATS, ExtractSettings, format_flag
 from ..render.extract import error_line, make_result_sink
 from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from .errors import error_boundary, report, warn
@@ -155,7 +155,7 @@ def extract_command(
             load=load, remote=remote_options(server, api_key, served_model, concurrency, retries, timeout, load),
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed),
             thinking=think, per_page=per_page, max_images=max_images, batch_size=batch_size,
-            fmt="json" if json_out else "jsonl" if jsonl_out else "csv" if csv_out else fmt, output=output,
+            fmt=format_flag(fmt, json=json_out, jsonl=jsonl_out, csv=csv_out), output=output,
             stdout_is_terminal=sys.stdout.isatty(),
         )  # fmt: skip
         run = _run(settings, err, quiet=quiet)

@@ -20,7 +20,7 @@ class ExtractResult:
     source: str
     sha256: str | None
     pages: list[int]
-    model: str
+    model: str | None  # None: a server's model, never asked (every input failed before it)
     preset: str
     data: Any = None
     errors: list[str] = field(default_factory=list)
@@ -31,6 +31,7 @@ class ExtractResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    note: str | None = None  # requested pages the file does not have (--pages past its end)
 
     @property
     def valid(self) -> bool:
@@ -53,4 +54,5 @@ class ExtractResult:
             "seconds": round(self.seconds, 3),
             "model": self.model,
             "preset": self.preset,
+            "note": self.note,
         }

@@ -74,8 +74,13 @@ class ExtractRun:
         self.failed = 0
 
     @property
-    def model(self) -> str:
-        return self.engine.name if self.engine is not None else self.settings.load.model
+    def model(self) -> str | None:
+        """The engine's model; before one is opened, the local model named, or the server's model
+        if --served-model named it (None: the server was never asked which it serves)."""
+        if self.engine is not None:
+            return self.engine.name
+        remote = self.settings.remote
+        return remote.served_model if remote is not None else self.settings.load.model
 
     @property
     def opened_engine(self) -> bool:
@@ -129,6 +134,8 @@ class ExtractRun:
         """A job per file (its first --max-images selected pages) or per page; an error result
         for a file that could not be opened."""
         for plan in self.plans:
+            if plan.note:
+                self.warn(f"{plan.display}: {plan.note}")
             if plan.error:
                 yield self._result(plan, (), errors=[plan.error], finish_reason="error")
             elif self.settings.per_page:
@@ -142,7 +149,9 @@ class ExtractRun:
                 yield _Job(plan, plan.pages[: self.settings.max_images])
 
     def _result(self, plan: DocumentPlan, pages: Sequence[int], **values: Any) -> ExtractResult:
-        return ExtractResult(plan.display, plan.sha256, list(pages), self.model, self.settings.preset.name, **values)
+        return ExtractResult(
+            plan.display, plan.sha256, list(pages), self.model, self.settings.preset.name, note=plan.note, **values
+        )
 
     # ---- one batch ------------------------------------------------------------------------------
 

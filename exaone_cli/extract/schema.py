@@ -132,7 +132,9 @@ def parse_fields(spec: str) -> ExtractionSchema:
         match = _FIELD.match(part)
         if match is None:
             raise UsageError(f"--fields: cannot read {part!r}", hint=_FIELDS_HINT)
-        name, kind = match["name"].strip(), (match["type"] or "string").lower()
+        name, kind = _unquoted(match["name"].strip()), (match["type"] or "string").lower()
+        if not name:
+            raise UsageError(f"--fields: {part!r} has no field name", hint=_FIELDS_HINT)
         if kind not in FIELD_TYPES:
             raise UsageError(
                 f"--fields: unknown type {kind!r} for {name!r}", hint=f"use one of: {', '.join(FIELD_TYPES)}"
@@ -154,6 +156,17 @@ def parse_fields(spec: str) -> ExtractionSchema:
         "additionalProperties": False,
     }
     return ExtractionSchema(check_schema(schema, "--fields"), origin="--fields")
+
+
+_QUOTES = ('""', "''", "“”", "‘’")
+
+
+def _unquoted(name: str) -> str:
+    """A field name typed in quotes ("상호", '상호', “상호”) without them: the quotes are how a
+    shell or a habit writes a name, not part of it."""
+    while len(name) >= 2 and name[0] + name[-1] in _QUOTES:
+        name = name[1:-1].strip()
+    return name
 
 
 def _templates_dir() -> Path:
@@ -186,7 +199,7 @@ def load_template(name: str) -> ExtractionSchema:
 def resolve_schema(schema_file: Path | None, fields: str | None, template: str | None) -> ExtractionSchema:
     """Exactly one of --schema, --fields, --template, as a checked schema."""
     flags = (("--schema", schema_file), ("--fields", fields), ("--template", template))
-    given = [flag for flag, value in flags if value]
+    given = [flag for flag, value in flags if value is not None]
     if len(given) != 1:
         raise UsageError(
             "give exactly one of --schema FILE, --fields LIST or --template NAME"

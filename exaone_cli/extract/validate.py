@@ -73,8 +73,25 @@ def json_text(answer: str) -> str:
     if fenced:
         text = fenced.group(1).strip()
     if not text.startswith(("{", "[")) and "{" in text:
-        text = text[text.index("{") : text.rindex("}") + 1]
+        end = text.rfind("}")
+        text = text[text.index("{") : end + 1 if end > text.index("{") else len(text)]
     return text
+
+
+def not_json(answer: str, exc: ValueError) -> str:
+    """Why an answer is not JSON, in words: empty, no JSON object in it, or where the JSON breaks."""
+    if not answer.strip():
+        return "the answer is not JSON (it is empty)"
+    if "{" not in answer and "[" not in answer:
+        return f"the answer is not JSON (no JSON object in it: {_excerpt(answer)})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"the answer is not JSON ({exc.msg.lower()} at character {exc.pos + 1})"
+    return "the answer is not JSON"
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[:limit] + "…")
 
 
 def nfc(value: Any) -> Any:
@@ -118,7 +135,7 @@ def check_generation(
         if finish_reason == "length":
             message = f"the output stopped at the token limit (--max-new-tokens {max_new_tokens}) before the JSON ended"
         else:
-            message = f"the answer is not JSON ({exc})"
+            message = not_json(parsed.answer, exc)
         return Checked(errors=[message], reasoning=reasoning, answer=parsed.answer)
     data = nfc(data)
     errors = _non_finite(data) + schema_errors(data, schema)
