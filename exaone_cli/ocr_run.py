@@ -6,6 +6,7 @@ page store. `ask`'s document mode transcribes its pages through the same run (pa
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -156,7 +157,11 @@ class OcrRun:
 
     def _known(self, plan: DocumentPlan, number: int) -> PageRecord | None:
         body = self._stored.get((plan.sha256, number))
-        return None if body is None else PageRecord.from_dict(body, source=plan.display, cached=True)
+        if body is None:
+            return None
+        record = PageRecord.from_dict(body, source=plan.display, cached=True)
+        layer = plan.layer(number)  # this run's verdict on the layer, not the storing run's
+        return dataclasses.replace(record, text_layer=layer.verdict if layer else None)
 
     def _keep(self, record: PageRecord) -> None:
         """Store a page's text: the model's, unless it is an error (a page cut by the token limit or

@@ -57,6 +57,11 @@ class StoreError(ExaoneError):
     """The page store cannot be opened, read or written."""
 
 
+class UnusableStore(StoreError):
+    """The store's file opens but is no page store this exaone can use: not an SQLite database
+    (corrupt, or another file under the name), or a newer exaone's schema."""
+
+
 def default_store_path() -> Path:
     """`$EXAONE_CACHE_DIR/pages.sqlite3`, else the user's cache folder (platformdirs:
     ~/.cache/exaone on Linux, honouring XDG_CACHE_HOME; ~/Library/Caches/exaone on macOS;
@@ -69,9 +74,37 @@ def default_store_path() -> Path:
     return Path(folder).expanduser() / FILE_NAME
 
 
-def store_disabled_by_env() -> bool:
-    """EXAONE_NO_CACHE=1 (or true/yes) switches the store off for every run."""
-    return os.environ.get(NO_CACHE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+_OFF = ("1", "true", "yes", "on")  # EXAONE_NO_CACHE values that switch the store off
+_ON = ("", "0", "false", "no", "off")  # ... and those that leave it on
+
+
+def store_disabled_by_env(warn: Callable[[str], None] | None = None) -> bool:
+    """EXAONE_NO_CACHE=1 (or true/yes/on) switches the store off for every run; 0/false/no/off
+    (or unset) leave it on. Any other value leaves it on, with a warning through `warn`."""
+    value = os.environ.get(NO_CACHE_ENV, "").strip().lower()
+    if value not in _OFF + _ON and warn is not None:
+        warn(
+            f"{NO_CACHE_ENV}={os.environ[NO_CACHE_ENV]!r} is not understood, so the page store stays on"
+            f" ({NO_CACHE_ENV}=1 switches it off, 0 keeps it on)"
+        )
+    return value in _OFF
+
+
+def store_folder_problem(path: Path) -> str | None:
+    """Why the store's folder cannot hold it (EXAONE_CACHE_DIR naming a file, say), or None."""
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                return f"the page store cannot be kept in {path.parent}: {folder} is a file, not a folder"
+            return None
+    return None
+
+
+def remove_store_file(path: Path) -> None:
+    """Delete a store file that is not a usable store (not a database, or a newer exaone's), with
+    its WAL and shared-memory files. OSError when it cannot be removed."""
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        name.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -160,8 +193,8 @@ class PageStore:
         except (sqlite3.Error, StoreError) as exc:
             db.close()
             if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"the page store at {path} is not usable ({exc})", hint=_HINT) from exc
+                raise UnusableStore(exc.message, hint=exc.hint) from exc
+            raise UnusableStore(f"the page store at {path} is not usable ({exc})", hint=_UNUSABLE_HINT) from exc
         return cls(path, db, on_error)
 
     def close(self) -> None:
@@ -296,6 +329,7 @@ class PageStore:
 
 
 _HINT = f"set {CACHE_DIR_ENV} to a writable folder, remove the file, or run with --no-cache"
+_UNUSABLE_HINT = f"`exaone cache clear` removes it; or set {CACHE_DIR_ENV} to another folder, or run with --no-cache"
 
 
 def _prepare(db: sqlite3.Connection) -> None:
@@ -336,7 +370,7 @@ def _prepare(db: sqlite3.Connection) -> None:
 def open_store(enabled: bool, warn: Warn) -> PageStore | None:
     """The run's page store, or None when it is switched off (--no-cache, EXAONE_NO_CACHE) or
     cannot be opened (then with one warning: the run goes on without it)."""
-    if not enabled or store_disabled_by_env():
+    if not enabled or store_disabled_by_env(warn):
         return None
     try:
         return PageStore.open(on_error=warn)

@@ -189,3 +189,49 @@ def test_a_broken_store_is_a_warning_and_the_run_goes_on(pdf: Path, page_store: 
         code, lines, stderr = ocr_server(server, str(pdf))
     assert code == 0 and [r["error"] for r in lines] == [None] * 6
     assert "Warning:" in stderr and str(page_store) in stderr and "Traceback" not in stderr
+
+
+def test_cache_clear_removes_a_store_file_that_is_not_a_database(page_store: Path) -> None:
+    page_store.parent.mkdir(parents=True, exist_ok=True)
+    page_store.write_bytes(b"not a database " * 200)
+    cleared = run_exaone("cache", "clear")
+    assert cleared.returncode == 0 and "Traceback" not in cleared.stderr
+    assert f"Removed {page_store}: it was not a usable page store" in cleared.stderr and not page_store.exists()
+    assert json.loads(run_exaone("cache", "info", "--json").stdout)["pages"] == 0
+
+
+def test_a_cache_folder_that_is_a_file_is_said(tmp_path: Path) -> None:
+    a_file = tmp_path / "cache"
+    a_file.write_text("x", encoding="utf-8")
+    info = run_exaone("cache", "info", env={"EXAONE_CACHE_DIR": str(a_file)})
+    assert info.returncode == 0 and "Warning:" in info.stderr
+    assert f"{a_file} is a file, not a folder" in info.stderr and "EXAONE_CACHE_DIR" in info.stderr
+
+
+@pytest.mark.parametrize(("value", "enabled", "warned"), [("banana", True, True), ("0", True, False),
+                                                          ("no", True, False), ("false", True, False),
+                                                          ("yes", False, False), ("1", False, False)])  # fmt: skip
+def test_an_unknown_no_cache_value_is_warned_about(page_store: Path, value: str, enabled: bool, warned: bool) -> None:
+    info = run_exaone("cache", "info", "--json", env={"EXAONE_NO_CACHE": value})
+    assert json.loads(info.stdout)["enabled"] is enabled
+    assert ("EXAONE_NO_CACHE='banana' is not understood" in info.stderr) is warned
+    assert ("Warning:" in info.stderr) is warned
+
+
+def test_drop_of_a_short_hash_says_both_readings(page_store: Path) -> None:
+    page_store.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(page_store):
+        pass  # an empty store: the command reaches the lookup
+    dropped = run_exaone("cache", "drop", "3b8b")
+    assert dropped.returncode == 1 and "no such file, and not a content hash (those are 8 to 64 hex digits)" in (
+        dropped.stderr
+    )
+
+
+def test_a_stored_page_carries_the_text_layer_verdict_of_the_run_it_serves(pdf: Path, page_store: Path) -> None:
+    with FakeServer() as server:
+        _, off, _ = ocr_server(server, str(pdf), "--pages", "1-3", "--text-layer", "off")
+        _, fresh, _ = ocr_server(server, str(pdf), "--pages", "1-3", "--text-layer", "fallback", "--no-cache")
+        _, served, stderr = ocr_server(server, str(pdf), "--pages", "1-3", "--text-layer", "fallback")
+    assert [r["text_layer"] for r in off] == [None] * 3 and all(r["cached"] for r in served)
+    assert [r["text_layer"] for r in served] == [r["text_layer"] for r in fresh] != [None] * 3

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,8 +16,17 @@ from ..errors import InputError
 from ..inputs import open_source
 from ..memory.hardware import format_bytes
 from ..render.json import dumps
-from ..store import NO_CACHE_ENV, PageStore, StoreInfo, default_store_path, store_disabled_by_env
-from .errors import error_boundary
+from ..store import (
+    NO_CACHE_ENV,
+    PageStore,
+    StoreInfo,
+    UnusableStore,
+    default_store_path,
+    remove_store_file,
+    store_disabled_by_env,
+    store_folder_problem,
+)
+from .errors import error_boundary, warn
 from .help import ExaoneCommand, PlainGroup
 from .options import OUTPUT, DebugOpt
 
@@ -51,15 +62,16 @@ def info_command(
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
-        path = default_store_path()
+        path = _store_path(err)
+        enabled = not store_disabled_by_env(lambda message: warn(err, message))
         summary: StoreInfo | None = None
         if path.exists():
             with PageStore.open(path) as store:
                 summary = store.info()
         if json_out:
-            out.file.write(dumps(_info_json(path, summary)) + "\n")
+            out.file.write(dumps(_info_json(path, summary, enabled)) + "\n")
             return
-        _print_info(out, path, summary)
+        _print_info(out, path, summary, enabled)
 
 
 @cache_app.command(
@@ -71,7 +83,7 @@ def drop_command(
 ) -> None:
     err = Console(stderr=True, highlight=False)
     with error_boundary(err):
-        path = default_store_path()
+        path = _store_path(err)
         if not path.exists():
             err.print(f"Nothing stored yet ({path}).")
             return
@@ -86,33 +98,53 @@ def drop_command(
 def clear_command(debug: DebugOpt = False) -> None:
     err = Console(stderr=True, highlight=False)
     with error_boundary(err):
-        path = default_store_path()
+        path = _store_path(err)
         if not path.exists():
             err.print(f"Nothing stored yet ({path}).")
             return
-        with PageStore.open(path) as store:
+        try:
+            store = PageStore.open(path)
+        except UnusableStore as exc:  # the command meant to clear the store must be able to
+            remove_store_file(path)
+            err.print(f"Removed {path}: it was not a usable page store ({exc.message}).")
+            return
+        with store:
             removed = store.clear()
         err.print(f"Cleared {removed} page(s) from {path}.")
+
+
+def _store_path(err: Console) -> Path:
+    """The store's path, with a warning when its folder cannot exist (EXAONE_CACHE_DIR a file)."""
+    path = default_store_path()
+    problem = store_folder_problem(path)
+    if problem:
+        warn(err, f"{problem}; runs go on without it", hint="point EXAONE_CACHE_DIR at a folder")
+    return path
 
 
 def _hashes(store: PageStore, name: str) -> list[str]:
     """The content hashes `name` stands for: a file's own, or stored ones starting with a hex prefix."""
     try:
         return [open_source(name).sha256]
-    except InputError:
+    except InputError as exc:
+        if os.path.exists(name):
+            raise  # a file that is there but cannot be read
         if not _HEX.fullmatch(name.lower()):
-            raise
+            raise InputError(
+                f"{name}: no such file, and not a content hash (those are 8 to 64 hex digits)",
+                hint="check the path, or copy a hash from `exaone cache info`",
+            ) from exc
     found = store.documents_matching(name.lower())
     if len(found) > 1:
         raise InputError(f"{name}: matches {len(found)} stored documents", hint="give more digits of the hash")
     return found
 
 
-def _info_json(path: object, summary: StoreInfo | None) -> dict[str, object]:
+def _info_json(path: object, summary: StoreInfo | None, enabled: bool) -> dict[str, object]:
     documents = summary.documents if summary else []
     return {
         "path": str(path),
-        "enabled": not store_disabled_by_env(),
+        "enabled": enabled,
         "file_bytes": summary.file_bytes if summary else 0,
         "pages": summary.pages if summary else 0,
         "by_text_source": summary.by_text_source if summary else {},
@@ -123,9 +155,9 @@ def _info_json(path: object, summary: StoreInfo | None) -> dict[str, object]:
     }
 
 
-def _print_info(out: Console, path: object, summary: StoreInfo | None) -> None:
+def _print_info(out: Console, path: object, summary: StoreInfo | None, enabled: bool) -> None:
     out.print(Text.assemble(("Page store: ", "bold"), str(path)))
-    if store_disabled_by_env():
+    if not enabled:
         out.print(Text(f"switched off in this environment ({NO_CACHE_ENV} is set)", style="yellow"))
     if summary is None or not summary.pages:
         out.print("No pages stored.")
