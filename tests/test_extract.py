@@ -160,17 +160,21 @@ def test_per_page_jsonl_from_stdin_with_thinking(tiny_model: Path, pdf: Path) ->
 
 
 @pytest.mark.usefixtures("one_thread")
-def test_a_json_that_cannot_fit_is_an_error_record_with_the_raw_text(tiny_model: Path, receipt_png: Path) -> None:
-    """The tax invoice needs ~320 tokens of the tiny tokenizer even with every field null: in 40
-    tokens it cannot be finished, and nothing unvalidated is passed off as data."""
-    code, stdout, stderr = local(tiny_model, str(receipt_png), "--template", "tax-invoice", "--json",
-                                 "--max-new-tokens", "40")  # fmt: skip
-    assert code == 1
-    result = json.loads(stdout)
-    assert result["valid"] is False and result["data"] is None and result["attempts"] == 2
-    assert result["errors"] == ["the output stopped at the token limit (--max-new-tokens 40) before the JSON ended"]
-    assert result["raw"].startswith('{"승인번호":')  # what the model wrote, kept
-    assert f"Error: {receipt_png} (page 1): no valid JSON after 2 attempt(s)" in stderr
+@pytest.mark.parametrize(("template", "budget", "shortest"), [("tax-invoice", "40", 315), ("receipt", "200", 202)])
+def test_a_token_limit_below_the_shortest_json_is_said_before_generating(
+    tiny_model: Path, receipt_png: Path, template: str, budget: str, shortest: int
+) -> None:
+    """The tax invoice needs 315 tokens of the tiny tokenizer even with every field null (the
+    grammar's closing rule played out from the start): with less, no attempt (repair included)
+    can end, so the run says so, with the number, before generating anything."""
+    code, stdout, stderr = local(tiny_model, str(receipt_png), "--template", template, "--json",
+                                 "--max-new-tokens", budget)  # fmt: skip
+    assert code == 2 and stdout == b""
+    assert f"takes at least {shortest} new tokens; --max-new-tokens is {budget}" in stderr
+    assert "attempt" not in stderr and "Done" not in stderr
+    code, stdout, stderr = local(tiny_model, str(receipt_png), "--template", template, "--json",
+                                 "--max-new-tokens", str(shortest))  # fmt: skip
+    assert code == 0 and json.loads(stdout)["valid"], stderr  # exactly the shortest fits
 
 
 def test_without_llguidance_the_local_engine_says_what_to_install(tiny_model: Path, receipt_png: Path) -> None:
@@ -511,4 +515,6 @@ def test_an_answer_that_is_not_json_is_said_in_words(receipt_png: Path) -> None:
     assert "substring" not in stderr and "character" in record["errors"][0]
     with JsonServer(contents=["죄송합니다. 읽을 수 없습니다."]) as server:
         _, stdout, _ = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--json")
-    assert json.loads(stdout)["errors"] == ["the answer is not JSON (no JSON object in it: '죄송합니다. 읽을 수 없습니다.')"]
+    assert json.loads(stdout)["errors"] == [
+        "the answer is not JSON (no JSON object in it: '죄송합니다. 읽을 수 없습니다.')"
+    ]

@@ -162,6 +162,12 @@ class GrammarCompiler:
             raise UsageError(f"the schema cannot be used for constrained decoding: {reason}", hint="fix the schema")
         return matcher
 
+    def shortest_answer(self, schema: Mapping[str, Any], thinking: bool) -> int | None:
+        """New tokens the schema's shortest answer takes with this tokenizer (the closing rule
+        played out from the start: every nullable value null, the end-of-turn token included), or
+        None when that is more than MAX_PLAYOUT. Below this --max-new-tokens, no answer can end."""
+        return self.rule.cost(self.matcher(schema, thinking), MAX_PLAYOUT)
+
     def processor(self, prompts: Sequence[Any], prompt_length: int, max_new_tokens: int) -> JsonSchemaLogitsProcessor:
         rows = [_Row(self.matcher(p.schema, p.thinking), p.thinking) if p.schema else None for p in prompts]
         return JsonSchemaLogitsProcessor(rows, self.rule, prompt_length, max_new_tokens, self.n_vocab)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -257,6 +257,10 @@ class LocalEngine:
                 messages, tokenize=False, add_generation_prompt=True, enable_thinking=prompt.thinking
             )
         )
+
+    def shortest_answer(self, schema: Mapping[str, Any], thinking: bool) -> int | None:
+        """New tokens the shortest JSON matching `schema` takes (engines/grammar.py), None if over 2048."""
+        return int(n) if (n := self._grammar_compiler().shortest_answer(schema, thinking)) is not None else None
 
     def _grammar_compiler(self) -> Any:
         """llguidance's view of this tokenizer, built once (only when a prompt has a schema)."""

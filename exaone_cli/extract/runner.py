@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..config import Sampling
 from ..engines import Engine, Prompt, check_constrained_decoding, open_engine
 from ..engines.base import Generation
-from ..errors import ExaoneError, GenerationError, InputError
+from ..errors import ExaoneError, GenerationError, InputError, UsageError
 from ..pages import Page, open_document
 from ..pipeline import DocumentPlan, error_text, plan_documents
 from ..vision import visual_tokens
@@ -71,7 +71,29 @@ class ExtractRun:
         if engine is None and self._own_engine:
             engine = open_engine(settings.load, settings.remote, warn)
         self.engine = engine
+        try:
+            self._check_budget()
+        except BaseException:
+            if self._own_engine and engine is not None:
+                engine.close()
+            raise
         self.failed = 0
+
+    def _check_budget(self) -> None:
+        """Before any generation: UsageError when --max-new-tokens is below what the schema's
+        shortest JSON takes (the local engine knows it from its grammar), as no attempt, repair
+        included, could end. A server does not say, so its runs are not checked."""
+        shortest = getattr(self.engine, "shortest_answer", None)
+        if shortest is None:
+            return
+        need, budget = shortest(self.settings.target.schema, self.settings.thinking), self.sampling.max_new_tokens
+        if need is None or need > budget:
+            least = f"at least {need}" if need is not None else "more than 2048"
+            raise UsageError(
+                f"the shortest JSON that matches the schema ({self.settings.target.origin}: every nullable"
+                f" field null) takes {least} new tokens; --max-new-tokens is {budget}",
+                hint=f"give --max-new-tokens well above {need or 2048}: real values take more (the default is 4096)",
+            )
 
     @property
     def model(self) -> str | None:
