@@ -233,5 +233,5 @@ def test_a_stored_page_carries_the_text_layer_verdict_of_the_run_it_serves(pdf: 
         _, off, _ = ocr_server(server, str(pdf), "--pages", "1-3", "--text-layer", "off")
         _, fresh, _ = ocr_server(server, str(pdf), "--pages", "1-3", "--text-layer", "fallback", "--no-cache")
         _, served, stderr = ocr_server(server, str(pdf), "--pages", "1-3", "--text-layer", "fallback")
-    assert [r["text_layer"] for r in off] == [None] * 3 and all(r["cached"] for r in served)
+    assert [r["text_layer"] for r in off] == [None] * 3 and all(r["cached"] for r in served), stderr
     assert [r["text_layer"] for r in served] == [r["text_layer"] for r in fresh] != [None] * 3
