@@ -243,11 +243,13 @@ class OcrRun:
                 self.warned += record.warning is not None
                 yield record
         finally:
-            self.sink.close()
-            if self._own_engine:
-                self.engine.close()
-            if self._own_store and self.store is not None:
-                self.store.close()
+            try:
+                self.sink.close()  # may raise OutputError (a full disk): the engine and store still close
+            finally:
+                if self._own_engine:
+                    self.engine.close()
+                if self._own_store and self.store is not None:
+                    self.store.close()
 
 
 class _NoEngine:

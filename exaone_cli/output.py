@@ -7,6 +7,7 @@ renamed over the target, so they never appear truncated.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from .errors import UsageError
+from .errors import ExaoneError, ExitCode, UsageError
 from .render.json import dumps
 from .results import PageRecord
 
@@ -80,23 +81,80 @@ def check_destination(output: Path, inputs: Iterable[str]) -> None:
                     f"-o {shown} is also an input: writing the output there would overwrite it",
                     hint="choose another output file",
                 )
+    target = Path(os.path.realpath(output))
+    if target.exists() and not os.access(target, os.W_OK):
+        raise UsageError(f"-o {shown}: the file is read-only", hint="choose another file, or make it writable")
+    if _special(target):
+        return  # a device or a pipe is written in place: nothing is created beside it
+    _try_creating_a_file(shown, target)
+
+
+def _special(path: Path) -> bool:
+    """An existing thing that is not a regular file (/dev/null, a FIFO): written in place, never
+    replaced by a rename (that would put a plain file where the device was)."""
+    return path.exists() and not path.is_file()
+
+
+def _try_creating_a_file(shown: str, target: Path) -> None:
+    """Create and remove a temporary file where the writers will put theirs: the one check that
+    catches every folder where creating a file fails (/proc, /sys, a read-only or full disk)."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise UsageError(
+            f"-o {shown}: cannot create a file in {target.parent} ({_reason(exc)})",
+            hint="choose a folder on a disk you can write to",
+        ) from exc
+
+
+class OutputError(ExaoneError):
+    """The -o file could not be written (a full disk, a device that refuses, a file-size limit):
+    exit 1, like an input that failed; what was already written and can be kept is kept."""
+
+    exit_code = ExitCode.INPUT_FAILED
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def write_error(path: Path, exc: OSError, kept: str) -> OutputError:
+    """One line naming the file and the operating system's reason, and what was kept."""
+    return OutputError(f"-o {path}: cannot write ({_reason(exc)})", hint=kept)
 
 
 def atomic_write(path: Path, text: str) -> None:
     """Write `text` to `path` via a temporary file in the same folder and a rename. The file gets
     the permissions a plain `open` would give it: the umask's for a new file, the old file's mode
-    when it replaces one (mkstemp's 0600 would hide the output from the user's group)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    when it replaces one (mkstemp's 0600 would hide the output from the user's group). A symbolic
+    link stays one (its target gets the text); a device or a pipe is written in place. OutputError
+    when writing fails; the file that was there before is then left as it was."""
+    shown = Path(path)
+    path = Path(os.path.realpath(path))
+    if _special(path):
+        try:
+            with path.open("w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise write_error(shown, exc, "nothing could be written to it") from exc
+        return
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            kept = "the file was left as it was" if path.exists() else "no file was written"
+            raise write_error(shown, exc, kept) from exc
         raise
 
 
@@ -168,26 +226,55 @@ def _drop_partial_last_line(path: Path) -> None:
 
 
 class JsonlWriter:
-    """One line per record, flushed as it is written. `append` keeps what the file holds."""
+    """One line per record, flushed as it is written. `append` keeps what the file holds.
+    OutputError when the file cannot be written; the lines flushed before it stay in the file."""
 
     def __init__(self, stream: IO[str] | None = None, path: Path | None = None, append: bool = False) -> None:
+        self._path = path
         if path is not None:
-            if append and path.exists():
-                _drop_partial_last_line(path)
-            stream = path.open("a" if append else "w", encoding="utf-8")
+            try:
+                if append and path.exists():
+                    _drop_partial_last_line(path)
+                stream = path.open("a" if append else "w", encoding="utf-8")
+            except OSError as exc:
+                raise write_error(path, exc, "nothing was written") from exc
         if stream is None:
             raise UsageError("JsonlWriter needs a stream or a path")
         self._stream = stream
         self._owned = path is not None
+        self._lines = 0
 
     def write(self, record: Record) -> None:
-        self._stream.write(dumps(record.to_dict()) + "\n")
-        self._stream.flush()
+        if self._path is None:  # standard output: its errors are the caller's (a closed pipe)
+            self._stream.write(dumps(record.to_dict()) + "\n")
+            self._stream.flush()
+            return
+        try:
+            self._stream.write(dumps(record.to_dict()) + "\n")
+            self._stream.flush()
+        except OSError as exc:
+            self._abandon()
+            kept = f"the {self._lines} line(s) written before are kept" if self._lines else "no line was written"
+            raise write_error(self._path, exc, kept) from exc
+        self._lines += 1
 
     def write_all(self, records: Iterable[Record]) -> None:
         for record in records:
             self.write(record)
 
-    def close(self) -> None:
-        if self._owned:
+    def _abandon(self) -> None:
+        """Close after a failed write without trying the unwritten rest again, and cut the part of
+        a line that reached the file: every line left is a whole record."""
+        with contextlib.suppress(OSError):
             self._stream.close()
+        if self._path is not None and self._path.is_file():
+            with contextlib.suppress(OSError):
+                _drop_partial_last_line(self._path)
+
+    def close(self) -> None:
+        if self._owned and not self._stream.closed:
+            try:
+                self._stream.close()
+            except OSError as exc:
+                assert self._path is not None
+                raise write_error(self._path, exc, f"the {self._lines} line(s) written before are kept") from exc

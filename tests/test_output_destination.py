@@ -1,0 +1,120 @@
+"""-o destinations: refused before any work when nothing can be created there, written honestly
+when they are devices or pipes, and a write that fails later (a full disk, a file-size limit) is
+one line naming the file, with every whole JSON Lines record kept. --resume appends only to
+exaone's own JSON Lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from exaone_cli.cli import app
+
+FAST = ["--max-new-tokens", "4", "--temperature", "0", "--page-retries", "0", "--text-layer", "off"]
+
+
+@pytest.fixture()
+def image(tmp_path: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (160, 100), "white")
+    ImageDraw.Draw(picture).text((10, 40), "TOTAL 12,500", fill="black")
+    path = tmp_path / "receipt.png"
+    picture.save(path)
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("target", ["/proc/version", "/proc/exaone-out.json", "/proc/exaone-out.jsonl"])
+def test_a_destination_where_no_file_can_be_created_is_refused_before_any_work(
+    image: Path, tmp_path: Path, target: str
+) -> None:
+    # No model is needed to refuse: this one does not even exist, so any work would fail otherwise.
+    code, stdout, stderr = invoke("ocr", str(image), "-o", target, "--model", str(tmp_path / "none"))
+    assert code == 2, stderr
+    assert stderr.splitlines()[0].startswith(f"Error: -o {target}: cannot create a file in /proc")
+    assert stderr.count("Error:") == 1 and "unexpected" not in stderr and stdout == ""
+
+
+def _limited(max_bytes: int) -> None:
+    """In the child: files may grow to `max_bytes` (writes past it fail with EFBIG, as on a full
+    disk), and the signal that limit sends is ignored, as a shell's `ulimit -f` user would see it."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def run_limited(max_bytes: int, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "exaone_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: _limited(max_bytes),
+    )
+
+
+def test_a_json_file_that_cannot_be_written_is_one_line_naming_it(
+    tiny_model: Path, image: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "pages.json"
+    out.write_text("the earlier run's output\n")
+    result = run_limited(600, "ocr", str(image), str(image), "-o", str(out), "--model", str(tiny_model), *FAST)
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: -o {out}: cannot write (File too large)"]
+    assert "Hint: the file was left as it was" in result.stderr and "Done:" not in result.stderr
+    assert out.read_text() == "the earlier run's output\n"
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_json_lines_written_before_a_write_error_are_kept_whole(tiny_model: Path, image: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pages.jsonl"
+    files = [str(image)] * 5
+    result = run_limited(2048, "ocr", *files, "-o", str(out), "--model", str(tiny_model), *FAST)
+    assert result.returncode == 1, result.stderr
+    assert f"Error: -o {out}: cannot write (File too large)" in result.stderr.splitlines()
+    data = out.read_bytes()
+    assert data.endswith(b"\n")  # the line cut by the limit is gone, the whole ones are not
+    records = [json.loads(line) for line in data.decode().splitlines()]
+    assert 1 <= len(records) < 5 and all(r["source"] == str(image) for r in records)
+    assert f"Hint: the {len(records)} line(s) written before are kept" in result.stderr
+
+
+def test_a_pipe_as_destination_is_written_in_place_not_replaced(tiny_model: Path, image: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pages.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    code, _, stderr = invoke("ocr", str(image), "--json", "-o", str(fifo), "--model", str(tiny_model), *FAST)
+    reader.join(timeout=60)
+    assert code in (0, 1), stderr  # 1: the random tiny model may answer nothing readable
+    assert json.loads(received[0])["documents"][0]["source"] == str(image)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still the pipe, not a plain file renamed over it
+
+
+def test_a_symbolic_link_as_destination_stays_a_link(tiny_model: Path, image: Path, tmp_path: Path) -> None:
+    target = tmp_path / "real.md"
+    link = tmp_path / "link.md"
+    link.symlink_to(target)
+    code, _, stderr = invoke("ocr", str(image), "-o", str(link), "--model", str(tiny_model), *FAST)
+    assert code in (0, 1), stderr
+    assert link.is_symlink() and target.read_text().startswith(f"<!-- {image} · page 1 -->")
