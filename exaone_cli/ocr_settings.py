@@ -8,7 +8,7 @@ from pathlib import Path
 from .config import LoadOptions, Preset, Sampling, SamplingFlags
 from .engines.remote import RemoteOptions
 from .errors import UsageError
-from .output import OutputFormats, check_destination
+from .output import OutputFormats, check_destination, check_resumable
 from .pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .pipeline import OcrRequest
 from .prompts import template
@@ -71,6 +71,8 @@ class OcrSettings:
             raise UsageError("--resume needs -o FILE.jsonl", hint="exaone ocr doc.pdf -o pages.jsonl --resume")
         if output is not None:
             check_destination(output, files)
+            if resume:
+                check_resumable(output)
         if files.count("-") > 1:
             raise UsageError("'-' (standard input) can be given once")
         if page_retries < 0:

@@ -217,6 +217,32 @@ def finished_pages(path: Path) -> FinishedPages:
     return done
 
 
+PAGE_RECORD_FIELDS = frozenset({"source", "page", "text", "error"})  # in every line `exaone ocr` writes
+
+
+def check_resumable(output: Path) -> None:
+    """--resume appends to `output`: refuse it (UsageError, exit 2) before any work unless every
+    whole line is a page record of `exaone ocr`; appending to anything else would bury its
+    content under ours. A last line without its newline (cut by a crash) is not judged: the
+    writer cuts it before appending. A missing or empty file is fine."""
+    if not output.is_file():
+        return
+    with output.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.endswith(b"\n") or not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict) or not record.keys() >= PAGE_RECORD_FIELDS:
+                raise UsageError(
+                    f"-o {output}: line {number} is not a page record of exaone ocr, and --resume would "
+                    "append to this file",
+                    hint="name a new file or one an earlier `exaone ocr --resume` wrote; drop --resume to overwrite it",
+                )
+
+
 def _drop_partial_last_line(path: Path) -> None:
     """A crash can leave half a line at the end; cut it so appended lines start clean."""
     data = path.read_bytes()

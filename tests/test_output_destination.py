@@ -118,3 +118,27 @@ def test_a_symbolic_link_as_destination_stays_a_link(tiny_model: Path, image: Pa
     code, _, stderr = invoke("ocr", str(image), "-o", str(link), "--model", str(tiny_model), *FAST)
     assert code in (0, 1), stderr
     assert link.is_symlink() and target.read_text().startswith(f"<!-- {image} · page 1 -->")
+
+
+@pytest.mark.parametrize("content", ["garbage line\n", '{"x": 1}\n'])
+def test_resume_refuses_a_file_that_is_not_exaones_json_lines(image: Path, tmp_path: Path, content: str) -> None:
+    out = tmp_path / "r4.jsonl"
+    out.write_text(content)
+    code, _, stderr = invoke("ocr", str(image), "-o", str(out), "--resume", "--model", str(tmp_path / "none"))
+    assert code == 2, stderr
+    assert stderr.startswith(f"Error: -o {out}: line 1 is not a page record of exaone ocr")
+    assert "Hint:" in stderr and "drop --resume" in stderr
+    assert out.read_text() == content
+
+
+def test_resume_still_takes_a_file_whose_last_line_was_cut(tiny_model: Path, image: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pages.jsonl"
+    code, _, stderr = invoke("ocr", str(image), str(image), "-o", str(out), "--model", str(tiny_model), *FAST)
+    assert code in (0, 1), stderr
+    first, second = out.read_text().splitlines()
+    out.write_text(first + "\n" + second[:30])
+    args = ("ocr", str(image), str(image), "-o", str(out), "--resume", "--model", str(tiny_model), *FAST)
+    code, _, stderr = invoke(*args)
+    assert code in (0, 1), stderr
+    assert "Resumed: 1 page(s)" in stderr
+    assert [json.loads(line)["source"] for line in out.read_text().splitlines()] == [str(image)] * 2
