@@ -187,7 +187,7 @@ def test_without_llguidance_the_local_engine_says_what_to_install(tiny_model: Pa
     assert proc.returncode == 3 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
         "Error: constrained decoding with the local engine needs llguidance",
-        "Hint: pip install 'exaone-cli[extract]' (or llguidance), or use --server",
+        "Hint: pip install '.[local,extract]' in exaone's folder (see the README's Install), or pass --server URL",
     ]
 
 

@@ -18,7 +18,8 @@ __all__ = [
     "describe_source", "open_engine",
 ]  # fmt: skip
 
-MISSING_GRAMMAR_HINT = "pip install 'exaone-cli[extract]' (or llguidance), or use --server"
+from .installed import EXTRACT_HINT as MISSING_GRAMMAR_HINT
+from .installed import missing, require_local_engine
 
 
 def check_constrained_decoding(remote: RemoteOptions | None) -> None:
@@ -44,6 +45,7 @@ def open_engine(
         return RemoteEngine.connect(remote, warn)
     from .checkpoint import looks_like_path, resolve_model
 
+    require_local_engine(load.quantize)  # a --server-only install: one line, exit 3, nothing loaded
     resolve_model(load.model)
     if not looks_like_path(load.model):
         from . import hub
@@ -62,6 +64,8 @@ def describe_source(load: LoadOptions, remote: RemoteOptions | None = None) -> s
 
     if looks_like_path(load.model):
         return f"{load.model} (local folder)"
+    if missing(["huggingface_hub"]):  # a --server-only install: open_engine says so
+        return f"{load.model} from the Hugging Face Hub"
     from . import hub
 
     return hub.describe(load.model, load.revision)

@@ -27,6 +27,7 @@ from ..config import UNQUANTIZED_MODULES, LoadOptions, Sampling
 from ..errors import EngineError, ExaoneError, OutOfMemory, UsageError, debug_enabled
 from .base import FinishReason, Generation, OnText, Prompt
 from .checkpoint import DOWNLOAD_HINT, EXAONE_MODEL_TYPE, resolve_model
+from .installed import QUANT_HINT
 from .presence import PresencePenaltyLogitsProcessor
 from .repetition import DEFAULT_RULE, RepetitionRule, repeating_unit
 from .text import valid_text
@@ -94,7 +95,7 @@ def quantization_config(load: LoadOptions) -> Any:
     except Exception as exc:
         raise EngineError(
             f"--quantize {load.quantize} needs bitsandbytes, which is missing or unusable ({exc})",
-            hint="pip install 'exaone-cli[quant]' (or bitsandbytes), or load without --quantize",
+            hint=QUANT_HINT,
         ) from exc
     from transformers import BitsAndBytesConfig
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..engines.checkpoint import DOWNLOAD_HINT, EXAONE_MODEL_TYPE, looks_like_path
+from ..engines.installed import LOCAL_INSTALL, require_local_engine
 from ..errors import EngineError
 
 ConfigSource = Literal["package", "folder", "hub"]
@@ -83,15 +84,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def require_local_libraries() -> None:
-    try:
-        import accelerate  # noqa: F401
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise EngineError(
-            f"the memory plan needs torch, transformers and accelerate ({exc.name} is missing)",
-            hint="pip install 'exaone-cli[local]'",
-        ) from exc
+    """The memory plan builds the model on the meta device: EngineError (exit 3) naming every
+    missing package of the local engine, with the README's install line."""
+    require_local_engine(what="the local engine, which the memory plan needs,", hint=LOCAL_INSTALL)
 
 
 _META_MODELS: dict[str, Any] = {}
