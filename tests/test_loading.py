@@ -150,6 +150,18 @@ def test_unreachable_hub_fails_fast_with_one_line(receipt_png: Path, tmp_path: P
         assert way_out in lines[1]
 
 
+def test_doctor_with_an_unreachable_hub_fails_fast_with_one_line(tmp_path: Path) -> None:
+    endpoint = closed_endpoint()
+    env = {"HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "empty-cache"), "HF_HUB_OFFLINE": ""}
+    # The timeout guards the test; without the up-front check doctor retried for half a minute.
+    proc = run_exaone("doctor", "--model", "someone/none", env=env, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2, proc.stderr  # no retry chatter from huggingface_hub
+    assert lines[0].startswith(f"Error: someone/none: the Hugging Face Hub at {endpoint} cannot be reached")
+    assert "Retrying" not in proc.stderr and "--model PATH" in lines[1]
+
+
 def test_unreachable_hub_loads_the_cached_copy(tiny_model: Path, receipt_png: Path, tmp_path: Path) -> None:
     home = tmp_path / "hf-home"
     hub_cache_with(tiny_model, home, "test-org/exaone-tiny")

@@ -37,6 +37,9 @@ def load_model_config(model: str, revision: str | None = None) -> ModelConfig:
         return ModelConfig(model, "package", _config_from_dict(json.loads(packaged.read_text(encoding="utf-8"))))
     from transformers import AutoConfig
 
+    from ..engines import hub
+
+    hub.prepare(model, revision, _ignore)  # no route to the Hub: one line in seconds, as ocr and ask
     try:
         config = AutoConfig.from_pretrained(model, revision=revision)
     except (OSError, ValueError) as exc:
@@ -46,6 +49,10 @@ def load_model_config(model: str, revision: str | None = None) -> ModelConfig:
         ) from exc
     _check_model_type(getattr(config, "model_type", None), model)
     return ModelConfig(model, "hub", config)
+
+
+def _ignore(_: str) -> None:
+    """The cached copy is used quietly: doctor reads only its config."""
 
 
 def _folder_config(folder: Path) -> ModelConfig:
