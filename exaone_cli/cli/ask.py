@@ -61,6 +61,7 @@ from .options import (
     TimeoutOpt,
     TopKOpt,
     TopPOpt,
+    chosen_server,
 )
 
 ASK_HELP = """Ask EXAONE 4.5 a question, about images, documents of any length, or nothing.
@@ -87,6 +88,7 @@ DOCUMENT = "Documents"
 
 
 def ask_command(
+    ctx: typer.Context,
     args: Annotated[list[str], typer.Argument(metavar="[IMAGE|PDF]... QUESTION", show_default=False)],
     pages: PagesOpt = None,
     max_images: Annotated[
@@ -160,6 +162,7 @@ def ask_command(
             offload_folder=offload_folder, attn_implementation=attn_implementation,
             min_pixels=min_pixels, max_pixels=max_pixels,
         )  # fmt: skip
+        server = chosen_server(ctx, server, model, err)  # a flag typed wins over the environment
         remote = remote_options(server, api_key, served_model, concurrency, retries, timeout, load)
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         ranges = parse_page_ranges(pages) if pages else PageRanges.all()

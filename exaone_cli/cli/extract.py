@@ -49,6 +49,7 @@ from .options import (
     TimeoutOpt,
     TopKOpt,
     TopPOpt,
+    chosen_server,
 )  # fmt: skip
 
 EXTRACT_HELP = "\n\n".join(
@@ -72,6 +73,7 @@ TARGET = "Schema"
 
 
 def extract_command(
+    ctx: typer.Context,
     files: Annotated[list[str] | None, typer.Argument(metavar="FILE...", show_default=False)] = None,
     schema: Annotated[
         Path | None, typer.Option("--schema", metavar="FILE", help="A JSON Schema file.", rich_help_panel=TARGET)
@@ -139,6 +141,7 @@ def extract_command(
 ) -> None:
     err = Console(stderr=True, highlight=False)
     with error_boundary(err):
+        server = chosen_server(ctx, server, model, err)  # a flag typed wins over the environment
         target = resolve_schema(schema, fields, template)
         if show_schema:
             if server is None and importlib.util.find_spec("llguidance") is not None:

@@ -52,6 +52,7 @@ from .options import (
     TimeoutOpt,
     TopKOpt,
     TopPOpt,
+    chosen_server,
 )
 
 OCR_HELP = """Transcribe documents and images to text, page by page.
@@ -77,6 +78,7 @@ PAGE_RETRIES_HELP = (
 
 
 def ocr_command(
+    ctx: typer.Context,
     files: Annotated[list[str], typer.Argument(metavar="FILE...", show_default=False)],
     pages: PagesOpt = None,
     dpi: DpiOpt = 200,
@@ -153,6 +155,7 @@ def ocr_command(
             offload_folder=offload_folder,
             attn_implementation=attn_implementation, min_pixels=min_pixels, max_pixels=max_pixels,
         )  # fmt: skip
+        server = chosen_server(ctx, server, model, err)  # a flag typed wins over the environment
         remote = remote_options(server, api_key, served_model, concurrency, retries, timeout, load)
         settings = OcrSettings.from_flags(
             files=files, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password, prompt_file=prompt_file,

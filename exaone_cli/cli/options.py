@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from ..config import DEFAULT_MODEL
-from .errors import set_debug
+from ..errors import UsageError
+from .errors import set_debug, warn
 
 EPILOG = (
     "Exit codes: 0 success · 1 some inputs failed · 2 usage error · "
@@ -265,3 +267,24 @@ CacheOpt = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def chosen_server(ctx: typer.Context, server: str | None, model: str, err: Console) -> str | None:
+    """The server to use, with a flag typed on the command line winning over the environment (Click's
+    parameter source tells them apart): an explicit --model with the server only from EXAONE_SERVER
+    runs that model locally (said in one warning); an explicit --model with an explicit --server is
+    a usage error, since --model names a local checkpoint and --served-model the served one."""
+    if not server or not _typed(ctx, "model"):
+        return server
+    if _typed(ctx, "server"):
+        raise UsageError(
+            "--model and --server both given: --model names a local checkpoint",
+            hint="name the served model with --served-model NAME, or drop --server to run --model here",
+        )
+    warn(err, f"--model {model} runs here, not on EXAONE_SERVER={server} (pass --server to use the server)")
+    return None
