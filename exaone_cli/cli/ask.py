@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -206,11 +207,23 @@ def split_question(args: list[str]) -> tuple[list[str], str]:
     if question == "-" or os.path.isfile(question):
         raise UsageError(
             f"no question: the last argument, {question}, is an input",
-            hint=f'put the question last, in quotes: exaone ask {" ".join(args)} "합계 금액은 얼마인가요?"',
+            hint=f"put the question last, in quotes: exaone ask {_question_last(args)}",
         )
     if not question.strip():
         raise UsageError("the question is empty", hint='exaone ask IMAGE "question"')
     return inputs, question
+
+
+def _question_last(args: list[str]) -> str:
+    """The arguments as they should have been typed: a first argument that is no input (the
+    question, typed first) moved last; otherwise an example question after the inputs."""
+    first, *rest = args
+    if first != "-" and not os.path.exists(first):
+        inputs, question = rest, first
+    else:
+        inputs, question = args, "합계 금액은 얼마인가요?"
+    quoted = f'"{question}"' if not any(c in question for c in '"$`\\!') else shlex.quote(question)
+    return f"{shlex.join(inputs)} {quoted}"
 
 
 @contextmanager
