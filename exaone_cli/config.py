@@ -274,6 +274,9 @@ class LoadOptions:
         """The visual-token budget from --min-pixels/--max-pixels (None keeps the default)."""
         low = self.min_pixels if min_pixels is None else min_pixels
         high = self.max_pixels if max_pixels is None else max_pixels
-        if not 0 < low <= high:
-            raise UsageError("--min-pixels must be positive and at most --max-pixels")
+        for flag, value in (("--min-pixels", low), ("--max-pixels", high)):
+            if value <= 0:
+                raise UsageError(f"{flag} must be positive (it is {value:,})")
+        if low > high:
+            raise UsageError(f"--min-pixels ({low:,}) must be at most --max-pixels ({high:,})")
         return replace(self, min_pixels=low, max_pixels=high)

@@ -88,7 +88,7 @@ def open_source(name: str) -> Source:
             hint="save it to a file first, or pipe it in and pass - as the input",
         )
     if info.st_size == 0:
-        raise InputError(f"{name}: empty file", hint="the file has no content; check that it was saved completely")
+        raise InputError(f"{name}: empty file", hint="check that it was saved completely")
     try:
         with path.open("rb") as handle:
             head, digest = _read_all(handle)
@@ -97,7 +97,7 @@ def open_source(name: str) -> Source:
     except OSError as exc:
         raise InputError(f"{name}: cannot be read ({exc.strerror})", hint="check the file and the disk") from None
     if not head:  # it was emptied between the stat and the read
-        raise InputError(f"{name}: empty file", hint="the file has no content; check that it was saved completely")
+        raise InputError(f"{name}: empty file", hint="check that it was saved completely")
     return Source(path=path, kind=sniff(head), display=name, sha256=digest)
 
 
@@ -138,7 +138,9 @@ def _spool_stdin() -> Source:
         ) from None
     if not head:
         _remove(path)
-        raise InputError(f"{STDIN_DISPLAY}: empty input", hint="pipe a PDF or image in: exaone ... - < scan.pdf")
+        raise InputError(
+            f"{STDIN_DISPLAY}: standard input was empty", hint="pipe a PDF or image in: exaone ... - < scan.pdf"
+        )
     return Source(path=path, kind=sniff(head), display=STDIN_DISPLAY, sha256=digest)
 
 

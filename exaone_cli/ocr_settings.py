@@ -103,7 +103,7 @@ class OcrSettings:
             text_layer=mode,
             page_retries=page_retries,
         )
-        ranges = parse_page_ranges(pages) if pages else PageRanges.all()
+        ranges = parse_page_ranges(pages)
         return cls(tuple(files), ranges, load, request, fmt, output, resume, remote, cache)
 
 

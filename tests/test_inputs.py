@@ -169,7 +169,7 @@ def test_empty_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_stdin(monkeypatch, b"")
     with pytest.raises(InputError) as caught:
         open_source("-")
-    assert caught.value.message == "<stdin>: empty input"
+    assert caught.value.message == "<stdin>: standard input was empty"
 
 
 def test_stdin_from_a_terminal_is_refused_instead_of_waiting(monkeypatch: pytest.MonkeyPatch) -> None:

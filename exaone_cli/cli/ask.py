@@ -20,7 +20,7 @@ from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions, Samplin
 from ..engines.remote import remote_options
 from ..engines.text import valid_text
 from ..errors import ExitCode, UsageError
-from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
+from ..pages import DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
 from ..render.json import write_json
 from ..render.progress import OcrView, set_spinner_text, spinner
 from ..render.rich import StreamingAnswer, print_ask
@@ -63,6 +63,7 @@ from .options import (
     TopKOpt,
     TopPOpt,
     chosen_server,
+    one_format,
 )
 
 ASK_HELP = """Ask EXAONE 4.5 a question, about images, documents of any length, or nothing.
@@ -153,7 +154,11 @@ def ask_command(
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
         images, question = split_question(args)
-        fmt = Format.json if json_out else fmt
+        fmt = Format(one_format(fmt.value, json=json_out))
+        if pages is not None and not images:
+            raise UsageError(
+                "--pages needs a document, and no input was given", hint='exaone ask report.pdf "question" --pages 2'
+            )
         if fmt is Format.auto:
             fmt = Format.rich if sys.stdout.isatty() else Format.text
         flags = SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed)
@@ -166,7 +171,7 @@ def ask_command(
         server = chosen_server(ctx, server, model, err)  # a flag typed wins over the environment
         remote = remote_options(server, api_key, served_model, concurrency, retries, timeout, load)
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
-        ranges = parse_page_ranges(pages) if pages else PageRanges.all()
+        ranges = parse_page_ranges(pages)
         with spinner(err, "Loading") as status:
             # The live answer view takes over from the spinner at the first token.
             stream = (

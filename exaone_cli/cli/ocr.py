@@ -53,6 +53,7 @@ from .options import (
     TopKOpt,
     TopPOpt,
     chosen_server,
+    one_format,
 )
 
 OCR_HELP = """Transcribe documents and images to text, page by page.
@@ -162,7 +163,7 @@ def ocr_command(
             load=load, remote=remote,
             thinking=think,
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed, guard),
-            batch_size=batch_size, fmt="json" if json_out else "jsonl" if jsonl_out else fmt, output=output,
+            batch_size=batch_size, fmt=one_format(fmt, json=json_out, jsonl=jsonl_out), output=output,
             resume=resume, stdout_is_terminal=sys.stdout.isatty(), text_layer=text_layer, page_retries=page_retries,
             cache=cache,
         )  # fmt: skip

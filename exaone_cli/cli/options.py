@@ -288,3 +288,16 @@ def chosen_server(ctx: typer.Context, server: str | None, model: str, err: Conso
         )
     warn(err, f"--model {model} runs here, not on EXAONE_SERVER={server} (pass --server to use the server)")
     return None
+
+
+def one_format(fmt: str, **flags: bool) -> str:
+    """The output format from --format and its shorthands (--json, --jsonl): UsageError (exit 2)
+    when they name different formats, instead of one of them silently winning."""
+    named = {name for name, on in flags.items() if on} | ({fmt} if fmt != "auto" else set())
+    if len(named) > 1:
+        shorthands = ", ".join(f"--{name}" for name in flags)
+        raise UsageError(
+            f"conflicting output formats: {' and '.join(sorted(named))}",
+            hint=f"give one: --format NAME or {shorthands}",
+        )
+    return named.pop() if named else fmt

@@ -43,6 +43,10 @@ def resolve_model(model: str) -> str:
     if not looks_like_path(model):
         return model
     folder = Path(model).expanduser()
+    if folder.is_file():
+        raise EngineError(
+            f"{model}: a file, not a checkpoint folder", hint="pass the folder that holds config.json and the weights"
+        )
     if not folder.is_dir():
         raise EngineError(f"{model}: no such model folder", hint=DOWNLOAD_HINT)
     check_local_checkpoint(folder)

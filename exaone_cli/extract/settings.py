@@ -98,7 +98,7 @@ class ExtractSettings:
         raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
         return cls(
             files=tuple(files), target=target, preset=preset, sampling=sampling,
-            ranges=parse_page_ranges(pages) if pages else PageRanges.all(), raster=raster,
+            ranges=parse_page_ranges(pages), raster=raster,
             load=load or LoadOptions(), remote=remote, thinking=thinking, per_page=per_page,
             max_images=max_images, batch_size=batch_size,
             fmt=EXTRACT_FORMATS.resolve(fmt, output, stdout_is_terminal), output=output,

@@ -57,6 +57,10 @@ def _ignore(_: str) -> None:
 
 def _folder_config(folder: Path) -> ModelConfig:
     config_path = folder / "config.json"
+    if folder.is_file():
+        raise EngineError(
+            f"{folder}: a file, not a checkpoint folder", hint="pass the folder that holds config.json and the weights"
+        )
     if not folder.is_dir():
         raise EngineError(f"{folder}: no such model folder", hint=DOWNLOAD_HINT)
     if not config_path.is_file():
