@@ -10,7 +10,7 @@ from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
 from .engines import Engine, Prompt, RemoteOptions, open_engine
 from .engines.base import OnText
-from .engines.finish import empty_answer_note
+from .engines.finish import answer_note
 from .errors import InputError
 from .ocr_run import OcrRun, ProgressFactory, ocr_run
 from .ocr_settings import OcrSettings
@@ -153,8 +153,10 @@ def _ask_images(
     finally:
         if own_engine:
             engine.close()
-    parsed = parse_answer("" if generation.error else generation.text, thinking)  # an error is no answer
-    empty = None if generation.error else empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, thinking)
+    parsed = parse_answer("" if generation.error else generation.text, generation.began_thinking(thinking))
+    empty = None if generation.error else answer_note(parsed, generation, thinking)
+    if generation.note:
+        on_warning(generation.note)
     return AskResult(
         question=question,
         images=[ImageRef.of(page) for page in pages],

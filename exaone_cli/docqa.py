@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .engines import Engine, Prompt, RemoteOptions
 from .engines.base import Generation, OnText
-from .engines.finish import empty_answer_note
+from .engines.finish import answer_note
 from .errors import InputError, UsageError
 from .inputs import open_source
 from .ocr_run import ProgressFactory
@@ -191,10 +191,10 @@ def answer_from_text(
     on_status("Generating")
     prompt = Prompt(text=ask.prompt(pages), images=[], thinking=ask.thinking)
     generation = engine.generate([prompt], sampling, on_text=on_text)[0]
-    parsed = parse_answer("" if generation.error else generation.text, ask.thinking)  # an error is no answer
-    empty = (
-        None if generation.error else empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, ask.thinking)
-    )
+    parsed = parse_answer("" if generation.error else generation.text, generation.began_thinking(ask.thinking))
+    empty = None if generation.error else answer_note(parsed, generation, ask.thinking)
+    if generation.note:
+        on_warning(generation.note)
     citations, dropped = resolve_citations(ask, find_citations(parsed.answer), chosen)
     if dropped:
         on_warning(f"the answer cites {', '.join(dropped)}, not in the prompt: dropped from citations")
@@ -288,7 +288,7 @@ def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: No
     generation: Generation = engine.generate(
         [Prompt(text=text, images=[page.image for page in images], thinking=ask.thinking)], first.sampling
     )[0]
-    parsed = parse_answer("" if generation.error else generation.text, ask.thinking)
+    parsed = parse_answer("" if generation.error else generation.text, generation.began_thinking(ask.thinking))
     shown = [PageText(index_of[c.source], c.source, c.page, "") for c in cited]
     citations, dropped = resolve_citations(ask, find_citations(parsed.answer), shown)
     if dropped:

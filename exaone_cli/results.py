@@ -153,7 +153,7 @@ class AskResult:
             "model": self.model,
             "tokens": {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens},
             "seconds": round(gen.seconds, 3),
-            "note": "; ".join(note for note in (*self.input_notes, self.note) if note) or None,
+            "note": "; ".join(note for note in (*self.input_notes, self.generation.note, self.note) if note) or None,
             "error": self.error,
             "replaced_characters": gen.replaced_characters,
             "prompt": gen.prompt_text,

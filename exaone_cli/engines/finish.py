@@ -9,7 +9,12 @@ stderr, in the record's `note`, and in the exit code (1). Retrying pages builds 
 
 from __future__ import annotations
 
-from .base import FinishReason
+from typing import TYPE_CHECKING
+
+from .base import FinishReason, Generation
+
+if TYPE_CHECKING:
+    from ..parse import Answer
 
 # OpenAI's finish reasons (chat completions API reference): "stop" is the model's end of turn or
 # a stop sequence, "length" the token limit. Hugging Face's inference spec (TGI) names the same
@@ -40,19 +45,63 @@ def server_finish(reason: object) -> tuple[FinishReason, str | None]:
     return "error", f"the server ended the answer with finish_reason {str(reason)[:80]!r}: {why}"
 
 
-def empty_answer_note(answer: str, reasoning: str | None, truncated: bool, thinking: bool) -> str | None:
+def opened_think(
+    content: str, reasoning: str | None, finish: FinishReason, thinking: bool
+) -> tuple[bool | None, str | None]:
+    """Whether a server's prompt opened a think block, judged from its answer, as
+    (Generation.opened_think, note for the record and stderr).
+
+    With thinking on, EXAONE's chat template ends the prompt with `<think>\\n`, so the model's
+    reasoning comes first and ends with `</think>`: a server with a reasoning parser returns it in
+    `reasoning_content`/`reasoning`, one without returns the `</think>` inside `content`. An
+    answer with neither, ended by a real stop (the model's end of turn), did not begin inside a
+    think block: the server did not pass enable_thinking to EXAONE's template (another template,
+    or none). Its content is the answer -> (False, note); a `<think>` inside it still opens
+    reasoning, as parse_answer says. Anything else -> (None, None): the prompt's flag holds, so
+    text cut by `length` with no `</think>` stays what EXAONE writes there, reasoning stopped
+    at the token limit. The local engine builds its prompt itself and never needs this."""
+    if not thinking or reasoning is not None or finish != "stop" or "</think>" in content:
+        return None, None
+    return False, (
+        "the server's answer has no reasoning and no </think>, so all of it is taken as the answer; "
+        "the server does not seem to pass enable_thinking to EXAONE's chat template"
+    )
+
+
+def stopped_in_reasoning(finish: FinishReason) -> str:
+    """Why an output with no `</think>` has no answer, by how it ended: only the token limit
+    (`length`) is helped by a larger --max-new-tokens."""
+    if finish == "length":
+        return "the output stopped inside the reasoning at the token limit: raise --max-new-tokens, or use --no-think"
+    if finish == "repetition":
+        return "the repetition guard stopped the output inside the reasoning: try again, or use --no-think"
+    return (
+        "the model ended its turn inside its reasoning, with no </think> and no answer: "
+        "the reasoning is in `reasoning`; ask again, or use --no-think"
+    )
+
+
+def empty_answer_note(
+    answer: str, reasoning: str | None, truncated: bool, thinking: bool, finish: FinishReason = "stop"
+) -> str | None:
     """Why an answer is empty, for the record's `note` and a warning on stderr; None when the
-    answer has text. The reasons a user can act on come first."""
+    answer has text. The reasons a user can act on come first; `finish` is the generation's
+    finish reason (only `length` is the token limit)."""
     if answer.strip():
         return None
     if truncated:
-        return "empty answer: the output stopped inside the reasoning (raise --max-new-tokens, or use --no-think)"
+        return f"empty answer: {stopped_in_reasoning(finish)}"
     size = len(reasoning.strip()) if reasoning else 0
     if size and not thinking:
         return (
-            f"empty answer: all {size} characters came as reasoning although thinking was off "
-            "(the server may ignore enable_thinking=false); the text is in `reasoning`"
+            f"empty answer: all {size} characters came as reasoning although thinking was off, "
+            "so the server may ignore enable_thinking=false; the text is in `reasoning`"
         )
     if size:
         return f"empty answer after {size} characters of reasoning; the reasoning is in `reasoning`"
     return "empty answer: the model returned no text for this page"
+
+
+def answer_note(parsed: Answer, generation: Generation, thinking: bool) -> str | None:
+    """empty_answer_note for a parsed generation."""
+    return empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, thinking, generation.finish_reason)

@@ -1,0 +1,98 @@
+"""`exaone ask` against recorded server answers (tests/cases/, replayed byte for byte): what the
+answer, its note and its exit code are for every way a server's answer can end, with thinking on
+(the default) and off. The testers' findings on fresh clones (issue #16: ask)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from replay_server import ReplayServer, case
+from test_server_answers import always, answer, run
+
+from exaone_cli.engines import remote as remote_module
+
+FIELDS = "상호, 합계금액:integer"
+
+
+@pytest.fixture(autouse=True)
+def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(remote_module, "_sleep", lambda seconds: None)
+
+
+@pytest.fixture()
+def image(tmp_path: Path) -> Path:
+    path = tmp_path / "receipt.png"
+    Image.new("RGB", (56, 56), "white").save(path)
+    return path
+
+
+def ask_json(body: bytes, image: Path, *args: str) -> tuple[int, dict[str, Any], str]:
+    with ReplayServer(always(body)) as server:
+        code, stdout, stderr = run(
+            "ask", str(image), "합계는?", "--server", server.url, "--retries", "0", "--json", *args
+        )
+    assert stdout.strip(), f"no JSON on stdout; stderr: {stderr}"
+    return code, json.loads(stdout), stderr
+
+
+# ---- 1. no </think> and no reasoning, ended by a real stop: the server's prompt opened no think block
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("surrogate--bad.json", "price \ufffd 5000"),
+        ("odd-server-answers--content-list.json", "hello 123"),
+        ("terminal-escapes--body.json", "total \x1b[31mRED\x1b[0m \x1b]0;PWNED\x07 nul\x00end"),
+        ("think-tags--unclosed.json", "hello 123"),
+    ],
+)
+def test_a_stopped_server_answer_without_think_tags_is_the_answer_with_thinking_on(
+    image: Path, name: str, expected: str
+) -> None:
+    """It was thrown away as reasoning "stopped at the token limit", rc 1, although the server said stop."""
+    code, body, stderr = ask_json(case(name), image)
+    assert code == 0, stderr
+    assert (body["answer"], body["truncated"], body["finish_reason"]) == (expected, False, "stop")
+    assert "taken as the answer" in body["note"] and "enable_thinking" in body["note"]
+    assert "taken as the answer" in stderr
+    assert "--max-new-tokens" not in stderr and "token limit" not in stderr
+    if name.startswith("think-tags"):  # the unclosed <think> after the answer is still reasoning
+        assert body["reasoning"] == "wait, is that a 1 or an l?"
+    code, off, stderr = ask_json(case(name), image, "--no-think")  # asked for no reasoning: nothing to say
+    assert (code, off["answer"], off["note"]) == (0, expected, None), stderr
+
+
+def test_no_text_at_all_says_so_not_the_token_limit(image: Path) -> None:
+    code, body, stderr = ask_json(case("odd-server-answers--content-null.json"), image)
+    assert code == 1
+    assert "the model returned no text" in body["note"] and "the model returned no text" in stderr
+    assert "--max-new-tokens" not in stderr and "token limit" not in stderr
+
+
+def test_only_the_token_limit_says_raise_max_new_tokens(image: Path) -> None:
+    code, body, stderr = ask_json(answer("I add 4500 and", "length"), image)
+    assert code == 1 and body["truncated"] and body["reasoning"] == "I add 4500 and"
+    assert "stopped inside the reasoning at the token limit" in body["note"] and "--max-new-tokens" in stderr
+
+
+def test_a_server_reasoning_field_still_goes_apart(image: Path) -> None:
+    code, body, stderr = ask_json(answer("12,500원", reasoning_content="I add the lines."), image)
+    assert code == 0, stderr
+    assert (body["answer"], body["reasoning"], body["note"]) == ("12,500원", "I add the lines.", None)
+
+
+def test_extract_with_thinking_takes_a_stopped_untagged_answer(image: Path) -> None:
+    """extract --think --server with valid JSON, finish stop: "stopped inside the reasoning at the token limit"."""
+    with ReplayServer(always(answer('{"상호": "카페", "합계금액": 4500}'))) as server:
+        code, stdout, stderr = run(
+            "extract", str(image), "--fields", FIELDS, "--server", server.url, "--think", "--json", "--retries", "0"
+        )
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert result["valid"] and result["data"] == {"상호": "카페", "합계금액": 4500}
+    assert "token limit" not in stderr
