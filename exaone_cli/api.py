@@ -10,12 +10,11 @@ from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
 from .engines import Engine, Prompt, RemoteOptions, open_engine
 from .engines.base import OnText
-from .engines.finish import answer_note
+from .engines.finish import answer_note, generate_answer, parse_generation
 from .errors import InputError
 from .ocr_run import OcrRun, ProgressFactory, ocr_run
 from .ocr_settings import OcrSettings
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
-from .parse import parse_answer
 from .pipeline import DocumentPlan, error_text, plan_documents
 from .prompts import ask_prompt
 from .results import AskResult, ImageRef, PageRead
@@ -149,11 +148,11 @@ def _ask_images(
     try:
         on_status("Generating")
         prompt = Prompt(text=ask_prompt(question, boxed_hint), images=[p.image for p in pages], thinking=thinking)
-        generation = engine.generate([prompt], sampling, on_text=on_text)[0]
+        generation = generate_answer(engine, prompt, sampling, on_text)
     finally:
         if own_engine:
             engine.close()
-    parsed = parse_answer("" if generation.error else generation.text, generation.began_thinking(thinking))
+    parsed = parse_generation(generation, thinking)
     empty = None if generation.error else answer_note(parsed, generation, thinking)
     if generation.note:
         on_warning(generation.note)

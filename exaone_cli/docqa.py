@@ -18,14 +18,14 @@ from dataclasses import dataclass, replace
 from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .engines import Engine, Prompt, RemoteOptions
 from .engines.base import Generation, OnText
-from .engines.finish import answer_note
+from .engines.finish import answer_note, generate_answer, parse_generation
 from .errors import InputError, UsageError
 from .inputs import open_source
 from .ocr_run import ProgressFactory
 from .ocr_settings import transcription_request
 from .page_texts import PageText, page_texts
 from .pages import Page, PageRanges, RasterOptions, open_document
-from .parse import Citation, find_citations, parse_answer
+from .parse import Citation, find_citations
 from .pipeline import DocumentPlan
 from .prompts import document_prompt, look_prompt
 from .results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
@@ -190,8 +190,8 @@ def answer_from_text(
     pages = "\n\n".join(f"{ask.marker(p.document, p.page)}\n{neutralize(p.text)}" for p in chosen)
     on_status("Generating")
     prompt = Prompt(text=ask.prompt(pages), images=[], thinking=ask.thinking)
-    generation = engine.generate([prompt], sampling, on_text=on_text)[0]
-    parsed = parse_answer("" if generation.error else generation.text, generation.began_thinking(ask.thinking))
+    generation = generate_answer(engine, prompt, sampling, on_text)
+    parsed = parse_generation(generation, ask.thinking)
     empty = None if generation.error else answer_note(parsed, generation, ask.thinking)
     if generation.note:
         on_warning(generation.note)
@@ -285,10 +285,12 @@ def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: No
         ask.question, neutralize(first.parsed.answer), pages=markers, cite="[A p. N]" if ask.several else "[p. N]",
         boxed_hint=ask.boxed_hint,
     )  # fmt: skip
-    generation: Generation = engine.generate(
-        [Prompt(text=text, images=[page.image for page in images], thinking=ask.thinking)], first.sampling
-    )[0]
-    parsed = parse_answer("" if generation.error else generation.text, generation.began_thinking(ask.thinking))
+    generation: Generation = generate_answer(
+        engine, Prompt(text=text, images=[page.image for page in images], thinking=ask.thinking), first.sampling
+    )
+    if generation.error:  # the text answer stands
+        warn(f"--look: no second answer: {generation.error}")
+    parsed = parse_generation(generation, ask.thinking)
     shown = [PageText(index_of[c.source], c.source, c.page, "") for c in cited]
     citations, dropped = resolve_citations(ask, find_citations(parsed.answer), shown)
     if dropped:

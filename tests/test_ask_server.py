@@ -96,3 +96,26 @@ def test_extract_with_thinking_takes_a_stopped_untagged_answer(image: Path) -> N
     result = json.loads(stdout)
     assert result["valid"] and result["data"] == {"상호": "카페", "합계금액": 4500}
     assert "token limit" not in stderr
+
+
+# ---- 2. ask --json prints its object whatever the server answered --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (case("odd-server-answers--choices-empty.json"), "has no choices: `choices` is an empty list"),
+        (case("odd-server-answers--error-in-200.json"), '"CUDA out of memory"'),
+        (answer("half an ans", "abort"), "finish_reason 'abort'"),
+    ],
+    ids=["choices-empty", "error-in-200", "abort"],
+)
+def test_ask_json_always_prints_the_object_with_error(image: Path, body: bytes, says: str) -> None:
+    """choices-empty and error-in-200 printed nothing on stdout (the error only on stderr)."""
+    code, result, stderr = ask_json(body, image)
+    assert code == 1
+    assert says in result["error"] and says in stderr
+    assert (result["answer"], result["final"], result["finish_reason"]) == ("", None, "error")
+    assert "(" not in result["error"].split(says)[0]  # one sentence, no nested parentheses
+    if "tries" in result["error"] or "try" in result["error"]:
+        assert "after 1 try:" in result["error"]  # --retries 0: one try, said as such

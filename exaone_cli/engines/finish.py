@@ -9,12 +9,15 @@ stderr, in the record's `note`, and in the exit code (1). Retrying pages builds 
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
-from .base import FinishReason, Generation
+from ..errors import GenerationError, error_text
+from ..parse import Answer, parse_answer
+from .base import Engine, FinishReason, Generation, OnText, Prompt
 
 if TYPE_CHECKING:
-    from ..parse import Answer
+    from ..config import Sampling
 
 # OpenAI's finish reasons (chat completions API reference): "stop" is the model's end of turn or
 # a stop sequence, "length" the token limit. Hugging Face's inference spec (TGI) names the same
@@ -105,3 +108,23 @@ def empty_answer_note(
 def answer_note(parsed: Answer, generation: Generation, thinking: bool) -> str | None:
     """empty_answer_note for a parsed generation."""
     return empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, thinking, generation.finish_reason)
+
+
+def generate_answer(engine: Engine, prompt: Prompt, sampling: Sampling, on_text: OnText | None = None) -> Generation:
+    """One prompt's generation. A GenerationError (a request that kept failing, a server's error
+    body, no choices, out of memory) becomes an error generation (`finish_reason` "error",
+    `error` the message and what to do), so the answer's result carries it like any other
+    answer that is none: `ask --json` still prints its object."""
+    start = time.perf_counter()
+    try:
+        return engine.generate([prompt], sampling, on_text=on_text)[0]
+    except GenerationError as exc:
+        return Generation("", prompt.text, 0, 0, "error", time.perf_counter() - start, error=error_text(exc))
+
+
+def parse_generation(generation: Generation, thinking: bool) -> Answer:
+    """parse_answer for a generation: as the prompt asked (`thinking`) unless the engine saw
+    otherwise (Generation.opened_think); an error generation is no answer, and no reasoning."""
+    if generation.error:
+        return parse_answer("", False)
+    return parse_answer(generation.text, generation.began_thinking(thinking))

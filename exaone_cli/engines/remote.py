@@ -160,7 +160,8 @@ class RemoteEngine:
                 failure = exc
             if attempt >= self.options.retries:
                 raise GenerationError(
-                    f"the server request failed after {attempt + 1} tries ({_describe(failure)})",
+                    f"the server request failed after {attempt + 1} {'try' if attempt == 0 else 'tries'}: "
+                    f"{_describe(failure)}",
                     hint="check the server, or raise --retries / --timeout",
                 ) from failure
             delay = _retry_after(failure)
