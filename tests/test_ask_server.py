@@ -5,12 +5,15 @@ answer, its note and its exit code are for every way a server's answer can end, 
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 from replay_server import ReplayServer, case
+from terminal import run_on_terminal
 from test_server_answers import always, answer, run
 
 from exaone_cli.engines import remote as remote_module
@@ -119,3 +122,72 @@ def test_ask_json_always_prints_the_object_with_error(image: Path, body: bytes, 
     assert "(" not in result["error"].split(says)[0]  # one sentence, no nested parentheses
     if "tries" in result["error"] or "try" in result["error"]:
         assert "after 1 try:" in result["error"]  # --retries 0: one try, said as such
+
+
+# ---- 3. Ctrl-C keeps what was streamed ------------------------------------------------------------
+
+
+class HangingStream:
+    """A server that streams some reasoning, then `lines` as answer deltas, and then never
+    finishes (a long answer)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.done = threading.Event()
+
+    def __enter__(self) -> HangingStream:
+        stream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = json.dumps({"object": "list", "data": [{"id": "fake-exaone", "object": "model"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                answer = [{"content": f"{line}\n"} for line in stream.lines]
+                deltas = [{"reasoning_content": "I read the receipt."}, *answer]
+                for part in deltas:
+                    delta = {"choices": [{"index": 0, "delta": part, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(delta)}\n\n".encode())
+                    self.wfile.flush()
+                stream.done.wait(60)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+@pytest.mark.parametrize("think", ["--no-think", "--think"])
+def test_ctrl_c_keeps_the_streamed_answer_on_the_terminal(image: Path, think: str) -> None:
+    """After C-c the pane held only `Interrupted.`: the live view was cleared on the way out."""
+    lines = [f"streamed line {n}" for n in range(1, 6)]
+    with HangingStream(lines) as server:
+        run = run_on_terminal(
+            "ask", str(image), "합계?", "--server", server.url, think, stdout="terminal",
+            interrupt_after=b"streamed line 5", timeout=60,
+        )  # fmt: skip
+    assert run.returncode == 130, run.text
+    screen = [line.strip() for line in run.screen]
+    assert all(line in screen for line in lines), run.text  # what was shown stays
+    assert screen.index("Interrupted.") > screen.index("streamed line 5"), run.text  # then the word

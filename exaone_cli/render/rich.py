@@ -47,8 +47,10 @@ class StreamingAnswer:
     def __enter__(self) -> StreamingAnswer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         if self._started:
+            if exc_type is not None:  # interrupted or failed: what was shown stays on the terminal
+                self._live.transient = False
             self._live.__exit__(None, None, None)
 
     def on_text(self, _index: int, delta: str) -> None:
