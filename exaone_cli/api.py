@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
-from .engines import Engine, Prompt, RemoteOptions, open_engine
+from .engines import Engine, Prompt, RemoteOptions, describe_engine, describe_source, open_engine
 from .engines.base import OnText
 from .engines.finish import answer_note, generate_answer, parse_generation
 from .errors import InputError
@@ -25,6 +27,7 @@ from .vision import visual_tokens
 __all__ = ["AskResult", "DryRunPage", "DryRunPlan", "OcrRun", "ask", "dry_run", "ocr_run"]
 
 OnStatus = Callable[[str], None]
+OnLoaded = Callable[[str, float, str], None]  # (what was loaded, seconds, what the engine says)
 
 
 def _quiet(_: str) -> None:
@@ -52,6 +55,7 @@ def ask(
     cache: bool = True,
     progress: ProgressFactory | None = None,
     on_note: OnStatus = _quiet,
+    on_loaded: OnLoaded | None = None,
 ) -> AskResult:
     """Answer `question` about the images/pages in `inputs` (none for a text-only question).
 
@@ -60,6 +64,8 @@ def ask(
     document mode (docqa.py) answers from the pages' text with cited pages; `look` then shows the
     cited pages as images for a second answer. `cache` uses the page store; `progress(total)` is
     entered around the transcription of pages (a context manager with `advance(record)`).
+    `on_loaded(what, seconds, detail)` is called once the model is loaded (or the server
+    answered), as `exaone ocr`'s loading line says it.
 
     Inputs are read before the model loads, so a typo costs nothing. `engine` lets callers reuse
     a loaded engine; otherwise one is opened from `load` and closed again.
@@ -68,6 +74,7 @@ def ask(
     ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
     context_tokens = context_tokens or DEFAULT_CONTEXT_TOKENS
     plan = plan_inputs(inputs, ranges, raster, load)
+    opener = partial(_open_engine, load, remote, on_status, on_warning, on_loaded)
     for note in plan.notes:  # requested pages an input lacks: said, and in the result's `note`
         on_warning(note)
     limit = plan.page_count if max_images is None else max_images
@@ -78,8 +85,8 @@ def ask(
         for page in pages:
             if page.note:  # how the image was made (a lower DPI, a dark background): also in `images`
                 on_warning(f"{page.source}: page {page.number}: {page.note}")
-        result = _ask_images(question, pages, plan.page_count, load, flags, thinking, boxed_hint, engine,
-                             on_text, on_status, on_warning, remote)  # fmt: skip
+        result = _ask_images(question, pages, plan.page_count, flags, thinking, boxed_hint, engine,
+                             on_text, on_status, on_warning, opener)  # fmt: skip
         return replace(result, input_notes=plan.notes)
     document = DocumentQuestion(
         question, plan, load, raster, remote, flags, thinking, boxed_hint, context_tokens, limit, look
@@ -91,8 +98,7 @@ def ask(
     )
     own_engine = engine is None
     if engine is None:
-        on_status(f"Connecting to {remote.server}" if remote else f"Loading {load.model}")
-        engine = open_engine(load, remote, on_warning)
+        engine = opener()
     store = open_store(cache, on_warning)
     try:
         result = answer_from_text(
@@ -105,6 +111,24 @@ def ask(
             store.close()
         if own_engine:
             engine.close()
+
+
+def _open_engine(
+    load: LoadOptions,
+    remote: RemoteOptions | None,
+    on_status: OnStatus,
+    on_warning: OnStatus,
+    on_loaded: OnLoaded | None,
+) -> Engine:
+    """The engine, with the spinner saying what loads from where and `on_loaded` told how long
+    it took and what the engine says about itself (device and dtype, or the served model)."""
+    what = describe_source(load, remote)
+    on_status(f"Loading {what}…")
+    start = time.perf_counter()
+    engine = open_engine(load, remote, on_warning)
+    if on_loaded is not None:
+        on_loaded(what, time.perf_counter() - start, describe_engine(engine))
+    return engine
 
 
 def _render_all(documents: Sequence[DocumentPlan], raster: RasterOptions, load: LoadOptions) -> list[Page]:
@@ -128,7 +152,6 @@ def _ask_images(
     question: str,
     pages: list[Page],
     total: int,
-    load: LoadOptions,
     flags: SamplingFlags,
     thinking: bool,
     boxed_hint: bool,
@@ -136,15 +159,14 @@ def _ask_images(
     on_text: OnText | None,
     on_status: OnStatus,
     on_warning: OnStatus,
-    remote: RemoteOptions | None,
+    opener: Callable[[], Engine],
 ) -> AskResult:
     """The question with every page as an image, in one prompt."""
     has_document = any(page.dpi is not None for page in pages)  # rendered from a PDF
     preset, reason, sampling = flags.resolve(question, len(pages), has_document)
     own_engine = engine is None
     if engine is None:
-        on_status(f"Connecting to {remote.server}" if remote else f"Loading {load.model}")
-        engine = open_engine(load, remote, on_warning)
+        engine = opener()
     try:
         on_status("Generating")
         prompt = Prompt(text=ask_prompt(question, boxed_hint), images=[p.image for p in pages], thinking=thinking)

@@ -191,3 +191,28 @@ def test_ctrl_c_keeps_the_streamed_answer_on_the_terminal(image: Path, think: st
     screen = [line.strip() for line in run.screen]
     assert all(line in screen for line in lines), run.text  # what was shown stays
     assert screen.index("Interrupted.") > screen.index("streamed line 5"), run.text  # then the word
+
+
+# ---- 4. the loading step, as exaone ocr shows it --------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("mode", ["images", "document"])
+def test_ask_says_what_it_loaded_with_stdout_redirected(mode: str) -> None:
+    """`exaone ask ... > a.txt` showed no "Loaded ..." line (and in document mode, a progress
+    line of 0 pages for over a minute with no word of loading)."""
+    args = [str(EXAMPLES / "receipt.png")] if mode == "images" else [str(EXAMPLES / "report.pdf"), "--max-images", "1"]
+    with ReplayServer(always(answer("12,500원"))) as server:
+        run = run_on_terminal(
+            "ask", *args, "합계?", "--server", server.url, "--no-think", "--no-cache", columns=200, timeout=120
+        )
+    assert run.returncode == 0, run.text
+    assert f"Loading the model served at {server.url}" in run.raw.decode(errors="replace")  # the spinner
+    loaded = [line for line in run.screen if line.startswith("Loaded ")]
+    assert len(loaded) == 1 and f"the model served at {server.url} in" in loaded[0], run.text
+    assert loaded[0].endswith("· model fake-exaone")
+    assert b"Loaded" not in run.stdout and run.stdout.decode().strip() == "12,500원"
+    if mode == "document":  # said before the pages are read
+        reading = next(i for i, line in enumerate(run.screen) if line.startswith("Reading "))
+        assert run.screen.index(loaded[0]) < reading, run.text

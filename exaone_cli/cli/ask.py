@@ -21,7 +21,7 @@ from ..engines.text import valid_text
 from ..errors import ExitCode, UsageError
 from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from ..render.json import write_json
-from ..render.progress import OcrView, set_spinner_text, spinner
+from ..render.progress import OcrView, loaded_line, say, set_spinner_text, spinner
 from ..render.rich import StreamingAnswer, print_ask
 from ..render.terminal import for_terminal
 from ..render.text import ask_text
@@ -185,6 +185,7 @@ def ask_command(
                     on_status=lambda text: set_spinner_text(status, text),
                     on_warning=lambda message: warn(err, message),
                     on_note=lambda message: err.print(Text(message, style="dim"), soft_wrap=True),
+                    on_loaded=lambda what, seconds, detail: say(err, loaded_line(what, seconds, detail)),
                     progress=partial(_transcribing, err, status),
                     ranges=ranges,
                     raster=raster,
