@@ -20,6 +20,7 @@ from .pages import Document, Page, PageRanges, RasterOptions, open_document
 from .pipeline import DocumentPlan, error_text, plan_documents
 from .prompts import ask_prompt
 from .results import AskResult, ImageRef, PageRead
+from .retries import DEFAULT_PAGE_RETRIES
 from .store import open_store
 from .text_sources import takes_layer
 from .vision import visual_tokens
@@ -56,6 +57,8 @@ def ask(
     progress: ProgressFactory | None = None,
     on_note: OnStatus = _quiet,
     on_loaded: OnLoaded | None = None,
+    page_tokens: int = 4096,
+    page_retries: int = DEFAULT_PAGE_RETRIES,
 ) -> AskResult:
     """Answer `question` about the images/pages in `inputs` (none for a text-only question).
 
@@ -64,8 +67,10 @@ def ask(
     document mode (docqa.py) answers from the pages' text with cited pages; `look` then shows the
     cited pages as images for a second answer. `cache` uses the page store; `progress(total)` is
     entered around the transcription of pages (a context manager with `advance(record)`).
-    `on_loaded(what, seconds, detail)` is called once the model is loaded (or the server
-    answered), as `exaone ocr`'s loading line says it.
+    In document mode, pages not in the page store are transcribed as `exaone ocr` does, with
+    `page_tokens` as the token limit and `page_retries` more tries per page; `flags` (and its
+    max_new_tokens) is the answer's. `on_loaded(what, seconds, detail)` is called once the
+    model is loaded (or the server answered), as `exaone ocr`'s loading line says it.
 
     Inputs are read before the model loads, so a typo costs nothing. `engine` lets callers reuse
     a loaded engine; otherwise one is opened from `load` and closed again.
@@ -89,8 +94,9 @@ def ask(
                              on_text, on_status, on_warning, opener)  # fmt: skip
         return replace(result, input_notes=plan.notes)
     document = DocumentQuestion(
-        question, plan, load, raster, remote, flags, thinking, boxed_hint, context_tokens, limit, look
-    )
+        question, plan, load, raster, remote, flags, thinking, boxed_hint, context_tokens, limit, look,
+        page_tokens=page_tokens, page_retries=page_retries,
+    )  # fmt: skip
     document.text_budget()  # a budget too small for any page fails before anything loads
     on_note(
         f"{plan.page_count} page(s) do not fit in one prompt as images (--max-images {limit}, --context-tokens "

@@ -29,6 +29,7 @@ from .parse import Citation, find_citations
 from .pipeline import DocumentPlan
 from .prompts import document_prompt, look_prompt
 from .results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
+from .retries import DEFAULT_PAGE_RETRIES
 from .retrieval import choose_pages, estimate_tokens, rank_pages
 from .store import PageStore
 from .vision import visual_tokens
@@ -125,6 +126,8 @@ class DocumentQuestion:
     context_tokens: int = DEFAULT_CONTEXT_TOKENS
     max_images: int = 8
     look: bool = False
+    page_tokens: int = 4096  # the transcription's token limit per page (ocr's --max-new-tokens)
+    page_retries: int = DEFAULT_PAGE_RETRIES  # more tries for a page, as ocr's --page-retries
 
     @property
     def several(self) -> bool:
@@ -176,7 +179,7 @@ def answer_from_text(
 ) -> AskResult:
     """Answer `ask.question` from the text of its pages: see the module docstring."""
     budget = ask.text_budget()
-    request = transcription_request(ask.raster, ask.load)
+    request = transcription_request(ask.raster, ask.load, max_new_tokens=ask.page_tokens, page_retries=ask.page_retries)
     texts = page_texts(
         ask.plan.documents, engine=engine, request=request, load=ask.load, remote=ask.remote, store=store,
         progress=progress, warn=on_warning,

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_exaone
+from docqa_fixtures import DocumentServer, coded, contract_pages, make_coded_pdf
 from PIL import Image
 from replay_server import ReplayServer, case
 from terminal import run_on_terminal
@@ -216,3 +218,35 @@ def test_ask_says_what_it_loaded_with_stdout_redirected(mode: str) -> None:
     if mode == "document":  # said before the pages are read
         reading = next(i for i, line in enumerate(run.screen) if line.startswith("Reading "))
         assert run.screen.index(loaded[0]) < reading, run.text
+
+
+# ---- 5. document mode: the answer's limit and the transcription's -------------------------------
+
+
+def test_page_tokens_and_page_retries_shape_the_transcription_and_max_new_tokens_the_answer(tmp_path: Path) -> None:
+    """Every transcription request had max_tokens 4096 and 3 tries whatever --max-new-tokens said."""
+    pages = contract_pages(12, 5, "위약금 3,700만원")
+    pdf = make_coded_pdf(tmp_path / "계약서.pdf", pages, scanned=True)
+    respond = lambda prompt: "3,700만원 [p. 5]. \\boxed{3,700만원}"  # noqa: E731
+    with DocumentServer(texts=coded(pages), respond=respond, faults=["500"]) as server:
+        proc = run_exaone(
+            "ask", str(pdf), "위약금은?", "--server", server.url, "--dpi", "40", "--json", "--retries", "0",
+            "--concurrency", "1", "--max-images", "2", "--no-think",
+            "--max-new-tokens", "24", "--page-tokens", "300", "--page-retries", "0",
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    transcribing = [r for r in server.requests if any(p["type"] == "image_url" for p in r["messages"][0]["content"])]
+    asking = [r for r in server.requests if r not in transcribing]
+    assert {r["max_tokens"] for r in transcribing} == {300} and len(transcribing) == 12  # page 1: one try, failed
+    assert [r["max_tokens"] for r in asking] == [24]
+    assert body["sampling"]["max_new_tokens"] == 24
+    assert [p["page"] for p in body["pages_read"]] == list(range(2, 13))
+    assert "page 1 is left out of the answer" in proc.stderr
+
+
+def test_ask_help_says_which_limit_is_which() -> None:
+    help_text = " ".join(run_exaone("ask", "--help", env={"COLUMNS": "200"}).stdout.split())
+    assert "Token limit for the answer (and its reasoning); pages are transcribed with --page-tokens." in help_text
+    assert "--page-tokens" in help_text and "--page-retries" in help_text
+    assert "Token limit for each generation" not in help_text
