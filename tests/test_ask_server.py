@@ -250,3 +250,33 @@ def test_ask_help_says_which_limit_is_which() -> None:
     assert "Token limit for the answer (and its reasoning); pages are transcribed with --page-tokens." in help_text
     assert "--page-tokens" in help_text and "--page-retries" in help_text
     assert "Token limit for each generation" not in help_text
+
+
+# ---- 6. citations without a document label, with several documents -------------------------------
+
+
+def test_a_bare_page_citation_goes_to_the_one_document_with_that_page_or_is_dropped_as_ambiguous(
+    tmp_path: Path,
+) -> None:
+    """All 40 pages were in the prompt: [p. 3] was dropped as "not in the prompt", [p. 23] and the
+    7 of [p. 3, 7] were given to the first document without a word."""
+    contract = make_coded_pdf(tmp_path / "contract.pdf", contract_pages(30, 0, ""))
+    minutes = [
+        make_coded_pdf(tmp_path / f"minutes-{n}.pdf", contract_pages(5, 0, ""), first_code=100 * n) for n in (1, 2)
+    ]
+    reply = "위약금 조항 [p. 3], [p. 23], [p. 3, 7], [A p. 99], [D p. 1]. \\boxed{없음}"
+    with DocumentServer(respond=lambda prompt: reply) as server:
+        proc = run_exaone(
+            "ask", str(contract), *map(str, minutes), "위약금 조항은 어떻게 되어 있나요?", "--server", server.url,
+            "--json", "--no-think", "--context-tokens", "60000",
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    assert len(body["pages_read"]) == 40  # every page was in the prompt
+    assert body["citations"] == [{"source": str(contract), "page": 23}, {"source": str(contract), "page": 7}]
+    assert body["dropped_citations"] == ["[p. 3]", "[A p. 99]", "[D p. 1]"]  # as written, first one first
+    stderr = " ".join(proc.stderr.split())
+    assert "[p. 3] without a document label" in stderr and "which document?" in stderr
+    assert "[A p. 99], not in the prompt" in stderr and "[p. 3], not in the prompt" not in stderr
+    assert "[D p. 1], a label of no document" in stderr
+    assert f"[p. 23] as A p. 23 ({contract})" in stderr and f"[p. 7] as A p. 7 ({contract})" in stderr
