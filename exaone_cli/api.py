@@ -12,7 +12,7 @@ from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
 from .engines import Engine, Prompt, RemoteOptions, describe_engine, describe_source, open_engine
 from .engines.base import OnText
-from .engines.finish import answer_note, generate_answer, parse_generation
+from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
 from .errors import InputError
 from .ocr_run import OcrRun, ProgressFactory, ocr_run
 from .ocr_settings import OcrSettings
@@ -92,7 +92,8 @@ def ask(
                 on_warning(f"{page.source}: page {page.number}: {page.note}")
         result = _ask_images(question, pages, plan.page_count, flags, thinking, boxed_hint, engine,
                              on_text, on_status, on_warning, opener)  # fmt: skip
-        return replace(result, input_notes=plan.notes)
+        images = [ref.with_note(plan.missing.get(ref.source)) for ref in result.images]
+        return replace(result, input_notes=plan.notes, images=images)
     document = DocumentQuestion(
         question, plan, load, raster, remote, flags, thinking, boxed_hint, context_tokens, limit, look,
         page_tokens=page_tokens, page_retries=page_retries,
@@ -181,7 +182,7 @@ def _ask_images(
         if own_engine:
             engine.close()
     parsed = parse_generation(generation, thinking)
-    empty = None if generation.error else answer_note(parsed, generation, thinking)
+    empty = answer_or_cut_note(parsed, generation, thinking, sampling.max_new_tokens)
     if generation.note:
         on_warning(generation.note)
     return AskResult(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .engines import Engine, Prompt, RemoteOptions
 from .engines.base import Generation, OnText
-from .engines.finish import answer_note, generate_answer, parse_generation
+from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
 from .errors import InputError, UsageError
 from .inputs import open_source
 from .ocr_run import ProgressFactory
@@ -61,6 +61,7 @@ class AskPlan:
     documents: list[DocumentPlan]
     tokens: list[list[int | None]]
     notes: tuple[str, ...] = ()  # per input, the requested pages it does not have
+    missing: dict[str, str] = field(default_factory=dict)  # the same, by input (its display name)
 
     @property
     def page_count(self) -> int:
@@ -78,6 +79,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
     documents: list[DocumentPlan] = []
     tokens: list[list[int | None]] = []
     notes: list[str] = []
+    missing: dict[str, str] = {}
     for name in names:
         source = open_source(name)
         with open_document(source, raster) as document:
@@ -91,6 +93,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
             note = ranges.missing_note(count)
             if note:
                 notes.append(f"{source.display}: {note}")
+                missing[source.display] = note
             sizes: list[int | None] = []
             for number in numbers:
                 width, height, _, _ = document.page_size(number)
@@ -100,7 +103,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
                     sizes.append(None)
             documents.append(DocumentPlan(source.display, source, numbers, document.page_count))
         tokens.append(sizes)
-    return AskPlan(documents, tokens, tuple(notes))
+    return AskPlan(documents, tokens, tuple(notes), missing)
 
 
 def fits_as_images(plan: AskPlan, question: str, max_images: int, context_tokens: int) -> bool:
@@ -195,7 +198,7 @@ def answer_from_text(
     prompt = Prompt(text=ask.prompt(pages), images=[], thinking=ask.thinking)
     generation = generate_answer(engine, prompt, sampling, on_text)
     parsed = parse_generation(generation, ask.thinking)
-    empty = None if generation.error else answer_note(parsed, generation, ask.thinking)
+    empty = answer_or_cut_note(parsed, generation, ask.thinking, sampling.max_new_tokens)
     if generation.note:
         on_warning(generation.note)
     check = resolve_citations(ask, find_citations(parsed.answer), chosen)

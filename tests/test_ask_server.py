@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import run_exaone
 from docqa_fixtures import DocumentServer, coded, contract_pages, make_coded_pdf
+from pdf_fixtures import make_text_pdf
 from PIL import Image
 from replay_server import ReplayServer, case
 from terminal import run_on_terminal
@@ -280,3 +281,33 @@ def test_a_bare_page_citation_goes_to_the_one_document_with_that_page_or_is_drop
     assert "[A p. 99], not in the prompt" in stderr and "[p. 3], not in the prompt" not in stderr
     assert "[D p. 1], a label of no document" in stderr
     assert f"[p. 23] as A p. 23 ({contract})" in stderr and f"[p. 7] as A p. 7 ({contract})" in stderr
+
+
+# ---- 7. a cut answer is said, and an input's missing pages are on its images ---------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "think"), [("12,500", "--no-think"), ("I add the lines.</think>\n\n12,500", "--think")]
+)
+def test_an_answer_cut_by_the_token_limit_is_a_warning_and_exit_1_in_both_thinking_modes(
+    image: Path, content: str, think: str
+) -> None:
+    """--no-think stopped by --max-new-tokens gave no warning and exit 0."""
+    code, body, stderr = ask_json(answer(content, "length"), image, think, "--max-new-tokens", "24")
+    assert code == 1 and (body["answer"], body["finish_reason"]) == ("12,500", "length")
+    says = "the answer stopped at the token limit, so it may be incomplete: raise --max-new-tokens (now 24)"
+    assert body["note"] == says and f"Warning: {says}" in " ".join(stderr.split())
+    with ReplayServer(always(answer(content, "length"))) as server:  # the text view says it too
+        code, stdout, stderr = run(
+            "ask", str(image), "합계는?", "--server", server.url, think, "--max-new-tokens", "24"
+        )
+    assert code == 1 and stdout.strip() == "12,500" and says in " ".join(stderr.split())
+
+
+def test_pages_an_input_lacks_are_noted_on_its_images(tmp_path: Path) -> None:
+    pdf = make_text_pdf(tmp_path / "three.pdf", ["one", "two", "three"])
+    code, body, stderr = ask_json(answer("two"), pdf, "--pages", "2,5", "--no-think")
+    assert code == 0, stderr
+    says = "no page 5 in this 3-page file (--pages 2,5)"
+    assert [(ref["page"], ref["note"]) for ref in body["images"]] == [(2, says)]
+    assert says in body["note"]

@@ -128,3 +128,22 @@ def parse_generation(generation: Generation, thinking: bool) -> Answer:
     if generation.error:
         return parse_answer("", False)
     return parse_answer(generation.text, generation.began_thinking(thinking))
+
+
+def answer_or_cut_note(parsed: Answer, generation: Generation, thinking: bool, max_new_tokens: int) -> str | None:
+    """An answer's `note` for `exaone ask` (a warning and exit code 1): why it is empty, or that
+    it was cut, whatever the thinking mode: by the token limit (`length`) or the repetition
+    guard. Pages of `exaone ocr` say a cut by their `finish_reason` instead."""
+    if generation.error:  # no answer at all: `error` says why
+        return None
+    empty = answer_note(parsed, generation, thinking)
+    if empty:
+        return empty
+    if generation.finish_reason == "length":
+        return (
+            f"the answer stopped at the token limit, so it may be incomplete: "
+            f"raise --max-new-tokens (now {max_new_tokens})"
+        )
+    if generation.finish_reason == "repetition":
+        return "the repetition guard stopped the answer, which was repeating itself: it may be incomplete"
+    return None
