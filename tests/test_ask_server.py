@@ -311,3 +311,9 @@ def test_pages_an_input_lacks_are_noted_on_its_images(tmp_path: Path) -> None:
     says = "no page 5 in this 3-page file (--pages 2,5)"
     assert [(ref["page"], ref["note"]) for ref in body["images"]] == [(2, says)]
     assert says in body["note"]
+
+
+def test_reasoning_with_thinking_off_is_said_without_nested_parentheses(image: Path) -> None:
+    code, body, _ = ask_json(case("reasoning-only--body.json"), image, "--no-think")
+    assert code == 1 and "all 9 characters came as reasoning although thinking was off" in body["note"]
+    assert "(" not in body["note"] and "may ignore enable_thinking=false" in body["note"]
