@@ -57,14 +57,19 @@ def opened_think(
     With thinking on, EXAONE's chat template ends the prompt with `<think>\\n`, so the model's
     reasoning comes first and ends with `</think>`: a server with a reasoning parser returns it in
     `reasoning_content`/`reasoning`, one without returns the `</think>` inside `content`. An
-    answer with neither, ended by a real stop (the model's end of turn), did not begin inside a
-    think block: the server did not pass enable_thinking to EXAONE's template (another template,
-    or none). Its content is the answer -> (False, note); a `<think>` inside it still opens
-    reasoning, as parse_answer says. Anything else -> (None, None): the prompt's flag holds, so
-    text cut by `length` with no `</think>` stays what EXAONE writes there, reasoning stopped
-    at the token limit. The local engine builds its prompt itself and never needs this."""
+    answer with neither, ended by a real stop (the model's end of turn), is read as one that did
+    not begin inside a think block: the server did not pass enable_thinking to EXAONE's template
+    (another template, or none). Its content is the answer -> (False, note); a `<think>` inside
+    it still opens reasoning, as parse_answer says. (EXAONE ending its turn inside its reasoning
+    behind a server without a reasoning parser looks the same; the note says what was done.)
+    Empty content -> (False, None): the empty answer's own note says it. Anything else ->
+    (None, None): the prompt's flag holds, so text cut by `length` with no `</think>` stays what
+    EXAONE writes there, reasoning stopped at the token limit. The local engine builds its
+    prompt itself and never needs this."""
     if not thinking or reasoning is not None or finish != "stop" or "</think>" in content:
         return None, None
+    if not content.strip():  # nothing to take: the empty answer's note says so
+        return False, None
     return False, (
         "the server's answer has no reasoning and no </think>, so all of it is taken as the answer; "
         "the server does not seem to pass enable_thinking to EXAONE's chat template"
