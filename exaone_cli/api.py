@@ -3,22 +3,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
-from .engines import Engine, Prompt, RemoteOptions, open_engine
+from .engines import Engine, Prompt, RemoteOptions, describe_engine, describe_source, open_engine
 from .engines.base import OnText
-from .engines.finish import empty_answer_note
+from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
 from .errors import InputError
 from .ocr_run import OcrRun, ProgressFactory, ocr_run
 from .ocr_settings import OcrSettings
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
-from .parse import parse_answer
 from .pipeline import DocumentPlan, error_text, plan_documents
 from .prompts import ask_prompt
 from .results import AskResult, ImageRef, PageRead
+from .retries import DEFAULT_PAGE_RETRIES
 from .store import open_store
 from .text_sources import takes_layer
 from .vision import visual_tokens
@@ -26,6 +28,7 @@ from .vision import visual_tokens
 __all__ = ["AskResult", "DryRunPage", "DryRunPlan", "OcrRun", "ask", "dry_run", "ocr_run"]
 
 OnStatus = Callable[[str], None]
+OnLoaded = Callable[[str, float, str], None]  # (what was loaded, seconds, what the engine says)
 
 
 def _quiet(_: str) -> None:
@@ -53,6 +56,9 @@ def ask(
     cache: bool = True,
     progress: ProgressFactory | None = None,
     on_note: OnStatus = _quiet,
+    on_loaded: OnLoaded | None = None,
+    page_tokens: int = 4096,
+    page_retries: int = DEFAULT_PAGE_RETRIES,
 ) -> AskResult:
     """Answer `question` about the images/pages in `inputs` (none for a text-only question).
 
@@ -61,6 +67,10 @@ def ask(
     document mode (docqa.py) answers from the pages' text with cited pages; `look` then shows the
     cited pages as images for a second answer. `cache` uses the page store; `progress(total)` is
     entered around the transcription of pages (a context manager with `advance(record)`).
+    In document mode, pages not in the page store are transcribed as `exaone ocr` does, with
+    `page_tokens` as the token limit and `page_retries` more tries per page; `flags` (and its
+    max_new_tokens) is the answer's. `on_loaded(what, seconds, detail)` is called once the
+    model is loaded (or the server answered), as `exaone ocr`'s loading line says it.
 
     Inputs are read before the model loads, so a typo costs nothing. `engine` lets callers reuse
     a loaded engine; otherwise one is opened from `load` and closed again.
@@ -69,6 +79,7 @@ def ask(
     ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
     context_tokens = context_tokens or DEFAULT_CONTEXT_TOKENS
     plan = plan_inputs(inputs, ranges, raster, load)
+    opener = partial(_open_engine, load, remote, on_status, on_warning, on_loaded)
     for note in plan.notes:  # requested pages an input lacks: said, and in the result's `note`
         on_warning(note)
     limit = plan.page_count if max_images is None else max_images
@@ -79,12 +90,14 @@ def ask(
         for page in pages:
             if page.note:  # how the image was made (a lower DPI, a dark background): also in `images`
                 on_warning(f"{page.source}: page {page.number}: {page.note}")
-        result = _ask_images(question, pages, plan.page_count, load, flags, thinking, boxed_hint, engine,
-                             on_text, on_status, on_warning, remote)  # fmt: skip
-        return replace(result, input_notes=plan.notes)
+        result = _ask_images(question, pages, plan.page_count, flags, thinking, boxed_hint, engine,
+                             on_text, on_status, on_warning, opener)  # fmt: skip
+        images = [ref.with_note(plan.missing.get(ref.source)) for ref in result.images]
+        return replace(result, input_notes=plan.notes, images=images)
     document = DocumentQuestion(
-        question, plan, load, raster, remote, flags, thinking, boxed_hint, context_tokens, limit, look
-    )
+        question, plan, load, raster, remote, flags, thinking, boxed_hint, context_tokens, limit, look,
+        page_tokens=page_tokens, page_retries=page_retries,
+    )  # fmt: skip
     document.text_budget()  # a budget too small for any page fails before anything loads
     on_note(
         f"{plan.page_count} page(s) do not fit in one prompt as images (--max-images {limit}, --context-tokens "
@@ -92,8 +105,7 @@ def ask(
     )
     own_engine = engine is None
     if engine is None:
-        on_status(f"Connecting to {remote.server}" if remote else f"Loading {load.model}")
-        engine = open_engine(load, remote, on_warning)
+        engine = opener()
     store = open_store(cache, on_warning)
     try:
         result = answer_from_text(
@@ -106,6 +118,24 @@ def ask(
             store.close()
         if own_engine:
             engine.close()
+
+
+def _open_engine(
+    load: LoadOptions,
+    remote: RemoteOptions | None,
+    on_status: OnStatus,
+    on_warning: OnStatus,
+    on_loaded: OnLoaded | None,
+) -> Engine:
+    """The engine, with the spinner saying what loads from where and `on_loaded` told how long
+    it took and what the engine says about itself (device and dtype, or the served model)."""
+    what = describe_source(load, remote)
+    on_status(f"Loading {what}…")
+    start = time.perf_counter()
+    engine = open_engine(load, remote, on_warning)
+    if on_loaded is not None:
+        on_loaded(what, time.perf_counter() - start, describe_engine(engine))
+    return engine
 
 
 def _render_all(documents: Sequence[DocumentPlan], raster: RasterOptions, load: LoadOptions) -> list[Page]:
@@ -129,7 +159,6 @@ def _ask_images(
     question: str,
     pages: list[Page],
     total: int,
-    load: LoadOptions,
     flags: SamplingFlags,
     thinking: bool,
     boxed_hint: bool,
@@ -137,24 +166,25 @@ def _ask_images(
     on_text: OnText | None,
     on_status: OnStatus,
     on_warning: OnStatus,
-    remote: RemoteOptions | None,
+    opener: Callable[[], Engine],
 ) -> AskResult:
     """The question with every page as an image, in one prompt."""
     has_document = any(page.dpi is not None for page in pages)  # rendered from a PDF
     preset, reason, sampling = flags.resolve(question, len(pages), has_document)
     own_engine = engine is None
     if engine is None:
-        on_status(f"Connecting to {remote.server}" if remote else f"Loading {load.model}")
-        engine = open_engine(load, remote, on_warning)
+        engine = opener()
     try:
         on_status("Generating")
         prompt = Prompt(text=ask_prompt(question, boxed_hint), images=[p.image for p in pages], thinking=thinking)
-        generation = engine.generate([prompt], sampling, on_text=on_text)[0]
+        generation = generate_answer(engine, prompt, sampling, on_text)
     finally:
         if own_engine:
             engine.close()
-    parsed = parse_answer("" if generation.error else generation.text, thinking)  # an error is no answer
-    empty = None if generation.error else empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, thinking)
+    parsed = parse_generation(generation, thinking)
+    empty = answer_or_cut_note(parsed, generation, thinking, sampling.max_new_tokens)
+    if generation.note:
+        on_warning(generation.note)
     return AskResult(
         question=question,
         images=[ImageRef.of(page) for page in pages],

@@ -13,22 +13,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .engines import Engine, Prompt, RemoteOptions
 from .engines.base import Generation, OnText
-from .engines.finish import empty_answer_note
+from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
 from .errors import InputError, UsageError
 from .inputs import open_source
 from .ocr_run import ProgressFactory
 from .ocr_settings import transcription_request
 from .page_texts import PageText, page_texts
 from .pages import Page, PageRanges, RasterOptions, open_document
-from .parse import Citation, find_citations, parse_answer
+from .parse import Citation, find_citations
 from .pipeline import DocumentPlan
 from .prompts import document_prompt, look_prompt
 from .results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
+from .retries import DEFAULT_PAGE_RETRIES
 from .retrieval import choose_pages, estimate_tokens, rank_pages
 from .store import PageStore
 from .vision import visual_tokens
@@ -60,6 +61,7 @@ class AskPlan:
     documents: list[DocumentPlan]
     tokens: list[list[int | None]]
     notes: tuple[str, ...] = ()  # per input, the requested pages it does not have
+    missing: dict[str, str] = field(default_factory=dict)  # the same, by input (its display name)
 
     @property
     def page_count(self) -> int:
@@ -77,6 +79,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
     documents: list[DocumentPlan] = []
     tokens: list[list[int | None]] = []
     notes: list[str] = []
+    missing: dict[str, str] = {}
     for name in names:
         source = open_source(name)
         with open_document(source, raster) as document:
@@ -90,6 +93,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
             note = ranges.missing_note(count)
             if note:
                 notes.append(f"{source.display}: {note}")
+                missing[source.display] = note
             sizes: list[int | None] = []
             for number in numbers:
                 width, height, _, _ = document.page_size(number)
@@ -99,7 +103,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
                     sizes.append(None)
             documents.append(DocumentPlan(source.display, source, numbers, document.page_count))
         tokens.append(sizes)
-    return AskPlan(documents, tokens, tuple(notes))
+    return AskPlan(documents, tokens, tuple(notes), missing)
 
 
 def fits_as_images(plan: AskPlan, question: str, max_images: int, context_tokens: int) -> bool:
@@ -125,6 +129,8 @@ class DocumentQuestion:
     context_tokens: int = DEFAULT_CONTEXT_TOKENS
     max_images: int = 8
     look: bool = False
+    page_tokens: int = 4096  # the transcription's token limit per page (ocr's --max-new-tokens)
+    page_retries: int = DEFAULT_PAGE_RETRIES  # more tries for a page, as ocr's --page-retries
 
     @property
     def several(self) -> bool:
@@ -176,7 +182,7 @@ def answer_from_text(
 ) -> AskResult:
     """Answer `ask.question` from the text of its pages: see the module docstring."""
     budget = ask.text_budget()
-    request = transcription_request(ask.raster, ask.load)
+    request = transcription_request(ask.raster, ask.load, max_new_tokens=ask.page_tokens, page_retries=ask.page_retries)
     texts = page_texts(
         ask.plan.documents, engine=engine, request=request, load=ask.load, remote=ask.remote, store=store,
         progress=progress, warn=on_warning,
@@ -190,14 +196,18 @@ def answer_from_text(
     pages = "\n\n".join(f"{ask.marker(p.document, p.page)}\n{neutralize(p.text)}" for p in chosen)
     on_status("Generating")
     prompt = Prompt(text=ask.prompt(pages), images=[], thinking=ask.thinking)
-    generation = engine.generate([prompt], sampling, on_text=on_text)[0]
-    parsed = parse_answer("" if generation.error else generation.text, ask.thinking)  # an error is no answer
-    empty = (
-        None if generation.error else empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, ask.thinking)
-    )
-    citations, dropped = resolve_citations(ask, find_citations(parsed.answer), chosen)
-    if dropped:
-        on_warning(f"the answer cites {', '.join(dropped)}, not in the prompt: dropped from citations")
+    generation = generate_answer(engine, prompt, sampling, on_text)
+    parsed = parse_generation(generation, ask.thinking)
+    empty = answer_or_cut_note(parsed, generation, ask.thinking, sampling.max_new_tokens)
+    if generation.note:
+        on_warning(generation.note)
+    check = resolve_citations(ask, find_citations(parsed.answer), chosen)
+    for line in check.warnings("in the prompt"):
+        on_warning(line)
+    if check.assigned:
+        assigned = ", ".join(check.assigned)
+        on_note(f"Citations without a document label, given to the one document with that page: {assigned}")
+    citations, dropped = check.citations, check.dropped
     result = AskResult(
         question=ask.question, images=[], parsed=parsed, thinking=ask.thinking, preset=preset,
         preset_reason=reason, sampling=sampling, model=engine.name, generation=generation, mode="text",
@@ -232,38 +242,79 @@ def _read_note(ask: DocumentQuestion, texts: list[PageText], chosen: list[PageTe
     return f"Reading {len(chosen)} of {ask.plan.page_count} page(s) as text{source}{which}"
 
 
-def resolve_citations(
-    ask: DocumentQuestion, citations: list[Citation], read: Sequence[PageText]
-) -> tuple[list[Cited], list[str]]:
-    """Citations as (file, page), first appearance first, each once; and, as written, those of pages
-    that were not in the prompt (or of no document: an unknown label; no label with several
-    documents that have that page in the prompt)."""
+@dataclass
+class CitationCheck:
+    """An answer's citations checked against the pages the model was shown. `citations`: the
+    pages cited, as (file, page), first appearance first, each once. The rest, as written, by
+    why they were dropped: `absent` (the page was in the prompt in no document), `ambiguous`
+    (no label, and several documents had that page in the prompt), `unknown` (a label that
+    names no document). `assigned`: bare citations given to the one document that had the page."""
+
+    citations: list[Cited] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    assigned: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # all three kinds, first appearance first
+
+    def warnings(self, shown: str) -> list[str]:
+        """One line per kind of dropped citation; `shown` says where the pages were ("in the prompt")."""
+        lines = []
+        if self.absent:
+            lines.append(f"the answer cites {', '.join(self.absent)}, not {shown}: dropped from citations")
+        if self.ambiguous:
+            lines.append(
+                f"the answer cites {', '.join(self.ambiguous)} without a document label, and that page of several "
+                f"documents was {shown}: which document? Dropped from citations"
+            )
+        if self.unknown:
+            lines.append(f"the answer cites {', '.join(self.unknown)}, a label of no document: dropped from citations")
+        return lines
+
+
+def resolve_citations(ask: DocumentQuestion, citations: list[Citation], read: Sequence[PageText]) -> CitationCheck:
+    """The answer's citations against the pages in the prompt (`read`). The rule: a labelled
+    citation `[B p. 4]` is that document's page; a bare `[p. N]` is the one document's page with
+    one document, and with several it is given to the one document whose page N was in the
+    prompt (said in `assigned`), or dropped as ambiguous when several had it. A page that was
+    not in the prompt is dropped (`absent`)."""
     in_prompt = {(p.document, p.page): p.source for p in read}
-    resolved: list[Cited] = []
-    dropped: list[str] = []
+    check = CitationCheck()
     for citation in citations:
-        document = _document_of(ask, citation, in_prompt)
-        if document is not None and (document, citation.page) in in_prompt:
-            cited = Cited(in_prompt[document, citation.page], citation.page)
-            if cited not in resolved:
-                resolved.append(cited)
+        written = f"[{citation.label + ' ' if citation.label else ''}p. {citation.page}]"
+        holders = _documents_of(ask, citation, in_prompt)
+        if holders is None:
+            kind = check.unknown
+        elif len(holders) == 1:
+            cited = Cited(in_prompt[holders[0], citation.page], citation.page)
+            if cited not in check.citations:
+                check.citations.append(cited)
+            if citation.label is None and ask.several:
+                assigned = f"{written} as {label(holders[0])} p. {citation.page} ({cited.source})"
+                if assigned not in check.assigned:
+                    check.assigned.append(assigned)
+            continue
         else:
-            written = f"[{citation.label + ' ' if citation.label else ''}p. {citation.page}]"
-            if written not in dropped:
-                dropped.append(written)
-    return resolved, dropped
+            kind = check.ambiguous if holders else check.absent
+        if written not in check.dropped:
+            kind.append(written)
+            check.dropped.append(written)
+    return check
 
 
-def _document_of(ask: DocumentQuestion, citation: Citation, in_prompt: dict[tuple[int, int], str]) -> int | None:
-    if citation.label is None:
-        if not ask.several:
-            return 0
-        holders = [document for document, page in in_prompt if page == citation.page]
-        return holders[0] if len(holders) == 1 else None
-    if not ask.several:
-        return 0 if citation.label == "A" else None
-    labels = {label(i): i for i in range(len(ask.plan.documents))}
-    return labels.get(citation.label)
+def _documents_of(ask: DocumentQuestion, citation: Citation, in_prompt: dict[tuple[int, int], str]) -> list[int] | None:
+    """The documents a citation can mean whose cited page was in the prompt; None for a label
+    of no document."""
+    if citation.label is None and ask.several:
+        return [document for document, page in in_prompt if page == citation.page]
+    if citation.label is None or not ask.several:
+        if citation.label not in (None, "A"):
+            return None
+        return [0] if (0, citation.page) in in_prompt else []
+    document = {label(i): i for i in range(len(ask.plan.documents))}.get(citation.label)
+    if document is None:
+        return None
+    return [document] if (document, citation.page) in in_prompt else []
 
 
 def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: Note, note: Note) -> LookAgain | None:
@@ -285,14 +336,17 @@ def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: No
         ask.question, neutralize(first.parsed.answer), pages=markers, cite="[A p. N]" if ask.several else "[p. N]",
         boxed_hint=ask.boxed_hint,
     )  # fmt: skip
-    generation: Generation = engine.generate(
-        [Prompt(text=text, images=[page.image for page in images], thinking=ask.thinking)], first.sampling
-    )[0]
-    parsed = parse_answer("" if generation.error else generation.text, ask.thinking)
+    generation: Generation = generate_answer(
+        engine, Prompt(text=text, images=[page.image for page in images], thinking=ask.thinking), first.sampling
+    )
+    if generation.error:  # the text answer stands
+        warn(f"--look: no second answer: {generation.error}")
+    parsed = parse_generation(generation, ask.thinking)
     shown = [PageText(index_of[c.source], c.source, c.page, "") for c in cited]
-    citations, dropped = resolve_citations(ask, find_citations(parsed.answer), shown)
-    if dropped:
-        warn(f"--look: the second answer cites {', '.join(dropped)}, not among the images: dropped")
+    check = resolve_citations(ask, find_citations(parsed.answer), shown)
+    for line in check.warnings("among the images"):
+        warn(f"--look: {line.replace('the answer', 'the second answer', 1)}")
+    citations = check.citations
     return LookAgain([ImageRef.of(page) for page in images], parsed, generation, citations)
 
 

@@ -107,10 +107,20 @@ class OcrSettings:
         return cls(tuple(files), ranges, load, request, fmt, output, resume, remote, cache)
 
 
-def transcription_request(raster: RasterOptions, load: LoadOptions, batch_size: int = 4) -> OcrRequest:
+def transcription_request(
+    raster: RasterOptions,
+    load: LoadOptions,
+    batch_size: int = 4,
+    *,
+    max_new_tokens: int = 4096,
+    page_retries: int = DEFAULT_PAGE_RETRIES,
+) -> OcrRequest:
     """What `exaone ocr` does to a page with its default prompt, preset and sampling: the request
-    `ask` uses to transcribe pages in document mode, so the two commands share the page store."""
-    preset, _, sampling = SamplingFlags(preset="ocr").resolve("", n_images=1, has_document=True)
+    `ask` uses to transcribe pages in document mode, so the two commands share the page store.
+    `max_new_tokens` and `page_retries` are ocr's --max-new-tokens and --page-retries (ask's
+    --page-tokens and --page-retries)."""
+    flags = SamplingFlags(preset="ocr", max_new_tokens=max_new_tokens)
+    preset, _, sampling = flags.resolve("", n_images=1, has_document=True)
     return OcrRequest(
         prompt=template("ocr"),
         thinking=False,
@@ -120,4 +130,5 @@ def transcription_request(raster: RasterOptions, load: LoadOptions, batch_size: 
         batch_size=batch_size,
         min_pixels=load.min_pixels,
         max_pixels=load.max_pixels,
+        page_retries=page_retries,
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from .config import Preset, Sampling
 from .engines.base import Engine, Generation, Prompt
-from .engines.finish import empty_answer_note
+from .engines.finish import answer_note
 from .errors import ExaoneError, GenerationError, InputError, error_text
 from .inputs import Source, open_source
 from .pages import PageRanges, RasterOptions, open_document
@@ -182,9 +182,9 @@ def _page_record(request: OcrRequest, model: str, item: Rendered, generation: Ge
         return _record(
             request, model, item.plan, item.number, **facts, **counts, error=error, finish_reason="error", attempts=1
         )
-    parsed = parse_answer(generation.text, request.thinking)
-    empty = empty_answer_note(parsed.answer, parsed.reasoning, parsed.truncated, request.thinking)
-    facts["note"] = "; ".join(note for note in (item.page and item.page.note, empty) if note) or None
+    parsed = parse_answer(generation.text, generation.began_thinking(request.thinking))
+    empty = answer_note(parsed, generation, request.thinking)
+    facts["note"] = "; ".join(note for note in (item.page and item.page.note, generation.note, empty) if note) or None
     return _record(
         request,
         model,

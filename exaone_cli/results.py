@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from .config import Preset, Sampling
@@ -27,6 +27,12 @@ class ImageRef:
     @classmethod
     def of(cls, page: Page) -> ImageRef:
         return cls(source=page.source, page=page.number, width=page.width, height=page.height, note=page.note)
+
+    def with_note(self, note: str | None) -> ImageRef:
+        """This image with `note` added to its own (none added for None)."""
+        if not note:
+            return self
+        return replace(self, note=f"{self.note}; {note}" if self.note else note)
 
 
 @dataclass(frozen=True)
@@ -153,7 +159,7 @@ class AskResult:
             "model": self.model,
             "tokens": {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens},
             "seconds": round(gen.seconds, 3),
-            "note": "; ".join(note for note in (*self.input_notes, self.note) if note) or None,
+            "note": "; ".join(note for note in (*self.input_notes, self.generation.note, self.note) if note) or None,
             "error": self.error,
             "replaced_characters": gen.replaced_characters,
             "prompt": gen.prompt_text,

@@ -11,6 +11,7 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -51,9 +52,11 @@ def run_on_terminal(
     env: dict[str, str] | None = None,
     timeout: float = 300,
     tmp: Path | None = None,
+    interrupt_after: bytes | None = None,
 ) -> TerminalRun:
     """`exaone ARGS` with stderr on a `columns` x `rows` terminal; stdout on the same terminal,
-    in a file, or in a pipe; stdin from `stdin` bytes (a pipe) or /dev/null."""
+    in a file, or in a pipe; stdin from `stdin` bytes (a pipe) or /dev/null. `interrupt_after`:
+    press Ctrl-C (SIGINT) once the terminal has shown these bytes."""
     master, slave = pty.openpty()
     _size(slave, columns, rows)
     environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
@@ -79,7 +82,7 @@ def run_on_terminal(
                 pipe.write(stdin)
 
         threading.Thread(target=feed, daemon=True).start()
-    raw, piped = _drain(proc, master, timeout)
+    raw, piped = _drain(proc, master, timeout, interrupt_after)
     os.close(master)
     if out_file is not None:
         out_file.close()
@@ -94,8 +97,11 @@ def run_on_terminal(
     return TerminalRun(proc.returncode, lines, raw, piped)
 
 
-def _drain(proc: subprocess.Popen[bytes], master: int, timeout: float) -> tuple[bytes, bytes]:
-    """Everything the process writes to the terminal (and to a stdout pipe) until it exits."""
+def _drain(
+    proc: subprocess.Popen[bytes], master: int, timeout: float, interrupt_after: bytes | None = None
+) -> tuple[bytes, bytes]:
+    """Everything the process writes to the terminal (and to a stdout pipe) until it exits;
+    SIGINT once the terminal has shown `interrupt_after`."""
     raw, piped = bytearray(), bytearray()
     sources = [master] + ([proc.stdout.fileno()] if proc.stdout else [])
     deadline = time.monotonic() + timeout
@@ -114,6 +120,9 @@ def _drain(proc: subprocess.Popen[bytes], master: int, timeout: float) -> tuple[
                 sources.remove(fd)
             elif fd == master:
                 raw += chunk
+                if interrupt_after is not None and interrupt_after in raw:
+                    proc.send_signal(signal.SIGINT)
+                    interrupt_after = None
             else:
                 piped += chunk
         if not ready and proc.poll() is not None and master in sources:

@@ -170,9 +170,12 @@ def test_invalid_answers_are_errors_and_never_data() -> None:
     assert check('{"name": "카페", "tot', finish="length")[1] == [
         "the output stopped at the token limit (--max-new-tokens 64) before the JSON ended"
     ]
-    assert check("still thinking", thinking=True)[1] == [
+    assert check("still thinking", thinking=True, finish="length")[1] == [
         "the output stopped inside the reasoning at the token limit (--max-new-tokens 64)"
     ]
+    # A real stop inside the reasoning is the model's end of turn: no token limit to raise.
+    (error,) = check("still thinking", thinking=True)[1]
+    assert error.startswith("the model ended its turn inside its reasoning") and "--max-new-tokens" not in error
 
 
 def test_csv_columns_follow_the_schema_with_dotted_names_and_lists_as_json() -> None:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from exaone_cli.config import PRESETS, Sampling
-from exaone_cli.engines.base import Generation
+from exaone_cli.engines.base import FinishReason, Generation
 from exaone_cli.parse import parse_answer
 from exaone_cli.render.rich import StreamingAnswer, print_ask
 from exaone_cli.render.text import ask_text
@@ -18,7 +18,7 @@ from exaone_cli.results import AskResult
 RAW = "Add the lines [bold]up[/bold].</think>\n\n합계는 [1] 12,500원입니다. \\boxed{12,500원}"
 
 
-def result(raw: str = RAW, thinking: bool = True) -> AskResult:
+def result(raw: str = RAW, thinking: bool = True, finish: FinishReason = "stop") -> AskResult:
     preset = PRESETS["ocr"]
     return AskResult(
         question="합계는?",
@@ -29,14 +29,14 @@ def result(raw: str = RAW, thinking: bool = True) -> AskResult:
         preset_reason="Korean input",
         sampling=Sampling.from_preset(preset, max_new_tokens=64),
         model="tiny",
-        generation=Generation(raw, "<|user|>\n...", 10, 20, "stop", 1.5),
+        generation=Generation(raw, "<|user|>\n...", 10, 20, finish, 1.5),
     )
 
 
-def render(show_reasoning: bool = False, raw: str = RAW) -> tuple[str, str]:
+def render(show_reasoning: bool = False, raw: str = RAW, finish: FinishReason = "stop") -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     print_ask(
-        result(raw),
+        result(raw, finish=finish),
         Console(file=out, width=80, color_system=None),
         Console(file=err, width=80, color_system=None),
         show_reasoning=show_reasoning,
@@ -58,9 +58,13 @@ def test_rich_shows_reasoning_verbatim_when_asked() -> None:
 
 
 def test_rich_says_when_output_stopped_in_reasoning() -> None:
-    out, _ = render(raw="still thinking about [it]")
-    assert "stopped inside the reasoning" in out
+    out, _ = render(raw="still thinking about [it]", finish="length")
+    assert "stopped inside the reasoning at the token limit" in out and "--max-new-tokens" in out
     assert "final answer" not in out
+    # The model's own end of turn inside the reasoning is not the token limit.
+    out, _ = render(raw="still thinking about [it]")
+    assert "ended its turn inside its reasoning" in " ".join(out.split())
+    assert "token limit" not in out and "--max-new-tokens" not in out
 
 
 def test_text_output_is_the_answer_or_the_final_box() -> None:

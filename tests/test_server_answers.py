@@ -315,7 +315,7 @@ def test_ask_warns_about_an_answer_that_came_only_as_reasoning() -> None:
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        (case("odd-server-answers--choices-empty.json"), "has no choices (`choices` is an empty list)"),
+        (case("odd-server-answers--choices-empty.json"), "has no choices: `choices` is an empty list"),
         (case("odd-server-answers--error-in-200.json"), 'own error: "CUDA out of memory" (InternalError, 500)'),
         (b'{"error": "model is loading"}', 'the server\'s own error: "model is loading"'),
         (b"[1, 2]", "is a list, not a JSON object"),
@@ -357,11 +357,12 @@ def test_content_as_a_list_of_parts_is_joined(four_pages: Path) -> None:
 def test_an_error_event_in_a_stream_is_quoted() -> None:
     from exaone_cli.api import ask
     from exaone_cli.engines import RemoteOptions
-    from exaone_cli.errors import GenerationError
 
     body = always(case("odd-server-answers--error-in-200.json"))
-    with ReplayServer(body) as server, pytest.raises(GenerationError, match="CUDA out of memory"):
-        ask("hi", remote=RemoteOptions(server.url, retries=0), on_text=lambda _, t: None)
+    with ReplayServer(body) as server:  # the result carries it, as `ask --json` prints it
+        result = ask("hi", remote=RemoteOptions(server.url, retries=0), on_text=lambda _, t: None)
+    assert result.error is not None and "CUDA out of memory" in result.error
+    assert result.generation.finish_reason == "error" and not result.parsed.answer and not result.parsed.truncated
 
 
 # ---- 7. final answers are plain text for scripts -----------------------------------------------

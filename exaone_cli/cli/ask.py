@@ -22,13 +22,15 @@ from ..engines.text import valid_text
 from ..errors import ExitCode, UsageError
 from ..pages import DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
 from ..render.json import write_json
-from ..render.progress import OcrView, set_spinner_text, spinner
+from ..render.progress import OcrView, loaded_line, say, set_spinner_text, spinner
 from ..render.rich import StreamingAnswer, print_ask
 from ..render.terminal import for_terminal
 from ..render.text import ask_text
 from ..results import AskResult
+from ..retries import DEFAULT_PAGE_RETRIES
 from .errors import error_boundary, report, warn
 from .options import (
+    SAMPLING,
     ApiKeyOpt,
     AttnImplementationOpt,
     CacheOpt,
@@ -41,7 +43,6 @@ from .options import (
     FormatOpt,
     JsonOpt,
     MaxMemoryOpt,
-    MaxNewTokensOpt,
     MaxPixelsOpt,
     MinPixelsOpt,
     ModelOpt,
@@ -112,6 +113,27 @@ def ask_command(
             "--look", help="Then show the cited pages as images for a second answer.", rich_help_panel=DOCUMENT
         ),
     ] = False,
+    page_tokens: Annotated[
+        int,
+        typer.Option(
+            "--page-tokens",
+            min=1,
+            metavar="N",
+            help="Token limit for transcribing each page not yet in the page store, as exaone ocr's "
+            "--max-new-tokens (run exaone ocr first to choose every setting: ask reuses its pages).",
+            rich_help_panel=DOCUMENT,
+        ),
+    ] = 4096,
+    page_retries: Annotated[
+        int,
+        typer.Option(
+            "--page-retries",
+            min=0,
+            metavar="N",
+            help="More tries for a page whose transcription loops, is cut or fails, as exaone ocr's.",
+            rich_help_panel=DOCUMENT,
+        ),
+    ] = DEFAULT_PAGE_RETRIES,
     cache: CacheOpt = True,
     dpi: DpiOpt = 200,
     rasterizer: RasterizerOpt = None,
@@ -141,7 +163,15 @@ def ask_command(
     top_p: TopPOpt = None,
     top_k: TopKOpt = None,
     presence_penalty: PresencePenaltyOpt = None,
-    max_new_tokens: MaxNewTokensOpt = 4096,
+    max_new_tokens: Annotated[
+        int,
+        typer.Option(
+            "--max-new-tokens",
+            metavar="N",
+            help="Token limit for the answer (and its reasoning); pages are transcribed with --page-tokens.",
+            rich_help_panel=SAMPLING,
+        ),
+    ] = 4096,
     seed: SeedOpt = None,
     fmt: FormatOpt = Format.auto,
     json_out: JsonOpt = False,
@@ -194,6 +224,7 @@ def ask_command(
                     on_status=lambda text: set_spinner_text(status, text),
                     on_warning=lambda message: warn(err, message),
                     on_note=lambda message: err.print(Text(message, style="dim"), soft_wrap=True),
+                    on_loaded=lambda what, seconds, detail: say(err, loaded_line(what, seconds, detail)),
                     progress=partial(_transcribing, err, status),
                     ranges=ranges,
                     raster=raster,
@@ -201,6 +232,8 @@ def ask_command(
                     context_tokens=context_tokens,
                     look=look,
                     cache=cache,
+                    page_tokens=page_tokens,
+                    page_retries=page_retries,
                 )
         _print_result(result, fmt, out, err, final_only=final_only, show_reasoning=show_reasoning)
 

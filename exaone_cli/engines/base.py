@@ -43,6 +43,16 @@ class Generation:
     finish_reason: FinishReason
     seconds: float
     error: str | None = None  # why a generation with finish_reason "error" is not an answer (engines/finish.py)
+    # Whether the text began inside a think block. None: as the prompt asked (the local engine's
+    # template opens one when thinking is on); False: a server's answer showed that its prompt
+    # opened none (engines/finish.py: opened_think). `note` says so, for the record and stderr.
+    opened_think: bool | None = None
+    note: str | None = None
+
+    def began_thinking(self, asked: bool) -> bool:
+        """Whether to parse the text as reasoning first (parse_answer's `thinking`), given what
+        the prompt asked for."""
+        return asked if self.opened_think is None else self.opened_think
 
     @property
     def replaced_characters(self) -> int:

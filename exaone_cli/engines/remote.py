@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import LoadOptions, Sampling
 from ..errors import EngineError, GenerationError, UsageError
 from .base import Generation, OnText, Prompt
-from .finish import server_finish
+from .finish import opened_think, server_finish
 from .images import data_url
 from .server_answer import Delta, OddAnswer, ServerAnswer, read_answer, read_delta
 from .text import valid_text
@@ -160,7 +160,8 @@ class RemoteEngine:
                 failure = exc
             if attempt >= self.options.retries:
                 raise GenerationError(
-                    f"the server request failed after {attempt + 1} tries ({_describe(failure)})",
+                    f"the server request failed after {attempt + 1} {'try' if attempt == 0 else 'tries'}: "
+                    f"{_describe(failure)}",
                     hint="check the server, or raise --retries / --timeout",
                 ) from failure
             delay = _retry_after(failure)
@@ -263,6 +264,7 @@ class RemoteEngine:
         response = self._send(self._body(prompt, sampling, on_text is not None))
         answer = response if on_text is None else _read_stream(response, lambda text: on_text(0, text))
         finish, error = server_finish(answer.finish_reason)
+        opened, note = opened_think(answer.content, answer.reasoning, finish, prompt.thinking)
         return Generation(
             text=_raw_text(answer.content, answer.reasoning, finish),
             prompt_text=prompt.text,
@@ -271,6 +273,8 @@ class RemoteEngine:
             finish_reason=finish,
             seconds=time.perf_counter() - start,
             error=error,
+            opened_think=opened,
+            note=note,
         )
 
 

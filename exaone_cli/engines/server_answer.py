@@ -104,7 +104,7 @@ def _first_choice(data: object, what: str) -> Mapping[str, Any]:
     if not isinstance(choices, list):
         raise OddAnswer(f"the server's {what} has no `choices` list (got {_kind(choices)})")
     if not choices:
-        raise OddAnswer(f"the server's {what} has no choices (`choices` is an empty list)")
+        raise OddAnswer(f"the server's {what} has no choices: `choices` is an empty list")
     if not isinstance(choices[0], Mapping):
         raise OddAnswer(f"the server's first choice is {_kind(choices[0])}, not an object")
     return choices[0]

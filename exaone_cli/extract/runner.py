@@ -246,7 +246,7 @@ class ExtractRun:
         return check_generation(
             generation.text,
             self.settings.target.schema,
-            thinking=self.settings.thinking,
+            thinking=generation.began_thinking(self.settings.thinking),
             finish_reason=generation.finish_reason,
             max_new_tokens=self.sampling.max_new_tokens,
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engines.base import FinishReason
+from ..engines.finish import stopped_in_reasoning
 from ..parse import parse_answer
 
 MAX_ERRORS = 10  # validation errors kept per result (and shown to the model when repairing)
@@ -127,7 +128,11 @@ def check_generation(
     parsed = parse_answer(text, thinking)
     reasoning = unicodedata.normalize("NFC", parsed.reasoning) if parsed.reasoning is not None else None
     if parsed.truncated:
-        message = f"the output stopped inside the reasoning at the token limit (--max-new-tokens {max_new_tokens})"
+        message = (
+            f"the output stopped inside the reasoning at the token limit (--max-new-tokens {max_new_tokens})"
+            if finish_reason == "length"
+            else stopped_in_reasoning(finish_reason)
+        )
         return Checked(errors=[message], reasoning=reasoning)
     try:
         data = _loads(parsed.answer, parsed.final)

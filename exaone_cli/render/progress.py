@@ -101,9 +101,14 @@ class LoadingStep:
             yield self
         self.seconds = time.perf_counter() - start
         if self.detail is not None and not self.quiet:
-            detail = f" · {self.detail}" if self.detail else ""
-            line = for_terminal(f"{self.what} in {self.seconds:.1f} s{detail}")
-            say(self.console, Text.assemble(("Loaded ", "green"), line))
+            say(self.console, loaded_line(self.what, self.seconds, self.detail))
+
+
+def loaded_line(what: str, seconds: float, detail: str) -> Text:
+    """ "Loaded WHAT in N s · DETAIL": what was loaded from where, how long it took, and what the
+    engine says about itself (device and dtype, or the served model)."""
+    line = for_terminal(f"{what} in {seconds:.1f} s{f' · {detail}' if detail else ''}")
+    return Text.assemble(("Loaded ", "green"), line)
 
 
 class _AboveProgress:

@@ -11,12 +11,12 @@ from rich.panel import Panel
 from rich.spinner import Spinner
 from rich.text import Text
 
+from ..engines.finish import stopped_in_reasoning
 from ..results import AskResult, describe_pages
 from .terminal import for_terminal
 
 _THINK = "<think>"
 _END_THINK = "</think>"
-TRUNCATED_HINT = "raise --max-new-tokens or use --no-think"
 
 
 class StreamingAnswer:
@@ -47,8 +47,10 @@ class StreamingAnswer:
     def __enter__(self) -> StreamingAnswer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         if self._started:
+            if exc_type is not None:  # interrupted or failed: what was shown stays on the terminal
+                self._live.transient = False
             self._live.__exit__(None, None, None)
 
     def on_text(self, _index: int, delta: str) -> None:
@@ -82,7 +84,8 @@ def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoni
     if show_reasoning and parsed.reasoning:
         console.print(Panel(Text(for_terminal(parsed.reasoning), style="dim"), title="reasoning", title_align="left"))
     if parsed.truncated:
-        console.print(Text(f"The output stopped inside the reasoning (token limit): {TRUNCATED_HINT}.", style="yellow"))
+        why = stopped_in_reasoning(result.generation.finish_reason)
+        console.print(Text(f"{why[0].upper()}{why[1:]}.", style="yellow"))
     elif parsed.answer:
         console.print(Text(for_terminal(parsed.answer)))
     if parsed.final is not None:
