@@ -320,3 +320,26 @@ def test_the_temperature_ladder_rises_to_one_with_a_fresh_seed_each_try() -> Non
     seeds = {retry_sampling(ocr_preset, k, key).seed for k in (1, 2) for key in ("a.pdf:1", "a.pdf:2")}
     assert len(seeds) == 4 and 7 not in seeds
     assert retry_sampling(ocr_preset, 1, "a.pdf:1") == retry_sampling(ocr_preset, 1, "a.pdf:1")  # reruns agree
+
+
+def test_prefer_sends_a_page_with_a_large_picture_to_the_model_and_says_why(tmp_path: Path) -> None:
+    """A good layer holds the caption, not the table pictured above it: the page goes to the
+    model, the record and --dry-run say so; a small logo does not count."""
+    pdf = make_layer_pdf(tmp_path / "figure.pdf", [("figure", "그림 아래 설명"), ("logo", SAMPLE_PAGES[0])])
+    with FakeServer() as server:
+        code, lines, stderr = ocr(pdf, "--server", server.url, "--text-layer", "prefer")
+    assert code == 0 and len(server.requests) == 1
+    assert [line["text_source"] for line in lines] == ["model", "text-layer"]
+    assert [line["text_layer"] for line in lines] == ["good", "good"]
+    assert "images cover" in lines[0]["note"] and "% of the page" in lines[0]["note"]
+    assert "1 from the text layer, 1 to the model" in stderr
+    dry = CliRunner().invoke(app, ["ocr", str(pdf), "--dry-run", "--json", "--text-layer", "prefer"])
+    figure, logo = json.loads(dry.stdout)["pages"]
+    assert (figure["text_layer"], figure["text_source"], logo["text_source"]) == ("good", "model", "text-layer")
+    assert "images cover" in figure["text_layer_reason"] and logo["text_layer_reason"] is None
+    assert figure["visual_tokens"] > 0
+    # ask's document mode takes only complete layers too: the figure page is left to the model
+    from exaone_cli.page_texts import good_text_layers
+
+    plans = plan_documents([str(pdf)], PageRanges.all(), RasterOptions(dpi=40), read_layers=True)
+    assert list(good_text_layers(plans, None)) == [(0, 2)]
