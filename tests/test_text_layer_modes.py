@@ -343,3 +343,27 @@ def test_prefer_sends_a_page_with_a_large_picture_to_the_model_and_says_why(tmp_
 
     plans = plan_documents([str(pdf)], PageRanges.all(), RasterOptions(dpi=40), read_layers=True)
     assert list(good_text_layers(plans, None)) == [(0, 2)]
+
+
+def test_the_plan_line_and_the_rate_count_only_what_the_model_really_does(
+    mixed: Path, tmp_path: Path, page_store: Path
+) -> None:
+    """Pages from the page store, from a layer or skipped by --resume are not "to the model",
+    and bring no tokens to the rate: without generated tokens there is no tok/s at all."""
+    with FakeServer() as server:
+        _, _, first = ocr(mixed, "--server", server.url, "--text-layer", "prefer", "--no-cache")
+        assert "2 from the text layer, 3 to the model" in first and "no model needed" not in first
+        ocr(mixed, "--server", server.url, "--text-layer", "prefer")  # fills the store
+        code, lines, again = ocr(mixed, "--server", server.url, "--text-layer", "prefer")
+    assert code == 0 and len(server.requests) == 6 and all(line["attempts"] <= 1 for line in lines)
+    assert "2 from the text layer, 0 to the model" in again and "no model needed" in again
+    assert "3 from the page store" in again
+    done = next(line for line in again.splitlines() if line.startswith("Done:"))
+    assert "tok/s" not in done
+    assert "tok/s" in next(line for line in first.splitlines() if line.startswith("Done:"))
+    out = tmp_path / "pages.jsonl"
+    with FakeServer() as server:
+        ocr(mixed, "--server", server.url, "--no-cache", "-o", str(out))
+        _, _, resumed = ocr(mixed, "--server", server.url, "--no-cache", "-o", str(out), "--resume")
+    assert len(server.requests) == 5
+    assert "no model needed" in resumed and "tok/s" not in resumed
