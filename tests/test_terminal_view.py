@@ -5,6 +5,7 @@ and a closed pipe ends the run quietly. Every run here has a real pseudo-termina
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,21 @@ def test_extract_shows_loading_progress_and_a_summary_while_csv_goes_to_stdout(t
     assert f"Loaded {tiny_model} (local folder) in " in run.text
     assert "2 result(s), one per file, from 2 readable file(s) · schema from --fields" in run.text
     assert "Done: " in run.text and "csv on standard output" in run.text
+
+
+def test_the_progress_total_counts_pages_and_unreadable_inputs_are_named_with_the_plan(tmp_path: Path) -> None:
+    """Two pages, a missing file, one image: the plan says 3 pages, the bar counts to 3 (not 4),
+    and the missing file is named right under the plan line, once."""
+    from fake_openai import FakeServer
+
+    with FakeServer() as server:
+        run = run_on_terminal(
+            "ocr", str(REPORT), str(tmp_path / "nothere.pdf"), str(RECEIPT), "--server", server.url,
+            "--concurrency", "1", "--jsonl", stdout="file",
+        )  # fmt: skip
+    assert run.returncode == 1, run.text
+    raw = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", run.raw.decode(errors="replace"))
+    assert "0/3 pages" in raw and "3/3 pages" in raw and "/4 pages" not in raw, raw
+    assert raw.index("cannot be read") < raw.index("Error: ") < raw.index("0/3 pages"), raw
+    assert raw.count("nothere.pdf") == 1 and run.screen[-1].startswith("Done: 3 pages, 1 error in ")
+    assert len(run.stdout.splitlines()) == 4  # the error record still goes in the output, in input order

@@ -182,25 +182,29 @@ def _run(settings: OcrSettings, err: Console, *, quiet: bool) -> OcrRun:
         step.detail = describe_engine(run.engine) if run.opened_engine else None
     if not quiet:
         say(err, run.summary())
-    if run.skipped:
-        say(err, f"Resumed: {run.skipped} page(s) already in {settings.output} are skipped.")
     # The terminal view shows each error in its panel; on the same terminal once is enough.
     in_panels = settings.fmt == "rich" and same_terminal(sys.stdout, sys.stderr)
+    unreadable = [plan.error for plan in run.plans if plan.error]
+    for message in [] if in_panels else unreadable:  # named with the plan line that counts them
+        report(err, message)
+    if run.skipped:
+        say(err, f"Resumed: {run.skipped} page(s) already in {settings.output} are skipped.")
     try:
-        with view.running(run.total):
+        with view.running(run.pages):  # the pages the plan line counts; unreadable inputs are no page
             for record in run:
-                view.advance(record)
+                named = record.page is None and record.error in unreadable
+                view.advance(record, page=not named)
                 if record.error:
-                    if not in_panels:
+                    if not (in_panels or named):
                         report(err, record.error)
                 elif record.text_source == "text-layer-fallback":
                     warn(err, f"{record.source}: page {record.page}: {record.note}")
                 elif record.warning:
                     warn(err, f"{record.source}: page {record.page}: {record.warning}")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # said once, here (not "Interrupted." again from the error boundary)
         if not quiet:
-            say(err, finished_line(view, settings, run.total, interrupted=True))
-        raise
+            say(err, finished_line(view, settings, run.pages, interrupted=True))
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     if not quiet:
-        say(err, finished_line(view, settings, run.total))
+        say(err, finished_line(view, settings, run.pages))
     return run

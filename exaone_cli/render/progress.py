@@ -146,6 +146,7 @@ class OcrView:
         self.pages = 0
         self.errors = 0
         self.empty = 0  # pages without error whose answer is empty (warned about)
+        self.done = 0  # units the progress line counted (an unreadable input is no page)
 
     def stdout(self, stream: IO[str]) -> IO[str]:
         """`stream` as the sinks should write to it: above the progress line when both are on a
@@ -202,21 +203,25 @@ class OcrView:
         rate = self.rate
         return "– tok/s" if rate is None else f"{rate:,.1f} tok/s"
 
-    def advance(self, record: PageRecord) -> None:
-        """One finished page record; a page from the page store, or an error, brings no tokens to the rate."""
+    def advance(self, record: PageRecord, *, page: bool = True) -> None:
+        """One finished page record; a page from the page store, or an error, brings no tokens to
+        the rate. `page`: False for an input that could not be read (an error, not a page of the
+        progress line's total)."""
         tokens = 0 if record.cached or record.error else record.completion_tokens
-        self.count(tokens, ok=record.error is None, empty=record.warning is not None)
+        self.count(tokens, ok=record.error is None, empty=record.warning is not None, step=page)
 
-    def count(self, tokens: int, *, ok: bool, empty: bool = False) -> None:
-        """One finished unit (a page, a result): `tokens` generated for it in this run, whether it succeeded."""
+    def count(self, tokens: int, *, ok: bool, empty: bool = False, step: bool = True) -> None:
+        """One finished unit (a page, a result): `tokens` generated for it in this run, whether it
+        succeeded; `step`: whether it moves the progress line."""
         self.tokens += tokens
+        self.done += step
         if tokens > 0:
             self._generating = self.seconds
         self.pages += ok
         self.errors += not ok
         self.empty += empty
         if self.progress is not None:
-            self.progress.update(self._task, advance=1, rate=self.rate_text())
+            self.progress.update(self._task, advance=int(step), rate=self.rate_text())
 
 
 def plural(count: int, word: str) -> str:
@@ -230,7 +235,7 @@ def finished_line(
     """The summary at the end of a run: pages (or results), errors, time, tokens/s (only when the
     model generated tokens in this run), where the output went."""
     errors = "no errors" if not view.errors else plural(view.errors, "error")
-    head = f"Interrupted after {view.pages + view.errors} of {total} {view.unit}s" if interrupted else "Done"
+    head = f"Interrupted after {view.done} of {total} {view.unit}s" if interrupted else "Done"
     rate = "" if view.rate is None else f"{view.rate_text()} · "
     return (
         f"{head}: {plural(view.pages, view.unit)}{f' ({view.empty} empty)' if view.empty else ''}, {errors} in "
