@@ -160,3 +160,16 @@ def test_the_progress_total_counts_pages_and_unreadable_inputs_are_named_with_th
     assert raw.index("cannot be read") < raw.index("Error: ") < raw.index("0/3 pages"), raw
     assert raw.count("nothere.pdf") == 1 and run.screen[-1].startswith("Done: 3 pages, 1 error in ")
     assert len(run.stdout.splitlines()) == 4  # the error record still goes in the output, in input order
+
+
+def test_an_empty_answer_is_said_once_on_the_terminal() -> None:
+    """The rich view on the terminal shows an empty page's reason in its panel; no Warning: line
+    repeats it."""
+    from replay_server import ReplayServer, case
+
+    body = case("reasoning-only--body.json")
+    with ReplayServer(lambda request: body) as server:
+        run = run_on_terminal("ocr", str(RECEIPT), "--server", server.url, "--format", "rich", stdout="terminal")
+    flat = " ".join(run.screen)
+    assert run.returncode == 1, run.text
+    assert flat.count("came as reasoning") == 1, run.text

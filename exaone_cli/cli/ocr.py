@@ -199,7 +199,7 @@ def _run(settings: OcrSettings, err: Console, *, quiet: bool) -> OcrRun:
                         report(err, record.error)
                 elif record.text_source == "text-layer-fallback":
                     warn(err, f"{record.source}: page {record.page}: {record.note}")
-                elif record.warning:
+                elif record.warning and not in_panels:  # the panel's footer says it on this terminal
                     warn(err, f"{record.source}: page {record.page}: {record.warning}")
     except KeyboardInterrupt:  # said once, here (not "Interrupted." again from the error boundary)
         if not quiet:

@@ -160,7 +160,7 @@ class RemoteEngine:
                 failure = exc
             if attempt >= self.options.retries:
                 raise GenerationError(
-                    f"the server request failed after {attempt + 1} tries ({_describe(failure)})",
+                    f"the server request failed after {_tries(attempt + 1)} ({_describe(failure)})",
                     hint="check the server, or raise --retries / --timeout",
                 ) from failure
             delay = _retry_after(failure)
@@ -339,3 +339,8 @@ def _describe(exc: Exception) -> str:
     if detail and detail not in text:
         text = f"{text} {detail}"
     return f"HTTP {status}: {text}" if status else f"{type(exc).__name__}: {text}"
+
+
+def _tries(count: int) -> str:
+    """ "1 try", "3 tries"."""
+    return "1 try" if count == 1 else f"{count} tries"
