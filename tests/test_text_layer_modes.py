@@ -367,3 +367,10 @@ def test_the_plan_line_and_the_rate_count_only_what_the_model_really_does(
         _, _, resumed = ocr(mixed, "--server", server.url, "--no-cache", "-o", str(out), "--resume")
     assert len(server.requests) == 5
     assert "no model needed" in resumed and "tok/s" not in resumed
+
+
+def test_page_retries_is_bounded_and_the_help_says_so(mixed: Path) -> None:
+    result = CliRunner().invoke(app, ["ocr", str(mixed), "--page-retries", "1000000", "--dry-run"])
+    assert result.exit_code == 2 and "--page-retries" in result.stderr and "less than or equal to 10" in result.stderr
+    help_text = " ".join(CliRunner().invoke(app, ["ocr", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "More tries (0 to 10)" in help_text

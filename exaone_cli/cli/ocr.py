@@ -18,7 +18,7 @@ from ..ocr_settings import FORMATS, OcrSettings
 from ..render.dry_run import print_dry_run
 from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from ..render.sinks import make_sink
-from ..retries import DEFAULT_PAGE_RETRIES, RETRY_LADDER_HELP
+from ..retries import DEFAULT_PAGE_RETRIES, MAX_PAGE_RETRIES, RETRY_LADDER_HELP
 from ..text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
 from .errors import error_boundary, report, warn
 from .options import (
@@ -71,7 +71,7 @@ Examples:
 
 OUTPUT = "Output"
 PAGE_RETRIES_HELP = (
-    "More tries for a page that loops, hits the token limit, comes back empty or fails: "
+    f"More tries (0 to {MAX_PAGE_RETRIES}) for a page that loops, hits the token limit, comes back empty or fails: "
     f"{RETRY_LADDER_HELP}. Then a good text layer stands in."
 )
 
@@ -124,7 +124,9 @@ def ocr_command(
     text_layer: Annotated[
         str, typer.Option("--text-layer", metavar="MODE", help=TEXT_LAYER_HELP)
     ] = DEFAULT_TEXT_LAYER_MODE,
-    page_retries: Annotated[int, typer.Option("--page-retries", min=0, help=PAGE_RETRIES_HELP)] = DEFAULT_PAGE_RETRIES,
+    page_retries: Annotated[
+        int, typer.Option("--page-retries", min=0, max=MAX_PAGE_RETRIES, metavar="N", help=PAGE_RETRIES_HELP)
+    ] = DEFAULT_PAGE_RETRIES,
     fmt: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)
     ] = "auto",
