@@ -173,3 +173,23 @@ def test_an_empty_answer_is_said_once_on_the_terminal() -> None:
     flat = " ".join(run.screen)
     assert run.returncode == 1, run.text
     assert flat.count("came as reasoning") == 1, run.text
+
+
+def test_dry_run_keeps_file_names_whole_on_a_terminal_and_is_plain_text_when_piped(tmp_path: Path) -> None:
+    import shutil
+
+    names = ["minutes-of-the-board-meeting-1.pdf", "minutes-of-the-board-meeting-2.pdf"]
+    for name in names:
+        shutil.copy(REPORT, tmp_path / name)
+    paths = [str(tmp_path / name) for name in names]
+    run = run_on_terminal("ocr", *paths, "--dry-run", stdout="terminal", columns=80)
+    assert run.returncode == 0, run.text
+    for path in paths:
+        assert path in run.text.replace("\n", "") and "…" not in run.text, run.text
+    assert all(len(line) <= 80 for line in run.screen)
+    assert sum(1 for line in run.screen if line.startswith("│")) == 4  # one row a page, no word-per-line wrapping
+    piped = run_on_terminal("ocr", *paths, "--dry-run", stdout="pipe", columns=80)
+    lines = piped.stdout.decode().splitlines()
+    assert not any(ch in piped.stdout.decode() for ch in "┃│━─")
+    assert lines[0].split("\t")[:2] == ["source", "page"]
+    assert [line.split("\t")[:2] for line in lines[1:5]] == [[p, n] for p in paths for n in ("1", "2")]

@@ -374,3 +374,10 @@ def test_page_retries_is_bounded_and_the_help_says_so(mixed: Path) -> None:
     assert result.exit_code == 2 and "--page-retries" in result.stderr and "less than or equal to 10" in result.stderr
     help_text = " ".join(CliRunner().invoke(app, ["ocr", "--help"], env={"COLUMNS": "200"}).stdout.split())
     assert "More tries (0 to 10)" in help_text
+
+
+def test_dry_run_under_hint_shows_the_hint_prompt(mixed: Path) -> None:
+    result = CliRunner().invoke(app, ["ocr", str(mixed), "--dry-run", "--text-layer", "hint"])
+    assert result.exit_code == 0, result.stderr
+    hint = result.stdout.split("Prompt for pages with a good text layer (--text-layer hint):", 1)[1]
+    assert "<the page's text layer>" in hint and "reading order" in hint
