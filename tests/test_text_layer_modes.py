@@ -381,3 +381,26 @@ def test_dry_run_under_hint_shows_the_hint_prompt(mixed: Path) -> None:
     assert result.exit_code == 0, result.stderr
     hint = result.stdout.split("Prompt for pages with a good text layer (--text-layer hint):", 1)[1]
     assert "<the page's text layer>" in hint and "reading order" in hint
+
+
+def test_after_resume_the_last_record_of_a_page_wins(mixed: Path, tmp_path: Path) -> None:
+    """A fallback page tried again by --resume appears again in the file: the README's rule (the
+    last record of a page wins) gives every page its final text, and a further --resume, which
+    follows the same rule, has nothing left to do."""
+    out = tmp_path / "pages.jsonl"
+    for _ in range(2):  # page 1 falls back both times: twice in the file
+        with FakeServer(faults=["500"] * 3) as server:
+            ocr(mixed, "--server", server.url, "--pages", "1,5", "--retries", "0", "-o", str(out), "--resume")
+    with FakeServer() as server:
+        code, _, stderr = ocr(mixed, "--server", server.url, "--pages", "1,5", "-o", str(out), "--resume")
+    assert code == 0 and len(server.requests) == 1
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["page"], r["text_source"]) for r in records] == [
+        (1, "text-layer-fallback"), (5, "model"), (1, "text-layer-fallback"), (1, "model")
+    ]  # fmt: skip
+    last = {r["page"]: r for r in records}
+    assert {page: r["text_source"] for page, r in last.items()} == {1: "model", 5: "model"}
+    with FakeServer() as server:
+        code, _, stderr = ocr(mixed, "--server", server.url, "--pages", "1,5", "-o", str(out), "--resume")
+    assert code == 0 and not server.requests and "2 page(s) already in" in stderr and "no model needed" in stderr
+    assert len(out.read_text().splitlines()) == 4
