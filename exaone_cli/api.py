@@ -19,6 +19,7 @@ from .ocr_settings import OcrSettings
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
 from .pipeline import DocumentPlan, error_text, plan_documents
 from .prompts import ask_prompt
+from .read_ahead import render_page
 from .results import AskResult, ImageRef, PageRead
 from .retries import DEFAULT_PAGE_RETRIES
 from .store import open_store
@@ -264,7 +265,14 @@ def _dry_run_page(document: Document, plan: DocumentPlan, number: int, settings:
     layer = plan.layer(number)
     verdict = {"text_layer": layer.verdict, "text_layer_reason": layer.reason} if layer else {}
     try:
-        width, height, dpi, note = document.page_size(number)
+        if plan.source is not None and plan.source.kind != "pdf":  # decoded as the run does: same errors, notes
+            rendered = render_page(plan, number, document, None, (load.min_pixels, load.max_pixels))
+            if rendered.error is not None or rendered.page is None:
+                return DryRunPage(plan.display, number, error=rendered.error)
+            page = rendered.page
+            width, height, dpi, note = page.width, page.height, page.dpi, page.note
+        else:  # PDF pages are sized, not rendered: a dry run of 300 pages stays quick
+            width, height, dpi, note = document.page_size(number)
         budget = visual_tokens(width, height, load.min_pixels, load.max_pixels)
     except InputError as exc:
         text = error_text(exc)

@@ -122,6 +122,21 @@ class OcrRun:
         """Pages that will come out of the page store."""
         return len(self._stored)
 
+    @property
+    def to_model(self) -> int:
+        """Pages the model will really do: not skipped by --resume, not from a layer, not in the store."""
+        return sum((plan.sha256, n) not in self._stored for plan, n in self._model_jobs())
+
+    def _from_layer(self) -> int:
+        """Pages this run takes from their layer (--text-layer prefer), less those --resume skips."""
+        mode = self.settings.request.text_layer
+        return sum(
+            takes_layer(mode, plan.layer(n)) and (self._skip is None or not self._skip(plan, n))
+            for plan in self.plans
+            if plan.source
+            for n in plan.pages
+        )
+
     def _model_jobs(self) -> list[tuple[DocumentPlan, int]]:
         """The pages the model would have to do: not skipped by --resume, not taken from a layer."""
         mode = self.settings.request.text_layer
@@ -188,7 +203,7 @@ class OcrRun:
             f"{_count(self.pages, 'page')} from {_count(readable, 'file')}{cannot}{self._layer_summary()} · "
             f"{request.raster.rasterizer} at {request.raster.dpi} DPI · up to {request.max_pixels // (28 * 28):,} "
             f"visual tokens per page (--max-pixels {request.max_pixels:,}) · {where}"
-            f"{'' if self.model_pages - self.cached > 0 else ' · no model needed'}"
+            f"{'' if self.to_model > 0 else ' · no model needed'}"
             f" · preset {request.preset.name} · thinking {'on' if request.thinking else 'off'}"
             + (f" · {self.cached} from the page store" if self.cached else "")
         )
@@ -201,7 +216,7 @@ class OcrRun:
             return ""
         good = sum(1 for layer in layers if layer is not None and layer.good)
         if mode == "prefer":
-            return f" · {self.layer_pages} from the text layer, {self.model_pages} to the model"
+            return f" · {self._from_layer()} from the text layer, {self.to_model} to the model"
         use = "in the prompt" if mode == "hint" else "as the fallback"
         return f" · text layer good on {good} of {len(layers)} PDF page(s), used {use}"
 

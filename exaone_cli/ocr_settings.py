@@ -12,7 +12,7 @@ from .output import OutputFormats, check_destination, check_resumable
 from .pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .pipeline import OcrRequest
 from .prompts import template
-from .retries import DEFAULT_PAGE_RETRIES
+from .retries import DEFAULT_PAGE_RETRIES, MAX_PAGE_RETRIES
 from .text_sources import DEFAULT_TEXT_LAYER_MODE, text_layer_mode
 
 OCR_FORMATS = OutputFormats(
@@ -75,8 +75,8 @@ class OcrSettings:
                 check_resumable(output)
         if files.count("-") > 1:
             raise UsageError("'-' (standard input) can be given once")
-        if page_retries < 0:
-            raise UsageError("--page-retries must be 0 or more")
+        if not 0 <= page_retries <= MAX_PAGE_RETRIES:
+            raise UsageError(f"--page-retries must be 0 to {MAX_PAGE_RETRIES}", hint="a page's tries: 1 + N")
         mode = text_layer_mode(text_layer)
         if rasterizer not in (None, "pdfium", "poppler"):
             raise UsageError(f"unknown rasterizer {rasterizer!r}", hint="use pdfium or poppler")

@@ -133,8 +133,8 @@ def stored_transcriptions(
 
 
 def good_text_layers(documents: Sequence[DocumentPlan], password: str | None) -> dict[tuple[int, int], PageText]:
-    """The pages whose PDF text layer is judged `good` (pages/text_layer.py), as text, by
-    (document, page): they need no model. Garbled, invisible and empty layers are never used. A
+    """The pages whose PDF text layer is judged `good` and complete (pages/text_layer.py: no large
+    pictures), as text, by (document, page): they need no model. Garbled, invisible and empty layers are never used. A
     file pdfium cannot read this way is left to the model."""
     found: dict[tuple[int, int], PageText] = {}
     for index, plan in enumerate(documents):
@@ -145,7 +145,7 @@ def good_text_layers(documents: Sequence[DocumentPlan], password: str | None) ->
         except Exception:  # poppler may still render what pdfium cannot read: the model gets it
             continue
         for layer in layers:
-            if layer.good:
+            if layer.complete:  # a page with pictures goes to the model: the layer cannot hold them
                 found[index, layer.page] = PageText(index, plan.display, layer.page, layer.text, "text-layer")
     return found
 

@@ -30,7 +30,7 @@ from .parse import parse_answer
 from .read_ahead import ReadAhead, Rendered
 from .results import PageRecord
 from .retries import DEFAULT_PAGE_RETRIES, last_chance, retry_reason, retry_sampling
-from .text_sources import DEFAULT_TEXT_LAYER_MODE, TextLayerMode, page_prompt, takes_layer
+from .text_sources import DEFAULT_TEXT_LAYER_MODE, TextLayerMode, layer_note, page_prompt, takes_layer
 from .vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
 
 __all__ = ["DocumentPlan", "OcrRequest", "SkipPage", "error_text", "plan_documents", "run_ocr"]
@@ -140,7 +140,8 @@ class OcrRequest:
 
 def _record(request: OcrRequest, model: str, plan: DocumentPlan, number: int | None, **values: object) -> PageRecord:
     layer = plan.layer(number) if number is not None else None
-    values["note"] = join_notes(plan.note, values.get("note"))  # type: ignore[arg-type]
+    passed_over = layer_note(request.text_layer, layer) if values.get("text_source", "model") == "model" else None
+    values["note"] = join_notes(plan.note, values.get("note"), passed_over)  # type: ignore[arg-type]
     return PageRecord(
         source=plan.display,
         sha256=plan.sha256,

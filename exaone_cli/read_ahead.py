@@ -107,16 +107,25 @@ class ReadAhead:
     def _render(
         plan: DocumentPlan, number: int, document: Document | None, open_error: str | None, budget: tuple[int, int]
     ) -> Rendered:
-        if document is None:
-            return Rendered(plan, number, error=open_error or f"{plan.display}: could not be opened")
-        try:
-            page = document.render(number)
-            visual_tokens(page.width, page.height, *budget)  # refuses shapes the model cannot take
-            return Rendered(plan, number, page=page)
-        except InputError as exc:
-            text = error_text(exc)
-            if not text.startswith(plan.display):
-                text = f"{plan.display}: page {number}: {text}"
-            return Rendered(plan, number, error=text)
-        except Exception as exc:  # a broken page must not end the run
-            return Rendered(plan, number, error=f"{plan.display}: page {number}: {type(exc).__name__}: {exc}")
+        return render_page(plan, number, document, open_error, budget)
+
+
+def render_page(
+    plan: DocumentPlan, number: int, document: Document | None, open_error: str | None, budget: tuple[int, int]
+) -> Rendered:
+    """Page `number` of `plan` as the model would get it (`budget`: min and max pixels), or the
+    error a run would record for it (an unreadable page never raises). `--dry-run` decodes image
+    files through this too, so it reports the same errors and notes as the run."""
+    if document is None:
+        return Rendered(plan, number, error=open_error or f"{plan.display}: could not be opened")
+    try:
+        page = document.render(number)
+        visual_tokens(page.width, page.height, *budget)  # refuses shapes the model cannot take
+        return Rendered(plan, number, page=page)
+    except InputError as exc:
+        text = error_text(exc)
+        if not text.startswith(plan.display):
+            text = f"{plan.display}: page {number}: {text}"
+        return Rendered(plan, number, error=text)
+    except Exception as exc:  # a broken page must not end the run
+        return Rendered(plan, number, error=f"{plan.display}: page {number}: {type(exc).__name__}: {exc}")

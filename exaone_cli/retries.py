@@ -16,6 +16,10 @@ from .pages.text_layer import TextLayer
 from .results import PageRecord
 
 DEFAULT_PAGE_RETRIES = 2
+# Past the third retry the ladder is at temperature 1.0 and stays there: more tries only repeat
+# the same draw with new seeds. 10 leaves room for that and keeps a bad page from costing a run
+# unbounded GPU time (our own bound).
+MAX_PAGE_RETRIES = 10
 RETRY_TEMPERATURE_STEP = 0.2  # retry k samples at the run's temperature + 0.2 k ...
 RETRY_TEMPERATURE_CAP = 1.0  # ... but no hotter than this (or the run's own temperature, if higher)
 RETRY_LADDER_HELP = (

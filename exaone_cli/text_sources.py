@@ -3,8 +3,10 @@
 
 - `fallback` (the default): every page goes to the model; a good text layer stands in only when
   the model fails a page on every try (retries.py);
-- `prefer`: a page whose layer is good is taken from the layer, with no model call (no model is
-  loaded when every page is such a page); the rest go to the model;
+- `prefer`: a page whose layer is complete (good, and its images cover less than a fifth of the
+  page: TextLayer.complete) is taken from the layer, with no model call (no model is loaded when
+  every page is such a page); the rest go to the model, pages with pictures included (the
+  layer holds none of what a picture shows);
 - `hint`: a good layer goes into the prompt as a reference for exact characters (olmOCR's
   "document anchoring"); the model still transcribes the image;
 - `off`: the layer is never read.
@@ -23,8 +25,8 @@ TEXT_LAYER_MODES: tuple[TextLayerMode, ...] = ("off", "fallback", "hint", "prefe
 DEFAULT_TEXT_LAYER_MODE: TextLayerMode = "fallback"
 TEXT_LAYER_HELP = (
     "The PDF's own text layer, judged per page (good, garbled, invisible, none). MODE: fallback = every page to "
-    "the model, a good layer stands in when the model fails; prefer = good pages are taken from the layer, no "
-    "model call; hint = the good layer goes into the prompt for exact characters; off = never read."
+    "the model, a good layer stands in when the model fails; prefer = good pages without large pictures are taken "
+    "from the layer, no model call; hint = the good layer goes into the prompt for exact characters; off = never read."
 )
 
 
@@ -37,8 +39,16 @@ def text_layer_mode(value: str) -> TextLayerMode:
 
 
 def takes_layer(mode: TextLayerMode, layer: TextLayer | None) -> bool:
-    """Whether the page's text is taken from its layer without asking the model."""
-    return mode == "prefer" and layer is not None and layer.good
+    """Whether the page's text is taken from its layer without asking the model: under prefer,
+    when the layer is complete (good, and not a page whose pictures the layer cannot hold)."""
+    return mode == "prefer" and layer is not None and layer.complete
+
+
+def layer_note(mode: TextLayerMode, layer: TextLayer | None) -> str | None:
+    """Why a good layer was not taken under prefer (the page's pictures), for the page's record."""
+    if mode != "prefer" or layer is None or not layer.good or layer.complete:
+        return None
+    return f"text layer good but not used: {layer.reason}"
 
 
 def page_prompt(prompt: str, mode: TextLayerMode, layer: TextLayer | None) -> str:

@@ -60,3 +60,24 @@ def test_the_label_outside_the_form_is_drawn_once(tmp_path: Path) -> None:
     image = render(path, "pdfium").convert("L")
     label = image.crop((round(72 * DPI / 72), round(80 * DPI / 72), round(140 * DPI / 72), round(100 * DPI / 72)))
     assert 30 < sum(1 for value in label.get_flattened_data() if value < 128) < 600  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("case", FORM_CASES[:3], ids=lambda case: case.name)
+def test_both_rasterizers_send_a_black_on_white_form_page_as_png(tmp_path: Path, case: FormCase) -> None:
+    """What a server gets for the same page does not depend on the rasterizer: rendered text
+    goes as PNG (pdfium's few tinted edge pixels in form fields do not make it a photo)."""
+    from exaone_cli.engines.images import data_url
+
+    pdf = write_form_pdf(tmp_path, case)
+    kinds = []
+    for rasterizer in ("pdfium", "poppler"):
+        with open_document(open_source(str(pdf)), RasterOptions(dpi=200, rasterizer=rasterizer)) as document:
+            kinds.append(data_url(document.render(1).image).split(";", 1)[0])
+    assert kinds == ["data:image/png", "data:image/png"]
+
+
+def test_a_noisy_scan_still_goes_as_jpeg() -> None:
+    from exaone_cli.engines.images import encode
+
+    noise = Image.merge("RGB", [Image.effect_noise((400, 300), 40) for _ in range(3)])  # sensor noise in colour
+    assert encode(noise)[0] == "image/jpeg"

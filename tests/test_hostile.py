@@ -353,7 +353,8 @@ def test_interrupted_jsonl_keeps_whole_lines_and_resume_finishes(
     proc, stderr = exaone_popen(*common, *SLOW, cwd=tmp_path)
     wait_for(lambda: _lines(out) >= 2, proc, "two finished pages in out.jsonl")
     assert interrupt(proc, signal.SIGTERM) == 130, stderr.read_text()
-    assert "Interrupted." in stderr.read_text() and "Traceback" not in stderr.read_text()
+    said = stderr.read_text()
+    assert said.count("Interrupted") == 1 and "Interrupted after " in said and "Traceback" not in said  # once
 
     data = out.read_text(encoding="utf-8")
     assert data.endswith("\n"), "a half-written last line"
@@ -382,16 +383,18 @@ def test_interrupted_whole_file_outputs_are_never_cut(
 ) -> None:
     """json and Markdown files are written whole when the run ends, however it ends. A good image
     then an empty file come first: the empty file's "Error:" line on stderr shows that the image's
-    page is finished (records keep input order), so the signal lands after real work was done."""
+    page is being made, so the signal lands after real work was done."""
     _picture("first").save(tmp_path / "first.png")
-    (tmp_path / "empty.png").touch()
+    whole = (tmp_path / "first.png").read_bytes()
+    (tmp_path / "broken.png").write_bytes(whole[: len(whole) // 2])  # fails when decoded, in its turn
     out = tmp_path / name
-    inputs = ["first.png", "empty.png", str(long_pdf)]
+    inputs = ["first.png", "broken.png", str(long_pdf)]
     proc, stderr = exaone_popen("ocr", *inputs, "--model", str(tiny_model), *FAST, *SLOW, "-o", name, cwd=tmp_path)
-    wait_for(lambda: "Error: empty.png" in stderr.read_text(), proc, "the empty file's error line")
+    wait_for(lambda: "Error: broken.png" in stderr.read_text(), proc, "the broken file's error line")
     time.sleep(1)  # into long.pdf's pages
     assert interrupt(proc, signum) == 130, stderr.read_text()
-    assert "Interrupted." in stderr.read_text() and "Traceback" not in stderr.read_text()
+    said = stderr.read_text()
+    assert said.count("Interrupted") == 1 and "Interrupted after " in said and "Traceback" not in said  # once
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(f".{name}.")], "a temporary file was left"
     if not out.exists():  # allowed: nothing written rather than something cut
         return
@@ -400,7 +403,7 @@ def test_interrupted_whole_file_outputs_are_never_cut(
         pages = [(Path(d["source"]).name, p["page"], p["error"] is None) for d in documents for p in d["pages"]]
     else:
         pages = _markdown_pages(out.read_text(encoding="utf-8"))
-    assert pages[:2] == [("first.png", 1, True), ("empty.png", None, False)]
+    assert pages[0] == ("first.png", 1, True) and (pages[1][0], pages[1][2]) == ("broken.png", False)
     assert pages[2:] == [("long.pdf", n, True) for n in range(1, len(pages) - 1)]
 
 

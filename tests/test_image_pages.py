@@ -199,3 +199,20 @@ def test_the_model_gets_the_visible_page_and_the_record_says_why(tmp_path: Path)
     for image in seen:
         low, high = image.getextrema()  # type: ignore[misc]
         assert high - low > 200  # paper and ink both there
+
+
+def test_the_dry_run_decodes_images_as_the_run_does(tmp_path: Path) -> None:
+    """No model, but the same refusals and notes as the run: NaN pixels and a truncated file are
+    errors (exit 1), a 12-bit scan and white text on transparency get their notes."""
+    _scan("F", 1.0, float("nan")).save(tmp_path / "nan.tiff")
+    _scan("I;16", 4095, 0).save(tmp_path / "xray.png")
+    logo = _white_text_on_transparent(tmp_path / "logo.png")
+    whole = logo.read_bytes()
+    (tmp_path / "truncated.png").write_bytes(whole[: len(whole) // 2])
+    names = ["nan.tiff", "truncated.png", "xray.png", "logo.png"]
+    result = CliRunner().invoke(app, ["ocr", *(str(tmp_path / n) for n in names), "--dry-run", "--json"])
+    assert result.exit_code == 1
+    nan, truncated, xray, transparent = json.loads(result.stdout)["pages"]
+    assert "NaN or infinity" in nan["error"] and "truncated.png" in truncated["error"]
+    assert "contrast stretched" in xray["note"] and "laid on black" in transparent["note"]
+    assert xray["error"] is None and xray["visual_tokens"] > 0

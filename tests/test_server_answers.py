@@ -374,3 +374,9 @@ def test_final_only_prints_plain_text(body: str) -> None:
         code, stdout, stderr = run("ask", "부가세는?", "--server", server.url, "--format", "text", "--final-only")
     assert code == 0, stderr
     assert stdout == "1,118원\n"
+
+
+def test_a_request_that_failed_once_says_one_try() -> None:
+    with ReplayServer(always(b'{"error": "model is loading"}')) as server:
+        code, stdout, stderr = run("ask", "what?", "--server", server.url, "--retries", "0", "--json")
+    assert code != 0 and "failed after 1 try:" in stderr and "1 tries" not in stderr + stdout

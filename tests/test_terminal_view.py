@@ -5,6 +5,7 @@ and a closed pipe ends the run quietly. Every run here has a real pseudo-termina
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,54 @@ def test_extract_shows_loading_progress_and_a_summary_while_csv_goes_to_stdout(t
     assert f"Loaded {tiny_model} (local folder) in " in run.text
     assert "2 result(s), one per file, from 2 readable file(s) · schema from --fields" in run.text
     assert "Done: " in run.text and "csv on standard output" in run.text
+
+
+def test_the_progress_total_counts_pages_and_unreadable_inputs_are_named_with_the_plan(tmp_path: Path) -> None:
+    """Two pages, a missing file, one image: the plan says 3 pages, the bar counts to 3 (not 4),
+    and the missing file is named right under the plan line, once."""
+    from fake_openai import FakeServer
+
+    with FakeServer() as server:
+        run = run_on_terminal(
+            "ocr", str(REPORT), str(tmp_path / "nothere.pdf"), str(RECEIPT), "--server", server.url,
+            "--concurrency", "1", "--jsonl", stdout="file",
+        )  # fmt: skip
+    assert run.returncode == 1, run.text
+    raw = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", run.raw.decode(errors="replace"))
+    assert "0/3 pages" in raw and "3/3 pages" in raw and "/4 pages" not in raw, raw
+    assert raw.index("cannot be read") < raw.index("Error: ") < raw.index("0/3 pages"), raw
+    assert raw.count("nothere.pdf") == 1 and run.screen[-1].startswith("Done: 3 pages, 1 error in ")
+    assert len(run.stdout.splitlines()) == 4  # the error record still goes in the output, in input order
+
+
+def test_an_empty_answer_is_said_once_on_the_terminal() -> None:
+    """The rich view on the terminal shows an empty page's reason in its panel; no Warning: line
+    repeats it."""
+    from replay_server import ReplayServer, case
+
+    body = case("reasoning-only--body.json")
+    with ReplayServer(lambda request: body) as server:
+        run = run_on_terminal("ocr", str(RECEIPT), "--server", server.url, "--format", "rich", stdout="terminal")
+    flat = " ".join(run.screen)
+    assert run.returncode == 1, run.text
+    assert flat.count("came as reasoning") == 1, run.text
+
+
+def test_dry_run_keeps_file_names_whole_on_a_terminal_and_is_plain_text_when_piped(tmp_path: Path) -> None:
+    import shutil
+
+    names = ["minutes-of-the-board-meeting-1.pdf", "minutes-of-the-board-meeting-2.pdf"]
+    for name in names:
+        shutil.copy(REPORT, tmp_path / name)
+    paths = [str(tmp_path / name) for name in names]
+    run = run_on_terminal("ocr", *paths, "--dry-run", stdout="terminal", columns=80)
+    assert run.returncode == 0, run.text
+    for path in paths:
+        assert path in run.text.replace("\n", "") and "…" not in run.text, run.text
+    assert all(len(line) <= 80 for line in run.screen)
+    assert sum(1 for line in run.screen if line.startswith("│")) == 4  # one row a page, no word-per-line wrapping
+    piped = run_on_terminal("ocr", *paths, "--dry-run", stdout="pipe", columns=80)
+    lines = piped.stdout.decode().splitlines()
+    assert not any(ch in piped.stdout.decode() for ch in "┃│━─")
+    assert lines[0].split("\t")[:2] == ["source", "page"]
+    assert [line.split("\t")[:2] for line in lines[1:5]] == [[p, n] for p in paths for n in ("1", "2")]

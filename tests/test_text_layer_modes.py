@@ -320,3 +320,87 @@ def test_the_temperature_ladder_rises_to_one_with_a_fresh_seed_each_try() -> Non
     seeds = {retry_sampling(ocr_preset, k, key).seed for k in (1, 2) for key in ("a.pdf:1", "a.pdf:2")}
     assert len(seeds) == 4 and 7 not in seeds
     assert retry_sampling(ocr_preset, 1, "a.pdf:1") == retry_sampling(ocr_preset, 1, "a.pdf:1")  # reruns agree
+
+
+def test_prefer_sends_a_page_with_a_large_picture_to_the_model_and_says_why(tmp_path: Path) -> None:
+    """A good layer holds the caption, not the table pictured above it: the page goes to the
+    model, the record and --dry-run say so; a small logo does not count."""
+    pdf = make_layer_pdf(tmp_path / "figure.pdf", [("figure", "그림 아래 설명"), ("logo", SAMPLE_PAGES[0])])
+    with FakeServer() as server:
+        code, lines, stderr = ocr(pdf, "--server", server.url, "--text-layer", "prefer")
+    assert code == 0 and len(server.requests) == 1
+    assert [line["text_source"] for line in lines] == ["model", "text-layer"]
+    assert [line["text_layer"] for line in lines] == ["good", "good"]
+    assert "images cover" in lines[0]["note"] and "% of the page" in lines[0]["note"]
+    assert "1 from the text layer, 1 to the model" in stderr
+    dry = CliRunner().invoke(app, ["ocr", str(pdf), "--dry-run", "--json", "--text-layer", "prefer"])
+    figure, logo = json.loads(dry.stdout)["pages"]
+    assert (figure["text_layer"], figure["text_source"], logo["text_source"]) == ("good", "model", "text-layer")
+    assert "images cover" in figure["text_layer_reason"] and logo["text_layer_reason"] is None
+    assert figure["visual_tokens"] > 0
+    # ask's document mode takes only complete layers too: the figure page is left to the model
+    from exaone_cli.page_texts import good_text_layers
+
+    plans = plan_documents([str(pdf)], PageRanges.all(), RasterOptions(dpi=40), read_layers=True)
+    assert list(good_text_layers(plans, None)) == [(0, 2)]
+
+
+def test_the_plan_line_and_the_rate_count_only_what_the_model_really_does(
+    mixed: Path, tmp_path: Path, page_store: Path
+) -> None:
+    """Pages from the page store, from a layer or skipped by --resume are not "to the model",
+    and bring no tokens to the rate: without generated tokens there is no tok/s at all."""
+    with FakeServer() as server:
+        _, _, first = ocr(mixed, "--server", server.url, "--text-layer", "prefer", "--no-cache")
+        assert "2 from the text layer, 3 to the model" in first and "no model needed" not in first
+        ocr(mixed, "--server", server.url, "--text-layer", "prefer")  # fills the store
+        code, lines, again = ocr(mixed, "--server", server.url, "--text-layer", "prefer")
+    assert code == 0 and len(server.requests) == 6 and all(line["attempts"] <= 1 for line in lines)
+    assert "2 from the text layer, 0 to the model" in again and "no model needed" in again
+    assert "3 from the page store" in again
+    done = next(line for line in again.splitlines() if line.startswith("Done:"))
+    assert "tok/s" not in done
+    assert "tok/s" in next(line for line in first.splitlines() if line.startswith("Done:"))
+    out = tmp_path / "pages.jsonl"
+    with FakeServer() as server:
+        ocr(mixed, "--server", server.url, "--no-cache", "-o", str(out))
+        _, _, resumed = ocr(mixed, "--server", server.url, "--no-cache", "-o", str(out), "--resume")
+    assert len(server.requests) == 5
+    assert "no model needed" in resumed and "tok/s" not in resumed
+
+
+def test_page_retries_is_bounded_and_the_help_says_so(mixed: Path) -> None:
+    result = CliRunner().invoke(app, ["ocr", str(mixed), "--page-retries", "1000000", "--dry-run"])
+    assert result.exit_code == 2 and "--page-retries" in result.stderr and "less than or equal to 10" in result.stderr
+    help_text = " ".join(CliRunner().invoke(app, ["ocr", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "More tries (0 to 10)" in help_text
+
+
+def test_dry_run_under_hint_shows_the_hint_prompt(mixed: Path) -> None:
+    result = CliRunner().invoke(app, ["ocr", str(mixed), "--dry-run", "--text-layer", "hint"])
+    assert result.exit_code == 0, result.stderr
+    hint = result.stdout.split("Prompt for pages with a good text layer (--text-layer hint):", 1)[1]
+    assert "<the page's text layer>" in hint and "reading order" in hint
+
+
+def test_after_resume_the_last_record_of_a_page_wins(mixed: Path, tmp_path: Path) -> None:
+    """A fallback page tried again by --resume appears again in the file: the README's rule (the
+    last record of a page wins) gives every page its final text, and a further --resume, which
+    follows the same rule, has nothing left to do."""
+    out = tmp_path / "pages.jsonl"
+    for _ in range(2):  # page 1 falls back both times: twice in the file
+        with FakeServer(faults=["500"] * 3) as server:
+            ocr(mixed, "--server", server.url, "--pages", "1,5", "--retries", "0", "-o", str(out), "--resume")
+    with FakeServer() as server:
+        code, _, stderr = ocr(mixed, "--server", server.url, "--pages", "1,5", "-o", str(out), "--resume")
+    assert code == 0 and len(server.requests) == 1
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["page"], r["text_source"]) for r in records] == [
+        (1, "text-layer-fallback"), (5, "model"), (1, "text-layer-fallback"), (1, "model")
+    ]  # fmt: skip
+    last = {r["page"]: r for r in records}
+    assert {page: r["text_source"] for page, r in last.items()} == {1: "model", 5: "model"}
+    with FakeServer() as server:
+        code, _, stderr = ocr(mixed, "--server", server.url, "--pages", "1,5", "-o", str(out), "--resume")
+    assert code == 0 and not server.requests and "2 page(s) already in" in stderr and "no model needed" in stderr
+    assert len(out.read_text().splitlines()) == 4

@@ -10,6 +10,9 @@
 - "annotated": a scanned page image with visible text drawn over it (a filled-in form);
 - "watermarked": born-digital text under a full-page image drawn see-through (a "DRAFT" stamp);
 - "scan": a scanned page image and no text at all;
+- "figure": a picture of a table (its text in the pixels only) over half the page, and one
+  line of real text, the caption, under it;
+- "logo": born-digital text with a small logo image in a corner;
 - "blank": nothing.
 `make_unembedded_korean_pdf` writes a PDF by hand whose Korean font is not embedded at all.
 """
@@ -42,7 +45,11 @@ def make_layer_pdf(path: Path | str, pages: Sequence[PageSpec], *, scan_dpi: int
         pdf.add_page()
         if kind in ("ocr-scan", "scan", "annotated"):
             pdf.image(scan_image(text, scan_dpi), x=0, y=0, w=A4_MM[0], h=A4_MM[1])
-        if kind in ("text", "unmapped", "ocr-scan", "buried", "annotated", "watermarked"):
+        if kind == "figure":
+            pdf.image(scan_image("표 1. 2023년 영업이익 1,234억원", scan_dpi), x=0, y=60, w=A4_MM[0], h=A4_MM[1] / 2)
+        if kind == "logo":
+            pdf.image(_watermark(), x=A4_MM[0] - 25, y=5, w=20, h=20)
+        if kind in ("text", "unmapped", "ocr-scan", "buried", "annotated", "watermarked", "figure", "logo"):
             pdf.set_font("Unmapped" if kind == "unmapped" else "Nanum", size=TEXT_SIZE_PT)
             pdf.text_mode = TextMode.INVISIBLE if kind == "ocr-scan" else TextMode.FILL
             pdf.set_xy(*TEXT_ORIGIN_MM)
@@ -53,7 +60,9 @@ def make_layer_pdf(path: Path | str, pages: Sequence[PageSpec], *, scan_dpi: int
         if kind == "watermarked":
             with pdf.local_context(fill_opacity=0.3):  # /ca in the graphics state: the image is see-through
                 pdf.image(_watermark(), x=0, y=0, w=A4_MM[0], h=A4_MM[1])
-        if kind not in ("text", "unmapped", "ocr-scan", "buried", "annotated", "watermarked", "scan", "blank"):
+        known = ("text", "unmapped", "ocr-scan", "buried", "annotated", "watermarked", "scan", "blank")
+        known += ("figure", "logo")
+        if kind not in known:
             raise ValueError(f"unknown page kind {kind!r}")
     return _write(path, _without_to_unicode(bytes(pdf.output()), b"NanumMyeongjo"))
 

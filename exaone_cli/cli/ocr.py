@@ -18,7 +18,7 @@ from ..ocr_settings import FORMATS, OcrSettings
 from ..render.dry_run import print_dry_run
 from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from ..render.sinks import make_sink
-from ..retries import DEFAULT_PAGE_RETRIES, RETRY_LADDER_HELP
+from ..retries import DEFAULT_PAGE_RETRIES, MAX_PAGE_RETRIES, RETRY_LADDER_HELP
 from ..text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
 from .errors import error_boundary, report, warn
 from .options import (
@@ -73,7 +73,7 @@ Examples:
 
 OUTPUT = "Output"
 PAGE_RETRIES_HELP = (
-    "More tries for a page that loops, hits the token limit, comes back empty or fails: "
+    f"More tries (0 to {MAX_PAGE_RETRIES}) for a page that loops, hits the token limit, comes back empty or fails: "
     f"{RETRY_LADDER_HELP}. Then a good text layer stands in."
 )
 
@@ -127,7 +127,9 @@ def ocr_command(
     text_layer: Annotated[
         str, typer.Option("--text-layer", metavar="MODE", help=TEXT_LAYER_HELP)
     ] = DEFAULT_TEXT_LAYER_MODE,
-    page_retries: Annotated[int, typer.Option("--page-retries", min=0, help=PAGE_RETRIES_HELP)] = DEFAULT_PAGE_RETRIES,
+    page_retries: Annotated[
+        int, typer.Option("--page-retries", min=0, max=MAX_PAGE_RETRIES, metavar="N", help=PAGE_RETRIES_HELP)
+    ] = DEFAULT_PAGE_RETRIES,
     fmt: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help=f"{'|'.join(FORMATS)}.", rich_help_panel=OUTPUT)
     ] = "auto",
@@ -186,25 +188,29 @@ def _run(settings: OcrSettings, err: Console, *, quiet: bool) -> OcrRun:
         step.detail = describe_engine(run.engine) if run.opened_engine else None
     if not quiet:
         say(err, run.summary())
-    if run.skipped:
-        say(err, f"Resumed: {run.skipped} page(s) already in {settings.output} are skipped.")
     # The terminal view shows each error in its panel; on the same terminal once is enough.
     in_panels = settings.fmt == "rich" and same_terminal(sys.stdout, sys.stderr)
+    unreadable = [plan.error for plan in run.plans if plan.error]
+    for message in [] if in_panels else unreadable:  # named with the plan line that counts them
+        report(err, message)
+    if run.skipped:
+        say(err, f"Resumed: {run.skipped} page(s) already in {settings.output} are skipped.")
     try:
-        with view.running(run.total):
+        with view.running(run.pages):  # the pages the plan line counts; unreadable inputs are no page
             for record in run:
-                view.advance(record)
+                named = record.page is None and record.error in unreadable
+                view.advance(record, page=not named)
                 if record.error:
-                    if not in_panels:
+                    if not (in_panels or named):
                         report(err, record.error)
                 elif record.text_source == "text-layer-fallback":
                     warn(err, f"{record.source}: page {record.page}: {record.note}")
-                elif record.warning:
+                elif record.warning and not in_panels:  # the panel's footer says it on this terminal
                     warn(err, f"{record.source}: page {record.page}: {record.warning}")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # said once, here (not "Interrupted." again from the error boundary)
         if not quiet:
-            say(err, finished_line(view, settings, run.total, interrupted=True))
-        raise
+            say(err, finished_line(view, settings, run.pages, interrupted=True))
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     if not quiet:
-        say(err, finished_line(view, settings, run.total))
+        say(err, finished_line(view, settings, run.pages))
     return run

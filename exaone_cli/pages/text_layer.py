@@ -14,6 +14,11 @@ page gets a verdict before its layer is trusted:
   earlier OCR laid over a scan, as weak as the OCR that made it.
 - `none`: no text, or a few characters over a page image (a stamp, a page number).
 
+A `good` layer is still only the page's text, not what its pictures show: a page whose images
+cover PICTURE_SHARE of it or more (a chart, a table pasted as a picture; small logos and icons
+are not counted) keeps its verdict, with a reason saying how much the images cover, and is not
+`complete` (text_sources.py sends it to the model).
+
 This is the one API other parts of exaone use (`exaone ocr --text-layer`, document questions):
 
     from exaone_cli.pages.text_layer import read_text_layers
@@ -46,6 +51,11 @@ BAD_SHARE = 0.05  # replacement, private-use, control or unassigned characters: 
 JAMO_SHARE = 0.2  # loose jamo among Hangul letters: garbled past this (lists use a few: ㄱ. ㄴ.)
 STRAY_SCRIPT_SHARE = 0.2  # letters outside the page's two main scripts and the CJK+Latin family
 SPARSE_CHARS = 20  # fewer characters than this over an image covering half the page: none
+# Images drawn on a page, each covering at least SMALL_IMAGE of it (logos, icons and bullets stay
+# under), that together cover PICTURE_SHARE of it show content the text layer does not hold.
+# Our own choice: a quarter-page figure is a figure; 2% of A4 is a 3 cm square.
+SMALL_IMAGE = 0.02
+PICTURE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -56,16 +66,25 @@ class TextLayer:
     (content-stream order, with the line breaks pdfium infers), lines joined by "\\n", Unicode NFC;
     it is what the layer says whatever the verdict, "" when there is none. `verdict`: good,
     garbled, invisible or none (see the module docstring). `reason`: one short line saying why
-    the verdict is not `good` (None when it is)."""
+    the verdict is not `good`, or why a `good` layer is not `complete` (None when it is both).
+    `pictures`: the share of the page its images cover (0..1, images under SMALL_IMAGE not
+    counted)."""
 
     page: int
     text: str
     verdict: Verdict
     reason: str | None = None
+    pictures: float = 0.0
 
     @property
     def good(self) -> bool:
         return self.verdict == "good"
+
+    @property
+    def complete(self) -> bool:
+        """The layer is good and says everything the page shows: its images cover less than
+        PICTURE_SHARE of the page. Only a complete layer may replace a transcription."""
+        return self.good and self.pictures < PICTURE_SHARE
 
 
 def read_text_layers(
@@ -116,7 +135,16 @@ def _read_page(pdf: Any, number: int) -> TextLayer:
             page.close()
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
     verdict, reason = judge(text, unmapped=unmapped, hidden=hidden, image_coverage=content.image_coverage)
-    return TextLayer(number, text, verdict, reason)
+    pictures = picture_share(content)
+    if verdict == "good" and pictures >= PICTURE_SHARE:
+        reason = f"images cover {pictures:.0%} of the page: what they show is not in the text layer"
+    return TextLayer(number, text, verdict, reason, pictures)
+
+
+def picture_share(content: PageContent) -> float:
+    """The share of the page the images drawn on it cover together (0..1), leaving out images
+    under SMALL_IMAGE each (overlaps count twice, capped at 1)."""
+    return min(1.0, sum(image.coverage for image in content.images if image.coverage >= SMALL_IMAGE))
 
 
 def _char_signals(textpage: Any, content: PageContent) -> tuple[float, float]:

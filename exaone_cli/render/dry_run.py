@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..api import DryRunPage, DryRunPlan
 from ..ocr_settings import OcrSettings
+from ..prompts import template
 from .json import dumps
 from .terminal import for_terminal
 
@@ -35,32 +36,59 @@ def print_dry_run(plan: DryRunPlan, settings: OcrSettings, console: Console, *, 
         }
         console.file.write(dumps(body) + "\n")
         return
-    # Sizes such as 1654x2339 stay whole, even on an 80-column terminal.
-    table = Table(
-        "source", "page", Column("pixels", no_wrap=True, min_width=9), "DPI",
-        Column("resized", no_wrap=True, min_width=9), "visual tokens",
-        Column("text layer", no_wrap=True, min_width=9), Column("note", ratio=1, overflow="fold"), title_justify="left",
-    )  # fmt: skip
-    for page in plan.pages:
-        if page.error:
-            source, error = Text(for_terminal(page.source)), Text(for_terminal(page.error), style="red")
-            table.add_row(source, "", "", "", "", "", _verdict(page), error)
-            continue
-        taken = page.text_source == "text-layer"
-        table.add_row(
-            Text(for_terminal(page.source)),  # file names are data: shown, not obeyed
-            str(page.page),
-            f"{page.width}x{page.height}",
-            str(page.dpi or ""),
-            "" if taken else f"{page.resized_width}x{page.resized_height}",
-            "" if taken else f"{page.visual_tokens:,}",
-            _verdict(page),
-            Text("; ".join(filter(None, [page.text_layer_reason, page.note]))),
-        )
-    console.print(table)
-    console.print(Text(_totals(plan, settings)))
+    if settings.fmt == "rich":
+        _tables(plan, console)
+    else:  # piped, redirected or --format text: one plain line per page, tab-separated
+        console.file.write("\t".join(_COLUMNS) + "\n")
+        for page in plan.pages:
+            console.file.write("\t".join([page.source, *(cell.plain for cell in _cells(page))]) + "\n")
+    console.print(Text(_totals(plan, settings)), soft_wrap=not console.is_terminal)
     console.print(Text("Prompt:", style="bold"))
-    console.print(Text(request.prompt))
+    console.print(Text(request.prompt), soft_wrap=not console.is_terminal)
+    if request.text_layer == "hint" and any(page.hint for page in plan.pages):
+        hint = template("ocr.hint").replace("{prompt}", request.prompt).replace("{text}", "<the page's text layer>")
+        console.print(Text("Prompt for pages with a good text layer (--text-layer hint):", style="bold"))
+        console.print(Text(hint), soft_wrap=not console.is_terminal)
+
+
+_COLUMNS = ("source", "page", "pixels", "DPI", "resized", "visual tokens", "text layer", "note")
+
+
+def _cells(page: DryRunPage) -> list[Text]:
+    """A page's cells after the source: page, pixels, DPI, resized, visual tokens, text layer, note."""
+    if page.error:
+        return [Text(str(page.page or "")), Text(), Text(), Text(), Text(), _verdict(page),
+                Text(for_terminal(page.error), style="red")]  # fmt: skip
+    taken = page.text_source == "text-layer"
+    return [
+        Text(str(page.page)),
+        Text(f"{page.width}x{page.height}"),
+        Text(str(page.dpi or "")),
+        Text("" if taken else f"{page.resized_width}x{page.resized_height}"),
+        Text("" if taken else f"{page.visual_tokens:,}"),
+        _verdict(page),
+        Text("; ".join(filter(None, [page.text_layer_reason, page.note]))),
+    ]
+
+
+def _tables(plan: DryRunPlan, console: Console) -> None:
+    """On a terminal: one table per file, the file's whole name as its title (never cut), sizes
+    kept whole, the note column taking the rest of the width."""
+    groups: list[tuple[str, list[DryRunPage]]] = []
+    for page in plan.pages:
+        if not groups or groups[-1][0] != page.source or page.page is None:
+            groups.append((page.source, []))
+        groups[-1][1].append(page)
+    for source, pages in groups:
+        table = Table(
+            "page", Column("pixels", no_wrap=True, min_width=9), "DPI", Column("resized", no_wrap=True, min_width=9),
+            Column("tokens", no_wrap=True), Column("text layer", no_wrap=True, min_width=9),
+            Column("note", ratio=1, min_width=10, overflow="fold"),
+            title=Text(for_terminal(source), style="bold"), title_justify="left",  # the name is data: shown, not obeyed
+        )  # fmt: skip
+        for page in pages:
+            table.add_row(*_cells(page))
+        console.print(table)
 
 
 def _verdict(page: DryRunPage) -> Text:
