@@ -343,4 +343,3 @@ def _describe(exc: Exception) -> str:
     if detail and detail not in text:
         text = f"{text} {detail}"
     return f"HTTP {status}: {text}" if status else f"{type(exc).__name__}: {text}"
-
