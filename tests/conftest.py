@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from tiny_checkpoint import build
+
+# A test run started in the background by a non-interactive shell (`bash .ci/run &`) inherits SIGINT
+# ignored (POSIX), and every exaone the tests start would too: the Ctrl-C tests would then see a
+# process that cannot be interrupted. With a handler here, the children start with the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
