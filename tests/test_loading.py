@@ -54,8 +54,8 @@ def test_small_max_memory_offloads_to_disk_and_still_answers(
     offload = tmp_path / "offload"
     full = ask(tiny_model, receipt_png)
     code, body, stderr = ask(tiny_model, receipt_png, "--max-memory", "cpu=2MiB", "--offload-folder", str(offload))
-    assert code == 0, stderr
     assert body is not None and full[1] is not None
+    assert code == (1 if body["note"] else 0), stderr  # the random model's answer may be cut: exit 1 and a note
     assert body["raw"] == full[1]["raw"]  # same answer, just slower
     engine = LocalEngine.load(
         LoadOptions(model=str(tiny_model), max_memory=(("cpu", 2 * 2**20),), offload_folder=str(offload))
@@ -171,9 +171,9 @@ def test_unreachable_hub_loads_the_cached_copy(tiny_model: Path, receipt_png: Pa
         "ask", str(receipt_png), "What is shown?", "--model", "test-org/exaone-tiny", "--no-think",
         "--max-new-tokens", "4", "--temperature", "0", "--json", env=env, timeout=120,
     )  # fmt: skip
-    # The random tiny model may answer nothing: exit code 1 with its documented warning, still an answer.
-    assert proc.returncode == 0 or "empty answer" in proc.stderr, proc.stderr
     body = json.loads(proc.stdout)
+    # The random tiny model's 4-token answer may be empty or cut: exit code 1 with its note, still an answer.
+    assert proc.returncode == (1 if body["note"] else 0), proc.stderr
     assert body["model"] == "test-org/exaone-tiny" and body["tokens"]["completion"] > 0
     assert "Error:" not in proc.stderr
     assert "cannot be reached" in proc.stderr and "using the cached copy of test-org/exaone-tiny" in proc.stderr
