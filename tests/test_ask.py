@@ -219,17 +219,23 @@ def test_no_question_is_a_usage_error(args: list[str]) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_real_signal_mid_generation_exits_130_without_traceback(
-    tiny_model: Path, receipt_png: Path, signum: int
+    tiny_model: Path, receipt_png: Path, signum: int, tmp_path: Path
 ) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "exaone_cli", "ask", str(receipt_png), "What is shown?", "--model", str(tiny_model),
-         "--max-new-tokens", "100000", "--temperature", "1", "--seed", "1", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    time.sleep(12)  # past the imports and the model load: sampling 100k tokens takes minutes
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signum)
-    stdout, stderr = proc.communicate(timeout=60)
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as stderr_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "exaone_cli", "ask", str(receipt_png), "What is shown?", "--model", str(tiny_model),
+             "--max-new-tokens", "100000", "--temperature", "1", "--seed", "1", "--json"],
+            stdout=subprocess.PIPE, stderr=stderr_file, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while "Loaded " not in err.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # until the model is loaded: the signal must land in the generation
+        time.sleep(1)
+        assert proc.poll() is None, (proc.communicate(), err.read_text())
+        proc.send_signal(signum)
+        stdout, _ = proc.communicate(timeout=60)
+    stderr = err.read_text()
     assert proc.returncode == 130, stderr
     assert "Interrupted" in stderr and "Traceback" not in stderr
     assert stdout == ""
