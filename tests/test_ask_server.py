@@ -317,3 +317,15 @@ def test_reasoning_with_thinking_off_is_said_without_nested_parentheses(image: P
     code, body, _ = ask_json(case("reasoning-only--body.json"), image, "--no-think")
     assert code == 1 and "all 9 characters came as reasoning although thinking was off" in body["note"]
     assert "(" not in body["note"] and "may ignore enable_thinking=false" in body["note"]
+
+
+def test_extract_says_an_interruption_once(image: Path) -> None:
+    """Ctrl-C in `exaone extract` said "Interrupted after 0 of 1 results: ..." and then
+    "Interrupted." again (ocr says it once since the first-contact fixes)."""
+    with HangingStream(["x"]) as server:
+        run = run_on_terminal(
+            "extract", str(image), "--fields", "합계:integer", "--server", server.url, "--jsonl",
+            stdout="file", interrupt_after=b"Extract", timeout=60,
+        )  # fmt: skip
+    assert run.returncode == 130, run.text
+    assert run.text.count("Interrupted") == 1, run.text

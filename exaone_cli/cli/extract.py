@@ -183,10 +183,10 @@ def _run(settings: ExtractSettings, err: Console, *, quiet: bool) -> ExtractRun:
                 view.count(result.completion_tokens, ok=result.valid)
                 if not result.valid and not in_table:
                     report(err, error_line(result))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # said once, here (not "Interrupted." again from the error boundary)
         if not quiet:
             say(err, finished_line(view, settings, run.total, interrupted=True))
-        raise
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     if not quiet:
         say(err, finished_line(view, settings, run.total))
     return run
