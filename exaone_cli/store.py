@@ -246,8 +246,8 @@ class PageStore:
     def put(self, key: PageKey, record: Mapping[str, Any], source: str) -> None:
         """Store (or replace) one page's record, in its own transaction."""
         row = (
-            key.digest, key.sha256, key.page, key.text_source, key.settings, source,
-            json.dumps(record, ensure_ascii=False), time.time(),
+            key.digest, key.sha256, key.page, key.text_source, _sqlite_text(key.settings), _sqlite_text(source),
+            _record_json(record), time.time(),
         )  # fmt: skip
         if self.broken:
             return
@@ -377,3 +377,29 @@ def open_store(enabled: bool, warn: Warn) -> PageStore | None:
     except StoreError as exc:
         warn(f"{exc.message}; going on without it" + (f" ({exc.hint})" if exc.hint else ""))
         return None
+
+
+def _sqlite_text(text: str) -> str:
+    """`text` as SQLite can keep it (UTF-8). A file name whose bytes are not UTF-8 reaches Python
+    with lone surrogates (PEP 383), which no UTF-8 encoder takes: they become U+FFFD here, in
+    what `exaone cache info` shows of the name."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:  # the file name's own bytes, each undecodable one shown as one U+FFFD
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate that came from elsewhere
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "replace")
+    return text
+
+
+def _record_json(record: Mapping[str, Any]) -> str:
+    """A page record as JSON text for the store: readable UTF-8, or, when a value holds lone
+    surrogates (a non-UTF-8 file name in `source`), ASCII escapes, which JSON reads back exactly."""
+    text = json.dumps(record, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(record)
+    return text

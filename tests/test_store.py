@@ -150,3 +150,14 @@ def test_a_failure_mid_run_is_one_warning_then_no_store(tmp_path: Path) -> None:
     store.put(key, {"text": "lost again"}, "a.pdf")
     store.close()
     assert len(warnings) == 1 and "going on without it" in warnings[0]
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_and_read_back(tmp_path: Path) -> None:
+    """`exaone ocr "r\xff.pdf"` died with UnicodeEncodeError when its first page was stored (the
+    name arrives with a lone surrogate), losing the run's work."""
+    name = os.fsdecode(b"r\xff.pdf")
+    key = PageKey.of("abc", 1, "model", {"model": "m"})
+    with PageStore.open(tmp_path / "pages.sqlite3") as store:
+        store.put(key, {"source": name, "text": "합계 12,500원"}, name)
+        assert store.get_many([key]) == {key: {"source": name, "text": "합계 12,500원"}}  # exact
+        assert [d.source for d in store.info().documents] == ["r\ufffd.pdf"]  # shown, not crashed
