@@ -83,8 +83,8 @@ def main() -> None:
 
     from exaone_cli.config import PRESETS, LoadOptions, Sampling
     from exaone_cli.engines.local import LocalEngine
+    from exaone_cli.ocr.pipeline import OcrRequest, plan_documents, run_ocr
     from exaone_cli.pages import PageRanges, RasterOptions
-    from exaone_cli.pipeline import OcrRequest, plan_documents, run_ocr
     from exaone_cli.prompts import template
 
     work = Path(tempfile.mkdtemp(prefix="exaone-bench-"))

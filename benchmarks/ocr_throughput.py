@@ -74,7 +74,7 @@ def pages_only(args: argparse.Namespace, model_dir: str, pdf: Path, prompt_path:
     from exaone_cli.api import ocr_run
     from exaone_cli.config import LoadOptions, SamplingFlags
     from exaone_cli.engines.local import LocalEngine
-    from exaone_cli.ocr_settings import OcrSettings
+    from exaone_cli.ocr.settings import OcrSettings
 
     processor = AutoProcessor.from_pretrained(model_dir)
     model = AutoModelForImageTextToText.from_pretrained(model_dir, device_map="auto")

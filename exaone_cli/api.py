@@ -1,5 +1,5 @@
 """The library entry points: what the CLI calls, and what other Python code can call:
-`ask`, `dry_run`, and `ocr_run` (the run itself lives in ocr_run.py)."""
+`ask`, `dry_run`, and `ocr_run` (the run itself lives in ocr/run.py)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
+from .ask.docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
 from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
-from .docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
 from .engines import Engine, Prompt, RemoteOptions, describe_engine, describe_source, open_engine
 from .engines.base import OnText
 from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
 from .errors import InputError
-from .ocr_run import OcrRun, ProgressFactory, ocr_run
-from .ocr_settings import OcrSettings
+from .ocr.pipeline import DocumentPlan, error_text, plan_documents
+from .ocr.read_ahead import render_page
+from .ocr.retries import DEFAULT_PAGE_RETRIES
+from .ocr.run import OcrRun, ProgressFactory, ocr_run
+from .ocr.settings import OcrSettings
+from .ocr.text_sources import takes_layer
 from .pages import Document, Page, PageRanges, RasterOptions, open_document
-from .pipeline import DocumentPlan, error_text, plan_documents
 from .prompts import ask_prompt
-from .read_ahead import render_page
 from .results import AskResult, ImageRef, PageRead
-from .retries import DEFAULT_PAGE_RETRIES
 from .store import open_store
-from .text_sources import takes_layer
 from .vision import visual_tokens
 
 __all__ = ["AskResult", "DryRunPage", "DryRunPlan", "OcrRun", "ask", "dry_run", "ocr_run"]
@@ -65,7 +65,7 @@ def ask(
 
     When the selected pages fit in one prompt as images (at most `max_images`, and their visual
     tokens, the question and the answer within `context_tokens`), they go in as images. Otherwise
-    document mode (docqa.py) answers from the pages' text with cited pages; `look` then shows the
+    document mode (ask/docqa.py) answers from the pages' text with cited pages; `look` then shows the
     cited pages as images for a second answer. `cache` uses the page store; `progress(total)` is
     entered around the transcription of pages (a context manager with `advance(record)`).
     In document mode, pages not in the page store are transcribed as `exaone ocr` does, with

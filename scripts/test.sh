@@ -39,6 +39,8 @@ $PY -m ruff check --output-format concise exaone_cli tests
 $PY -m ruff format --check exaone_cli tests
 echo "== mypy"
 $PY -m mypy
+echo "== lint-imports (the layers in pyproject.toml)"
+.venv/bin/lint-imports
 # The README's install lines, each in a fresh venv with a smoke command (a few minutes: skipped when
 # extra arguments pick tests, unless INSTALL_CHECK=1; INSTALL_CHECK=0 skips them always).
 if [ "${INSTALL_CHECK:-}" != 0 ] && { [ $# -eq 0 ] || [ "${INSTALL_CHECK:-}" = 1 ]; }; then

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RECEIPT = ROOT / "examples" / "receipt.png"
 # What a command's module brings in; `exaone --help` must load none of it.
 COMMAND_WEIGHT = ("exaone_cli.cli.ocr", "exaone_cli.cli.ask", "exaone_cli.cli.doctor", "exaone_cli.api",
-                  "exaone_cli.pipeline", "PIL", "pypdfium2", "openai", "torch", "transformers")  # fmt: skip
+                  "exaone_cli.ocr.pipeline", "PIL", "pypdfium2", "openai", "torch", "transformers")  # fmt: skip
 
 
 def imported_by(*args: str) -> set[str]:

@@ -20,7 +20,7 @@ from conftest import run_exaone
 from docqa_fixtures import DocumentServer, coded, contract_pages, make_coded_pdf
 from pdf_fixtures import SAMPLE_PAGES, make_text_pdf
 
-from exaone_cli.docqa import neutralize
+from exaone_cli.ask.docqa import neutralize
 
 ANSWER_PAGE = 87
 ANSWER = "제87조의2 (위약금) 계약을 해지하는 자는 상대방에게 위약금 3,700만원을 지급한다."

@@ -12,9 +12,9 @@ from PIL import Image
 
 from exaone_cli.config import PRESETS, LoadOptions, Sampling
 from exaone_cli.engines.local import LocalEngine
-from exaone_cli.output import JsonlWriter
+from exaone_cli.ocr.output import JsonlWriter
+from exaone_cli.ocr.pipeline import OcrRequest, plan_documents, run_ocr
 from exaone_cli.pages import PageRanges, RasterOptions
-from exaone_cli.pipeline import OcrRequest, plan_documents, run_ocr
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from exaone_cli.config import PRESETS, LoadOptions, Sampling
 from exaone_cli.engines.base import Generation, OnText, Prompt
 from exaone_cli.engines.local import LocalEngine
 from exaone_cli.errors import OutOfMemory
+from exaone_cli.ocr.pipeline import OcrRequest, plan_documents, run_ocr
 from exaone_cli.pages import PageRanges, RasterOptions
-from exaone_cli.pipeline import OcrRequest, plan_documents, run_ocr
 from exaone_cli.vision import visual_tokens
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exaone_cli.retrieval import choose_pages, estimate_tokens, rank_pages, terms
+from exaone_cli.ask.retrieval import choose_pages, estimate_tokens, rank_pages, terms
 
 PAGES = [
     "제1조 (목적) 이 계약은 물품 공급에 관한 사항을 정한다.",

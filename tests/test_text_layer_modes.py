@@ -26,10 +26,10 @@ from exaone_cli.cli import app
 from exaone_cli.config import PRESETS, Sampling
 from exaone_cli.engines import remote as remote_module
 from exaone_cli.engines.base import Generation, OnText, Prompt
+from exaone_cli.ocr.pipeline import OcrRequest, plan_documents, run_ocr
+from exaone_cli.ocr.retries import retry_reason, retry_sampling
 from exaone_cli.pages import PageRanges, RasterOptions
-from exaone_cli.pipeline import OcrRequest, plan_documents, run_ocr
 from exaone_cli.results import PageRecord
-from exaone_cli.retries import retry_reason, retry_sampling
 
 KINDS = ["text", "unmapped", "ocr-scan", "blank", "text"]
 VERDICTS = ["good", "garbled", "invisible", "none", "good"]
@@ -140,12 +140,12 @@ def test_hint_puts_a_good_layer_into_that_pages_prompt_only(mixed: Path) -> None
 
 
 def test_off_never_reads_the_layer(mixed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import exaone_cli.pipeline
+    import exaone_cli.ocr.pipeline
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the text layer was read")
 
-    monkeypatch.setattr(exaone_cli.pipeline, "read_text_layers", refuse)
+    monkeypatch.setattr(exaone_cli.ocr.pipeline, "read_text_layers", refuse)
     with FakeServer() as server:
         code, lines, _ = ocr(mixed, "--server", server.url, "--text-layer", "off")
     assert code == 0
@@ -339,7 +339,7 @@ def test_prefer_sends_a_page_with_a_large_picture_to_the_model_and_says_why(tmp_
     assert "images cover" in figure["text_layer_reason"] and logo["text_layer_reason"] is None
     assert figure["visual_tokens"] > 0
     # ask's document mode takes only complete layers too: the figure page is left to the model
-    from exaone_cli.page_texts import good_text_layers
+    from exaone_cli.ask.page_texts import good_text_layers
 
     plans = plan_documents([str(pdf)], PageRanges.all(), RasterOptions(dpi=40), read_layers=True)
     assert list(good_text_layers(plans, None)) == [(0, 2)]

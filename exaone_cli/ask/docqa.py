@@ -15,24 +15,24 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
-from .engines import Engine, Prompt, RemoteOptions
-from .engines.base import Generation, OnText
-from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
-from .errors import InputError, UsageError
-from .inputs import open_source
-from .ocr_run import ProgressFactory
-from .ocr_settings import transcription_request
+from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
+from ..engines import Engine, Prompt, RemoteOptions
+from ..engines.base import Generation, OnText
+from ..engines.finish import answer_or_cut_note, generate_answer, parse_generation
+from ..errors import InputError, UsageError
+from ..inputs import open_source
+from ..ocr.pipeline import DocumentPlan
+from ..ocr.retries import DEFAULT_PAGE_RETRIES
+from ..ocr.run import ProgressFactory
+from ..ocr.settings import transcription_request
+from ..pages import Page, PageRanges, RasterOptions, open_document
+from ..parse import Citation, find_citations
+from ..prompts import document_prompt, look_prompt
+from ..results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
+from ..store import PageStore
+from ..vision import visual_tokens
 from .page_texts import PageText, page_texts
-from .pages import Page, PageRanges, RasterOptions, open_document
-from .parse import Citation, find_citations
-from .pipeline import DocumentPlan
-from .prompts import document_prompt, look_prompt
-from .results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
-from .retries import DEFAULT_PAGE_RETRIES
 from .retrieval import choose_pages, estimate_tokens, rank_pages
-from .store import PageStore
-from .vision import visual_tokens
 
 Note = Callable[[str], None]
 

@@ -14,15 +14,15 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
-from .config import LoadOptions
-from .engines import Engine, RemoteOptions
-from .ocr_run import OcrRun, ProgressFactory, model_key, text_layer_key
-from .ocr_settings import OcrSettings
-from .pages import PageRanges
-from .pages.text_layer import read_text_layers
-from .pipeline import DocumentPlan, OcrRequest
-from .results import PageRecord
-from .store import PageStore
+from ..config import LoadOptions
+from ..engines import Engine, RemoteOptions
+from ..ocr.pipeline import DocumentPlan, OcrRequest
+from ..ocr.run import OcrRun, ProgressFactory, model_key, text_layer_key
+from ..ocr.settings import OcrSettings
+from ..pages import PageRanges
+from ..pages.text_layer import read_text_layers
+from ..results import PageRecord
+from ..store import PageStore
 
 Warn = Callable[[str], None]
 

@@ -20,14 +20,14 @@ from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions, Samplin
 from ..engines.remote import remote_options
 from ..engines.text import valid_text
 from ..errors import ExitCode, UsageError
+from ..json_text import write_json
+from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..pages import DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
-from ..render.json import write_json
 from ..render.progress import OcrView, loaded_line, say, set_spinner_text, spinner
 from ..render.rich import StreamingAnswer, print_ask
 from ..render.terminal import for_terminal
 from ..render.text import ask_text
 from ..results import AskResult
-from ..retries import DEFAULT_PAGE_RETRIES
 from .errors import error_boundary, report, warn
 from .options import (
     SAMPLING,

@@ -14,8 +14,8 @@ from rich.text import Text
 
 from ..errors import InputError
 from ..inputs import open_source
+from ..json_text import dumps
 from ..memory.hardware import format_bytes
-from ..render.json import dumps
 from ..store import (
     NO_CACHE_ENV,
     PageStore,

@@ -14,12 +14,12 @@ from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..engines import describe_engine, describe_source
 from ..engines.remote import remote_options
 from ..errors import ExitCode
-from ..ocr_settings import FORMATS, OcrSettings
+from ..ocr.retries import DEFAULT_PAGE_RETRIES, MAX_PAGE_RETRIES, RETRY_LADDER_HELP
+from ..ocr.settings import FORMATS, OcrSettings
+from ..ocr.text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
 from ..render.dry_run import print_dry_run
 from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from ..render.sinks import make_sink
-from ..retries import DEFAULT_PAGE_RETRIES, MAX_PAGE_RETRIES, RETRY_LADDER_HELP
-from ..text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
 from .errors import error_boundary, report, warn
 from .options import (
     SAMPLING,

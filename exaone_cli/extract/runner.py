@@ -16,8 +16,8 @@ from ..config import Sampling
 from ..engines import Engine, Prompt, check_constrained_decoding, open_engine
 from ..engines.base import Generation
 from ..errors import ExaoneError, GenerationError, InputError, UsageError
+from ..ocr.pipeline import DocumentPlan, error_text, plan_documents
 from ..pages import Page, open_document
-from ..pipeline import DocumentPlan, error_text, plan_documents
 from ..vision import visual_tokens
 from .prompt import extract_prompt, repair_prompt
 from .result import ExtractResult

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..config import LoadOptions, Preset, Sampling, SamplingFlags
 from ..engines.remote import RemoteOptions
 from ..errors import UsageError
-from ..output import OutputFormats, check_destination
+from ..ocr.output import OutputFormats, check_destination
 from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .schema import ExtractionSchema
 

@@ -1,4 +1,5 @@
 """How much memory the model needs and where it would go, planned from its config alone.
+May import engines/ (the checkpoint), config, machine and errors; only doctor's cli and render use it.
 
 The model is built on the meta device (no weights, no download), every tensor is sized the way
 transformers really loads it, and placement replays transformers' budget rules before asking

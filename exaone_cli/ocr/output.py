@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from .errors import ExaoneError, ExitCode, UsageError
-from .render.json import dumps
-from .results import PageRecord
+from ..errors import ExaoneError, ExitCode, UsageError
+from ..json_text import dumps
+from ..results import PageRecord
 
 ResumeKey = tuple[str, int, str, str, str]  # sha256, page, prompt_sha256, preset, model
 

@@ -19,42 +19,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from .config import Preset, Sampling
-from .engines.base import Engine, Generation, Prompt
-from .engines.finish import answer_note
-from .errors import ExaoneError, GenerationError, InputError, error_text
-from .inputs import Source, open_source
-from .pages import PageRanges, RasterOptions, open_document
-from .pages.text_layer import TextLayer, read_text_layers
-from .parse import parse_answer
+from ..config import Preset, Sampling
+from ..engines.base import Engine, Generation, Prompt
+from ..engines.finish import answer_note
+from ..errors import ExaoneError, GenerationError, InputError, error_text
+from ..inputs import Source, open_source
+from ..pages import PageRanges, RasterOptions, open_document
+from ..pages.text_layer import TextLayer, read_text_layers
+from ..parse import parse_answer
+from ..results import PageRecord
+from ..vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
+from .plan import DocumentPlan
 from .read_ahead import ReadAhead, Rendered
-from .results import PageRecord
 from .retries import DEFAULT_PAGE_RETRIES, last_chance, retry_reason, retry_sampling
 from .text_sources import DEFAULT_TEXT_LAYER_MODE, TextLayerMode, layer_note, page_prompt, takes_layer
-from .vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
 
 __all__ = ["DocumentPlan", "OcrRequest", "SkipPage", "error_text", "plan_documents", "run_ocr"]
-
-
-@dataclass(frozen=True)
-class DocumentPlan:
-    """One input: its selected pages, or why it cannot be read at all; for a PDF whose text layer
-    was read, each selected page's layer (`layers`, by page number; None when not read)."""
-
-    display: str
-    source: Source | None = None
-    pages: tuple[int, ...] = ()
-    page_count: int = 0
-    error: str | None = None
-    layers: Mapping[int, TextLayer] | None = None
-    note: str | None = None  # requested pages it does not have; goes into each of its records
-
-    @property
-    def sha256(self) -> str | None:
-        return self.source.sha256 if self.source else None
-
-    def layer(self, number: int) -> TextLayer | None:
-        return self.layers.get(number) if self.layers is not None else None
 
 
 def plan_documents(

@@ -8,14 +8,11 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from .errors import InputError, error_text
-from .pages import Document, Page, RasterOptions, open_document
-from .vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
-
-if TYPE_CHECKING:
-    from .pipeline import DocumentPlan
+from ..errors import InputError, error_text
+from ..pages import Document, Page, RasterOptions, open_document
+from ..vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
+from .plan import DocumentPlan
 
 
 @dataclass(frozen=True)

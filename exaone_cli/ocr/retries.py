@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from .config import Sampling
-from .pages.text_layer import TextLayer
-from .results import PageRecord
+from ..config import Sampling
+from ..pages.text_layer import TextLayer
+from ..results import PageRecord
 
 DEFAULT_PAGE_RETRIES = 2
 # Past the third retry the ladder is at temperature 1.0 and stays there: more tries only repeat

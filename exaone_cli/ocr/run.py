@@ -1,7 +1,7 @@
 """`exaone ocr` as a run: plan the inputs, choose the pages the model must do (not skipped by
 --resume, not in the page store, not taken from a good text layer), open the engine only if any
 page needs it, then hand each finished page record to the sink in input order and keep it in the
-page store. `ask`'s document mode transcribes its pages through the same run (page_texts.py).
+page store. `ask`'s document mode transcribes its pages through the same run (ask/page_texts.py).
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Literal, Protocol
 
-from .config import LoadOptions, Sampling
-from .engines import Engine, Prompt, open_engine
-from .engines.base import Generation, OnText
-from .engines.checkpoint import looks_like_path
-from .ocr_settings import OcrSettings
+from ..config import LoadOptions, Sampling
+from ..engines import Engine, Prompt, open_engine
+from ..engines.base import Generation, OnText
+from ..engines.checkpoint import looks_like_path
+from ..results import PageRecord
+from ..store import PageKey, PageStore, open_store
 from .output import Sink, finished_pages
 from .pipeline import DocumentPlan, SkipPage, plan_documents, run_ocr
-from .results import PageRecord
 from .retries import retry_reason
-from .store import PageKey, PageStore, open_store
+from .settings import OcrSettings
 from .text_sources import takes_layer
 
 OnStatus = Callable[[str], None]

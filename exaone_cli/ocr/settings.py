@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import LoadOptions, Preset, Sampling, SamplingFlags
-from .engines.remote import RemoteOptions
-from .errors import UsageError
+from ..config import LoadOptions, Preset, Sampling, SamplingFlags
+from ..engines.remote import RemoteOptions
+from ..errors import UsageError
+from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
+from ..prompts import template
 from .output import OutputFormats, check_destination, check_resumable
-from .pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .pipeline import OcrRequest
-from .prompts import template
 from .retries import DEFAULT_PAGE_RETRIES, MAX_PAGE_RETRIES
 from .text_sources import DEFAULT_TEXT_LAYER_MODE, text_layer_mode
 

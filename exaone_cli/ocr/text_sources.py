@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .errors import UsageError
-from .pages.text_layer import TextLayer
-from .prompts import template
+from ..errors import UsageError
+from ..pages.text_layer import TextLayer
+from ..prompts import template
 
 TextLayerMode = Literal["off", "fallback", "hint", "prefer"]
 TEXT_LAYER_MODES: tuple[TextLayerMode, ...] = ("off", "fallback", "hint", "prefer")

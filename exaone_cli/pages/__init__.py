@@ -1,4 +1,5 @@
 """Pages as images: PDFs rasterized (pypdfium2 or poppler), image files frame by frame, page ranges.
+May import inputs and errors only; everything that turns pages into text sits above it.
 
 The pipeline opens a Document, asks `page_size` to plan (no pixels are made), then `render`s one
 page at a time, so a 500-page PDF never sits in memory and a bad page is one error, not the run's end.

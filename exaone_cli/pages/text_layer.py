@@ -17,7 +17,7 @@ page gets a verdict before its layer is trusted:
 A `good` layer is still only the page's text, not what its pictures show: a page whose images
 cover PICTURE_SHARE of it or more (a chart, a table pasted as a picture; small logos and icons
 are not counted) keeps its verdict, with a reason saying how much the images cover, and is not
-`complete` (text_sources.py sends it to the model).
+`complete` (ocr/text_sources.py sends it to the model).
 
 This is the one API other parts of exaone use (`exaone ocr --text-layer`, document questions):
 

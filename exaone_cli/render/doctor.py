@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..json_text import dumps
 from ..machine import Machine
 from ..memory import MemoryPlan, format_bytes
-from .json import dumps
 
 SCHEMA_VERSION = 1
 _VERDICT_STYLE = {"gpu": "bold green", "gpu_tight": "bold yellow", "offload": "yellow", "cpu": "yellow"}

@@ -10,9 +10,9 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from ..api import DryRunPage, DryRunPlan
-from ..ocr_settings import OcrSettings
+from ..json_text import dumps
+from ..ocr.settings import OcrSettings
 from ..prompts import template
-from .json import dumps
 from .terminal import for_terminal
 
 

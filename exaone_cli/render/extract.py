@@ -21,9 +21,9 @@ from ..extract.flatten import columns, flatten, header, leaf, spreadsheet_safe
 from ..extract.result import ExtractResult
 from ..extract.runner import ResultSink
 from ..extract.settings import ExtractSettings
-from ..output import JsonlWriter, atomic_write
+from ..json_text import dumps
+from ..ocr.output import JsonlWriter, atomic_write
 from ..results import SCHEMA_VERSION
-from .json import dumps
 from .terminal import for_terminal
 
 BOM = "\ufeff"  # Excel reads a CSV file as UTF-8 only when it starts with one

@@ -35,7 +35,7 @@ from .terminal import for_terminal
 
 if TYPE_CHECKING:
     from ..extract.settings import ExtractSettings
-    from ..ocr_settings import OcrSettings
+    from ..ocr.settings import OcrSettings
     from ..results import PageRecord
 
 

@@ -15,10 +15,10 @@ from rich.console import Console
 
 from ..config import Preset, Sampling
 from ..engines.text import valid_text
-from ..ocr_settings import OcrSettings
-from ..output import JsonlWriter, Sink, atomic_write
+from ..json_text import dumps
+from ..ocr.output import JsonlWriter, Sink, atomic_write
+from ..ocr.settings import OcrSettings
 from ..results import PageRecord, documents_json
-from .json import dumps
 from .pages import markdown_block, print_page, text_block
 from .terminal import for_terminal
 

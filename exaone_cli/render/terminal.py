@@ -6,7 +6,7 @@ clipboard (OSC 52); NUL, BEL, backspace and carriage return hide or overwrite te
 text views pass such text through `for_terminal` when (and only when) it goes to a terminal:
 every C0 control but newline and tab, DEL and every C1 control becomes a visible stand-in, and
 lone surrogates become U+FFFD. Files and pipes get the exact text; JSON escapes controls
-(render/json.py), so it is exact and inert everywhere.
+(json_text.py), so it is exact and inert everywhere.
 """
 
 from __future__ import annotations
