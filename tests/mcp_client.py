@@ -29,7 +29,8 @@ async def stdio_session(
         command="sh",
         args=["-c", f"{command} | tee {shlex.quote(str(logs / 'wire.jsonl'))}"],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        # As a client starts it: no PYTHONUNBUFFERED, so a stray print sits in a buffer as it would.
+        env={**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, **(env or {})},
     )
     with (logs / "stderr.txt").open("w", encoding="utf-8") as errlog:
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:

@@ -62,12 +62,11 @@ def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: P
     stray = tmp_path / "stray"
     stray.mkdir()
     (stray / "sitecustomize.py").write_text(
-        "import os, sys\n"
+        "import os\n"
         "from exaone_cli.engines import remote\n"
         "generate = remote.RemoteEngine.generate\n"
         "def noisy(self, *args, **kwargs):\n"
         "    print('a stray print')\n"
-        "    sys.stdout.flush()\n"
         "    os.write(1, b'native library chatter\\n')\n"
         "    return generate(self, *args, **kwargs)\n"
         "remote.RemoteEngine.generate = noisy\n"

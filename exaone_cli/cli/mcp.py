@@ -43,13 +43,14 @@ MCP_HELP = """Serve exaone's tools (ocr, ask, extract, inspect) to AI agents ove
 
 The agent's client starts it (standard input and output carry the protocol); the model is loaded \
 by the first call that needs it and kept until the client stops the server. Only files under the \
---root folders (default: the working folder) are read; no URL is fetched.
+--root folders (default: the working folder) are read; no URL is fetched. With --transport \
+streamable-http it serves http://127.0.0.1:8765/mcp (--host, --port) instead.
 
 \b
 Examples:
   claude mcp add exaone -- exaone mcp --root ~/문서
   exaone mcp --root ~/docs --server http://gpu-box:8000/v1
-  exaone mcp --transport streamable-http --port 8765    # at http://127.0.0.1:8765/mcp
+  exaone mcp --transport streamable-http --port 8765
 """
 MCP_INSTALL = "pip install '.[mcp]' in exaone's folder (see the README's Install)"
 SERVING = "Serving"

@@ -76,9 +76,7 @@ class Roots:
         directly in it, by name), as absolute paths for the core to open. InputError for any path
         refused, or a folder without a document."""
         files: list[str] = []
-        for line in paths.splitlines() or [""]:
-            if not line.strip() and files:
-                continue
+        for line in [line for line in paths.splitlines() if line.strip()] or [""]:
             path = self.resolve(line)
             if path.is_dir():
                 found = folder_documents(path, self)

@@ -9,6 +9,7 @@ private copy, so nothing else (a stray print, a native library, a warning) can r
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -32,6 +33,8 @@ a document holds and what reading it costs (no model), `ocr` for the text of its
 an answer with the pages it cites, `extract` for fields as JSON that matches a schema. Paths are
 files or folders under {roots}; relative paths start there. Large results come in parts: call the
 same tool again with the `cursor` the result gives."""
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # where the SDK turns its DNS-rebinding protection on
 
 Path_ = Annotated[
     str,
@@ -153,9 +156,18 @@ class ExaoneMCP:
         """Serve until the client goes (stdio) or the process is stopped; the engine is closed then."""
         try:
             if transport == "stdio":
+                # A print is flushed at once, while fd 1 points at stderr: never held back in the
+                # buffer until exit, when the SDK has given fd 1 back to the protocol stream.
+                with suppress(AttributeError, ValueError):
+                    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
                 self.server.run("stdio")
             else:
                 to_stderr(f"exaone mcp: serving http://{host}:{port}/mcp (roots: {self.tools.roots.describe()})")
+                if host not in LOOPBACK:
+                    to_stderr(
+                        f"Warning: --host {host}: anyone who reaches this port can read the documents under the roots"
+                        " (no authentication, and no DNS-rebinding check off 127.0.0.1)"
+                    )
                 self.server.run("streamable-http", host=host, port=port)
         finally:
             self.tools.close()

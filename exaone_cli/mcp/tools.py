@@ -198,7 +198,8 @@ class DocumentTools:
                          "raw": None if result.valid else result.raw, "note": result.note}
                     )
                 )  # fmt: skip
-                report(done, run.total, f"{result.source} p. {','.join(map(str, result.pages))}")
+                where = f" p. {','.join(map(str, result.pages))}" if result.pages else ""
+                report(done, run.total, f"{result.source}{where}")
         head = {
             "schema": target.origin,
             "results": len(items),
