@@ -20,7 +20,7 @@ from fake_openai import FakeServer
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_client import error_text, payload, stdio_session
-from pdf_fixtures import make_text_pdf
+from pdf_fixtures import make_scanned_pdf, make_text_pdf
 
 TINY = ["--max-pixels", "50176", "--dpi", "50", "--max-new-tokens", "24", "--dtype", "float32", "--device-map", "cpu"]
 
@@ -268,3 +268,31 @@ def test_without_the_sdk_it_says_how_to_install_it(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert "exaone mcp needs the MCP SDK" in proc.stderr and "pip install '.[mcp]'" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_ask_about_a_long_document_transcribes_its_pages_with_progress(tmp_path: Path) -> None:
+    """Ten scanned pages do not go in as images (at most 8): ask transcribes them through the server's
+    kept engine, one progress notification a page, and answers from their text."""
+    root = tmp_path / "root"
+    root.mkdir()
+    make_scanned_pdf(root / "보고서.pdf", [f"{n}: {n * 10}" for n in range(1, 11)], dpi=50)
+    seen: list[tuple[float, float | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total))
+
+    async def test() -> dict[str, Any]:
+        with FakeServer() as fake:
+            async with stdio_session(["--server", fake.url, "--root", str(root)], root, tmp_path / "logs") as session:
+                arguments = {"question": "영업이익은?", "path": "보고서.pdf", "thinking": False}
+                return payload(await session.call_tool("ask", arguments, None, on_progress))
+
+    answer: dict[str, Any] = {}
+
+    async def keep() -> None:
+        answer.update(await test())
+
+    run(keep)
+    assert answer["mode"] == "text" and answer["pages_total"] == 10
+    assert {(page["as"], page["file"]) for page in answer["pages_read"]} == {("model", str(root / "보고서.pdf"))}
+    assert [p for p, t in seen if t == 10 and p >= 1] == list(range(1, 11))
