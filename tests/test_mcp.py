@@ -296,3 +296,19 @@ def test_ask_about_a_long_document_transcribes_its_pages_with_progress(tmp_path:
     assert answer["mode"] == "text" and answer["pages_total"] == 10
     assert {(page["as"], page["file"]) for page in answer["pages_read"]} == {("model", str(root / "보고서.pdf"))}
     assert [p for p, t in seen if t == 10 and p >= 1] == list(range(1, 11))
+
+
+def test_a_page_longer_than_a_part_is_split_into_numbered_parts_not_cut() -> None:
+    from exaone_cli.mcp.paging import TOKEN_BUDGET, Pager, estimate_tokens
+
+    page = "\n".join(f"{n}번째 줄: 신청 마감일은 공고일로부터 14일 이내입니다." for n in range(3000))
+    pager = Pager()
+    parts = [pager.first("ocr", {"files": 1}, [{"file": "a.pdf", "page": 1, "text": page}], lambda i: {"items": i})]
+    while parts[-1]["paging"]["next_cursor"]:
+        parts.append(pager.next("ocr", parts[-1]["paging"]["next_cursor"]))
+    assert len(parts) > 2
+    pieces = [item for part in parts for item in part["items"]]
+    assert "".join(piece["text"] for piece in pieces) == page
+    assert [piece["part"] for piece in pieces] == list(range(1, len(pieces) + 1))
+    assert {piece["parts"] for piece in pieces} == {len(pieces)}
+    assert all(estimate_tokens(json.dumps(part, ensure_ascii=False)) <= TOKEN_BUDGET for part in parts)

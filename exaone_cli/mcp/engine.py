@@ -1,6 +1,6 @@
 """The server's one engine: opened by the first call that needs the model, kept for the server's
-life, so the second question loads nothing. Tool calls that use it take turns (one model, one
-batch at a time); calls that need no model (inspect, pages from the page store) never wait for it.
+life, so the second question loads nothing. Tool calls that may use it (ocr, ask, extract) take
+turns: one model, one batch at a time; inspect needs no model and never waits.
 """
 
 from __future__ import annotations

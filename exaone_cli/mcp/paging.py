@@ -37,24 +37,26 @@ def _tokens(value: Any) -> int:
 
 def split_text(item: dict[str, Any], field: str, budget: int) -> list[dict[str, Any]]:
     """An item whose `field` alone passes the budget, as parts of that text (`part`, `parts`),
-    cut at line ends where possible; others as they are."""
+    cut at line ends where possible; others as they are. Text is measured as it travels, escaped
+    in JSON (a line end is two characters there)."""
     text = item.get(field)
     if not isinstance(text, str) or _tokens(item) <= budget:
         return [item]
     pieces: list[str] = []
-    current = ""
+    current, used = "", 0
     for line in text.splitlines(keepends=True):
-        while estimate_tokens(line) > budget:  # one line longer than a part: cut it by characters
+        while _tokens(line) > budget:  # one line longer than a part: cut it by characters
             cut = _fitting(line, budget)
             if current:
                 pieces.append(current)
-                current = ""
+                current, used = "", 0
             pieces.append(line[:cut])
             line = line[cut:]
-        if current and estimate_tokens(current + line) > budget:
+        cost = _tokens(line)
+        if current and used + cost > budget:
             pieces.append(current)
-            current = ""
-        current += line
+            current, used = "", 0
+        current, used = current + line, used + cost
     if current:
         pieces.append(current)
     return [{**item, field: piece, "part": n, "parts": len(pieces)} for n, piece in enumerate(pieces, 1)]
@@ -64,7 +66,7 @@ def _fitting(text: str, budget: int) -> int:
     low, high = 1, len(text)
     while low < high:
         middle = (low + high + 1) // 2
-        low, high = (middle, high) if estimate_tokens(text[:middle]) <= budget else (low, middle - 1)
+        low, high = (middle, high) if _tokens(text[:middle]) <= budget else (low, middle - 1)
     return low
 
 

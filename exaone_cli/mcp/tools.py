@@ -36,7 +36,7 @@ def _silent(progress: float, total: float | None, message: str) -> None:
     pass
 
 
-@dataclass
+@dataclass(frozen=True)
 class ServerOptions:
     """What `exaone mcp` was started with: the same engine and input options as every command."""
 
