@@ -60,6 +60,7 @@ def ask(
     on_loaded: OnLoaded | None = None,
     page_tokens: int = 4096,
     page_retries: int = DEFAULT_PAGE_RETRIES,
+    engine_opener: Callable[[], Engine] | None = None,
 ) -> AskResult:
     """Answer `question` about the images/pages in `inputs` (none for a text-only question).
 
@@ -74,13 +75,16 @@ def ask(
     model is loaded (or the server answered), as `exaone ocr`'s loading line says it.
 
     Inputs are read before the model loads, so a typo costs nothing. `engine` lets callers reuse
-    a loaded engine; otherwise one is opened from `load` and closed again.
+    a loaded engine, and `engine_opener` gives the caller's engine when the model is needed (a
+    server keeps one open for its life); either is left open. Otherwise one is opened from `load`
+    and closed again.
     """
     load, flags = load or LoadOptions(), flags or SamplingFlags()
     ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
     context_tokens = context_tokens or DEFAULT_CONTEXT_TOKENS
     plan = plan_inputs(inputs, ranges, raster, load)
-    opener = partial(_open_engine, load, remote, on_status, on_warning, on_loaded)
+    opener = engine_opener or partial(_open_engine, load, remote, on_status, on_warning, on_loaded)
+    keep = engine is not None or engine_opener is not None
     for note in plan.notes:  # requested pages an input lacks: said, and in the result's `note`
         on_warning(note)
     limit = plan.page_count if max_images is None else max_images
@@ -92,7 +96,7 @@ def ask(
             if page.note:  # how the image was made (a lower DPI, a dark background): also in `images`
                 on_warning(f"{page.source}: page {page.number}: {page.note}")
         result = _ask_images(question, pages, plan.page_count, flags, thinking, boxed_hint, engine,
-                             on_text, on_status, on_warning, opener)  # fmt: skip
+                             on_text, on_status, on_warning, opener, keep)  # fmt: skip
         images = [ref.with_note(plan.missing.get(ref.source)) for ref in result.images]
         return replace(result, input_notes=plan.notes, images=images)
     document = DocumentQuestion(
@@ -104,7 +108,6 @@ def ask(
         f"{plan.page_count} page(s) do not fit in one prompt as images (--max-images {limit}, --context-tokens "
         f"{context_tokens:,}): answering from their text"
     )
-    own_engine = engine is None
     if engine is None:
         engine = opener()
     store = open_store(cache, on_warning)
@@ -117,7 +120,7 @@ def ask(
     finally:
         if store is not None:
             store.close()
-        if own_engine:
+        if not keep:
             engine.close()
 
 
@@ -168,11 +171,12 @@ def _ask_images(
     on_status: OnStatus,
     on_warning: OnStatus,
     opener: Callable[[], Engine],
+    keep: bool,
 ) -> AskResult:
-    """The question with every page as an image, in one prompt."""
+    """The question with every page as an image, in one prompt; the engine is closed after unless
+    `keep`."""
     has_document = any(page.dpi is not None for page in pages)  # rendered from a PDF
     preset, reason, sampling = flags.resolve(question, len(pages), has_document)
-    own_engine = engine is None
     if engine is None:
         engine = opener()
     try:
@@ -180,7 +184,7 @@ def _ask_images(
         prompt = Prompt(text=ask_prompt(question, boxed_hint), images=[p.image for p in pages], thinking=thinking)
         generation = generate_answer(engine, prompt, sampling, on_text)
     finally:
-        if own_engine:
+        if not keep:
             engine.close()
     parsed = parse_generation(generation, thinking)
     empty = answer_or_cut_note(parsed, generation, thinking, sampling.max_new_tokens)

@@ -30,7 +30,7 @@ echo "== installing dependencies"
 $PY -m pip install -q --upgrade pip
 # shellcheck disable=SC2086
 $PY -m pip install -q $TORCH_PINS
-$PY -m pip install -q ".[local,quant,dev,extract]"
+$PY -m pip install -q ".[local,quant,dev,extract,mcp]"
 # Reinstall exaone itself every run so the tests see this tree as a wheel would ship it.
 $PY -m pip install -q --no-deps --force-reinstall --no-build-isolation .
 

@@ -123,7 +123,7 @@ def test_every_help_page_reads_whole_at_terminal_widths(columns: str) -> None:
         assert "…" not in proc.stdout, page
         examples = proc.stdout.split("Examples:")[1].split("╭")[0] if "Examples:" in proc.stdout else ""
         for line in examples.splitlines():
-            assert not line.strip() or re.match(r"   (exaone|cat) ", line), f"{page}: {line.strip()!r} wrapped"
+            assert not line.strip() or re.match(r"   (exaone|cat|claude) ", line), f"{page}: {line.strip()!r} wrapped"
 
 
 def test_help_has_usage_lines_people_can_read() -> None:

@@ -41,6 +41,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "doctor": CommandSpec("doctor", "doctor_command", "DOCTOR_HELP", "Check this machine, and plan the model's memory without loading any weights.", needs_args=False),  # noqa: E501
     "extract": CommandSpec("extract", "extract_command", "EXTRACT_HELP", "Pull fields out of documents as JSON that matches a schema."),  # noqa: E501
     "cache": CommandSpec("cache", "cache_app", "CACHE_HELP", "See and clear the page store: the page texts exaone keeps so no page is read twice.", group=True),  # noqa: E501
+    "mcp": CommandSpec("mcp", "mcp_command", "MCP_HELP", "Serve exaone's tools (ocr, ask, extract, inspect) to AI agents over the Model Context Protocol.", needs_args=False),  # noqa: E501
 }  # fmt: skip
 
 # Typer vendors Click; its exception base class is reachable through the public BadParameter.

@@ -51,7 +51,9 @@ class _Job:
 class ExtractRun:
     """An extraction run as an iterator of results, in input order, each as soon as its batch is
     done, each handed to `sink` too. The engine is opened here (not when iterating); the engine
-    and the sink are closed however the iteration ends, so an interrupted run keeps its results."""
+    and the sink are closed however the iteration ends, so an interrupted run keeps its results.
+    `engine_opener` gives the caller's engine instead (a server keeps one open for its life):
+    called only when a file can be read, and the engine is left open."""
 
     def __init__(
         self,
@@ -59,17 +61,19 @@ class ExtractRun:
         sink: ResultSink | None = None,
         engine: Engine | None = None,
         warn: Warn = _quiet,
+        engine_opener: Callable[[], Engine] | None = None,
     ) -> None:
         self.settings = settings
         self.sink = sink
         self.sampling: Sampling = settings.sampling
         self.warn = warn
         self.plans = plan_documents(settings.files, settings.ranges, settings.raster)
-        self._own_engine = engine is None and any(plan.source for plan in self.plans)
+        needs_engine = engine is None and any(plan.source for plan in self.plans)
+        self._own_engine = needs_engine and engine_opener is None
         if settings.remote is None and any(plan.source for plan in self.plans):
             check_local_grammar(settings.target, warn)  # before a model is loaded for nothing
-        if engine is None and self._own_engine:
-            engine = open_engine(settings.load, settings.remote, warn)
+        if needs_engine:
+            engine = engine_opener() if engine_opener else open_engine(settings.load, settings.remote, warn)
         self.engine = engine
         try:
             self._check_budget()
@@ -290,7 +294,12 @@ def check_local_grammar(target: ExtractionSchema, warn: Warn) -> None:
 
 
 def extract_run(
-    settings: ExtractSettings, sink: ResultSink | None = None, engine: Engine | None = None, warn: Warn = _quiet
+    settings: ExtractSettings,
+    sink: ResultSink | None = None,
+    engine: Engine | None = None,
+    warn: Warn = _quiet,
+    engine_opener: Callable[[], Engine] | None = None,
 ) -> ExtractRun:
-    """Plan the run now (files opened and counted, the engine opened); results come when iterated."""
-    return ExtractRun(settings, sink, engine, warn)
+    """Plan the run now (files opened and counted, the engine opened); results come when iterated.
+    `engine_opener`: the caller's engine, left open (see ExtractRun)."""
+    return ExtractRun(settings, sink, engine, warn, engine_opener)

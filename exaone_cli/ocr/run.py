@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from typing import Literal, Protocol
 
 from ..config import LoadOptions, Sampling
-from ..engines import Engine, Prompt, open_engine
+from ..engines import Engine, Prompt, RemoteOptions, open_engine
 from ..engines.base import Generation, OnText
 from ..engines.checkpoint import looks_like_path
 from ..results import PageRecord
@@ -53,7 +53,9 @@ class OcrRun:
     user saw is never lost.
 
     `plans` replaces the planning of `settings.files` (ask's document mode transcribes only the
-    pages it needs); `store` is the page store to use (default: opened from `settings.cache`)."""
+    pages it needs); `store` is the page store to use (default: opened from `settings.cache`).
+    `engine_opener` gives the caller's engine (a server keeps one open for its life): called only
+    when a page needs the model, and the engine is left open."""
 
     def __init__(
         self,
@@ -63,6 +65,7 @@ class OcrRun:
         warn: OnStatus = _quiet,
         plans: list[DocumentPlan] | None = None,
         store: PageStore | Literal["open"] | None = "open",
+        engine_opener: Callable[[], Engine] | None = None,
     ) -> None:
         self.settings = settings
         self.sink = sink
@@ -76,9 +79,14 @@ class OcrRun:
             for plan in self.plans:
                 if plan.note:
                     warn(f"{plan.display}: {plan.note}")
-        self._own_engine = engine is None and self.model_pages > 0
-        if engine is None and self._own_engine and settings.remote is not None:
-            engine = open_engine(settings.load, settings.remote, warn)  # cheap: it asks the server its model
+        needs_engine = engine is None and self.model_pages > 0
+        self._own_engine = needs_engine and engine_opener is None
+
+        def opened(remote: RemoteOptions | None) -> Engine:
+            return engine_opener() if engine_opener is not None else open_engine(settings.load, remote, warn)
+
+        if needs_engine and settings.remote is not None:
+            engine = opened(settings.remote)  # cheap: it asks the server its model
         self.model_key = model_key(settings.load, engine.name if engine and settings.remote else None)
         self._own_store = store == "open"
         self.store = open_store(settings.cache, warn) if store == "open" else store
@@ -87,8 +95,8 @@ class OcrRun:
         self.warned = 0  # pages without error whose answer is empty (record.warning)
         self._skip = self._resume_filter(engine.name if engine else settings.load.model) if settings.resume else None
         self._stored = self._stored_pages()
-        if engine is None and self._own_engine and self._needs_model():
-            engine = open_engine(settings.load, None, warn)
+        if engine is None and needs_engine and self._needs_model():
+            engine = opened(None)
         self.engine: Engine = engine or _NoEngine(settings.load.model)
 
     @property
@@ -286,9 +294,16 @@ def _count(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
-def ocr_run(settings: OcrSettings, sink: Sink, engine: Engine | None = None, warn: OnStatus = _quiet) -> OcrRun:
-    """Plan the run now (files are opened and counted); pages are processed when iterated."""
-    return OcrRun(settings, sink, engine, warn)
+def ocr_run(
+    settings: OcrSettings,
+    sink: Sink,
+    engine: Engine | None = None,
+    warn: OnStatus = _quiet,
+    engine_opener: Callable[[], Engine] | None = None,
+) -> OcrRun:
+    """Plan the run now (files are opened and counted); pages are processed when iterated.
+    `engine_opener`: the caller's engine, opened only if a page needs it, left open (OcrRun)."""
+    return OcrRun(settings, sink, engine, warn, engine_opener=engine_opener)
 
 
 def text_layer_key(sha256: str, page: int) -> PageKey:

@@ -1,0 +1,223 @@
+"""The MCP server: the tools with their descriptions, errors as tool errors, and the transports.
+
+Every failure reaches the agent as a ToolError with exaone's one-line message and its hint (with
+mcp 2.x any other exception arrives as a bare "Error executing tool ocr"), and the server goes on.
+Over stdio the SDK points file descriptor 1 at stderr while it serves and keeps the protocol on a
+private copy, so nothing else (a stray print, a native library, a warning) can reach the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Annotated, Any, Literal
+
+import anyio.from_thread
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from .. import __version__
+from ..errors import ExaoneError, debug_enabled
+from .engine import to_stderr
+from .tools import DocumentTools, Report
+
+INSTRUCTIONS = """\
+EXAONE 4.5 reads documents (PDFs and images, Korean first) on this machine: `inspect` to see what
+a document holds and what reading it costs (no model), `ocr` for the text of its pages, `ask` for
+an answer with the pages it cites, `extract` for fields as JSON that matches a schema. Paths are
+files or folders under {roots}; relative paths start there. Large results come in parts: call the
+same tool again with the `cursor` the result gives."""
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # where the SDK turns its DNS-rebinding protection on
+
+Path_ = Annotated[
+    str,
+    Field(
+        description="A file (PDF or image) or a folder (its PDFs and images, not subfolders), under the server's "
+        "roots; relative paths start at the first root, ~ is the home folder. Several: one per line."
+    ),
+]
+Pages = Annotated[
+    str | int | None,
+    Field(description='Pages to use, 1-based, e.g. "1-5,7" or "10-" (default: all).'),
+]
+TextLayer = Annotated[
+    str | None,
+    Field(
+        description="What to do with a PDF's own text layer: 'fallback' (default: the model reads every page, "
+        "a good layer stands in when it fails), 'prefer' (pages with a good layer are taken from it, no model: "
+        "fast), 'hint' (the layer goes into the prompt), 'off'."
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Field(description="The `paging.next_cursor` of an earlier result, for its next part (other arguments ignored)."),
+]
+
+OCR = """Transcribe the pages of PDFs and images to text (Markdown, tables as HTML), page by page, with \
+EXAONE 4.5 running locally. Result: {"documents": [{"file", "pages": [{"page", "text", "text_source", ...}]}]}; \
+a page that failed has "error" instead of "text". Pages already read come from the page store at once. \
+Sends a progress notification per page. A long result comes in parts: see "paging"."""
+ASK = """Answer a question about documents (PDFs, images), or about nothing (path empty). Short documents go \
+to the model as images; long ones are answered from the text of their most relevant pages (transcribed once, \
+then kept). Result: {"answer", "final" (the \\boxed{} answer if any), "citations": [{"file", "page"}], \
+"pages_read": [{"file", "page", "as"}], "mode"}. Check cited pages where the answer matters."""
+EXTRACT = """Pull fields out of documents as JSON that matches a schema: one result per file (its pages in one \
+prompt), or per page with per_page. Give exactly one of: schema (a JSON Schema as JSON text, or a .json file's \
+path), fields ("상호, 일자:date, 합계:integer, 품목:string[]"; types string, integer, number, boolean, date, \
+time, email, TYPE[]), template (receipt, tax-invoice, business-card, ...). Every result is checked against the \
+schema: {"file", "pages", "valid", "data"} or, when invalid, "errors" and "raw". A long result comes in parts."""
+INSPECT = """See what documents hold before reading them, with no model: per page its size, the PDF text \
+layer's verdict (good, poor, none) and whether its text would come from the layer or the model, the visual \
+tokens it costs; totals and a cost line. Cheap: use it first on large folders or long PDFs."""
+
+
+class ExaoneMCP:
+    """The server around DocumentTools: one MCPServer, the four tools registered."""
+
+    def __init__(self, tools: DocumentTools) -> None:
+        self.tools = tools
+        roots = tools.roots.describe()
+        self.server: MCPServer[Any] = MCPServer(
+            "exaone",
+            version=__version__,
+            instructions=INSTRUCTIONS.format(roots=roots),
+            log_level="DEBUG" if debug_enabled() else "WARNING",
+        )
+        read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)  # type: ignore[call-arg]
+        self.server.tool(name="ocr", description=OCR, annotations=read_only)(self._ocr())
+        self.server.tool(name="ask", description=ASK, annotations=read_only)(self._ask())
+        self.server.tool(name="extract", description=EXTRACT, annotations=read_only)(self._extract())
+        self.server.tool(name="inspect", description=INSPECT, annotations=read_only)(self._inspect())
+
+    def _ocr(self) -> Callable[..., CallToolResult]:
+        def ocr(
+            path: Path_, ctx: Context, pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
+        ) -> CallToolResult:
+            with tool_errors("ocr"):
+                if cursor:
+                    return _result(self.tools.pager.next("ocr", cursor))
+                return _result(self.tools.ocr(path, _pages(pages), text_layer, progress(ctx)))
+
+        return ocr
+
+    def _ask(self) -> Callable[..., CallToolResult]:
+        def ask(
+            question: Annotated[str, Field(description="The question, in any language (Korean works best).")],
+            ctx: Context,
+            path: Annotated[str, Field(description="Documents to answer from (as for ocr); empty: none.")] = "",
+            pages: Pages = None,
+            thinking: Annotated[
+                bool, Field(description="Reason before answering (default true; false is faster).")
+            ] = True,
+        ) -> CallToolResult:
+            with tool_errors("ask"):
+                return _result(self.tools.ask(question, path, _pages(pages), thinking, progress(ctx)))
+
+        return ask
+
+    def _extract(self) -> Callable[..., CallToolResult]:
+        def extract(
+            path: Path_,
+            ctx: Context,
+            schema: Annotated[str | None, Field(description="A JSON Schema as JSON text, or a file's path.")] = None,
+            fields: Annotated[str | None, Field(description='A field list, e.g. "상호, 일자:date".')] = None,
+            template: Annotated[str | None, Field(description="A shipped template's name, e.g. receipt.")] = None,
+            pages: Pages = None,
+            per_page: Annotated[bool, Field(description="One result per page instead of per file.")] = False,
+            cursor: Cursor = None,
+        ) -> CallToolResult:
+            with tool_errors("extract"):
+                if cursor:
+                    return _result(self.tools.pager.next("extract", cursor))
+                body = self.tools.extract(path, schema, fields, template, _pages(pages), per_page, progress(ctx))
+                return _result(body)
+
+        return extract
+
+    def _inspect(self) -> Callable[..., CallToolResult]:
+        def inspect(
+            path: Path_, pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
+        ) -> CallToolResult:
+            with tool_errors("inspect"):
+                if cursor:
+                    return _result(self.tools.pager.next("inspect", cursor))
+                return _result(self.tools.inspect(path, _pages(pages), text_layer))
+
+        return inspect
+
+    def run(self, transport: Literal["stdio", "streamable-http"], host: str, port: int) -> None:
+        """Serve until the client goes (stdio) or the process is stopped; the engine is closed then."""
+        try:
+            if transport == "stdio":
+                # A print is flushed at once, while fd 1 points at stderr: never held back in the
+                # buffer until exit, when the SDK has given fd 1 back to the protocol stream.
+                with suppress(AttributeError, ValueError):
+                    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+                self.server.run("stdio")
+            else:
+                to_stderr(f"exaone mcp: serving http://{host}:{port}/mcp (roots: {self.tools.roots.describe()})")
+                if host not in LOOPBACK:
+                    to_stderr(
+                        f"Warning: --host {host}: anyone who reaches this port can read the documents under the roots"
+                        " (no authentication, and no DNS-rebinding check off 127.0.0.1)"
+                    )
+                self.server.run("streamable-http", host=host, port=port)
+        finally:
+            self.tools.close()
+
+
+def _result(body: dict[str, Any]) -> CallToolResult:
+    """The result as structured content, and as compact JSON text for clients that read only
+    text (no indentation: an agent pays for every token)."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=body)
+
+
+def _pages(pages: str | int | None) -> str | None:
+    return None if pages is None or pages == "" else str(pages)
+
+
+@contextmanager
+def tool_errors(tool: str) -> Iterator[None]:
+    """Any failure as a ToolError the agent can read: exaone's message and hint; an unexpected
+    exception as one line (its traceback on stderr only with --debug)."""
+    try:
+        yield
+    except ToolError:
+        raise
+    except ExaoneError as exc:
+        if debug_enabled():
+            traceback.print_exc()
+        raise ToolError(f"{exc.message}\nHint: {exc.hint}" if exc.hint else exc.message) from None
+    except Exception as exc:
+        if debug_enabled():
+            traceback.print_exc()
+        to_stderr(f"Error: {tool}: unexpected {type(exc).__name__}: {exc}")
+        raise ToolError(
+            f"{tool} failed: unexpected {type(exc).__name__}: {exc}\n"
+            "Hint: the server goes on; start it with --debug to see the traceback on its stderr"
+        ) from None
+
+
+def progress(ctx: Context) -> Report:
+    """Progress notifications from a tool's worker thread, each above the last (as the protocol
+    asks; a message alone moves it on by a thousandth). A client that asked for none, or is gone,
+    costs nothing."""
+    last = [-1.0]
+    lock = threading.Lock()
+
+    def report(value: float, total: float | None, message: str) -> None:
+        with lock:
+            value = max(float(value), last[0] + 0.001)
+            last[0] = value
+        with suppress(Exception):  # a closed stream must not end the work
+            anyio.from_thread.run(ctx.report_progress, value, total, message)
+
+    return report

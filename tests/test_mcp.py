@@ -1,0 +1,314 @@
+"""`exaone mcp` through the SDK's own client, the way an agent's client starts and uses it: tools
+listed and called, progress, paging, root confinement, readable errors, a clean standard output,
+and one model load per server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from conftest import run_exaone
+from fake_openai import FakeServer
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp_client import error_text, payload, stdio_session
+from pdf_fixtures import make_scanned_pdf, make_text_pdf
+
+TINY = ["--max-pixels", "50176", "--dpi", "50", "--max-new-tokens", "24", "--dtype", "float32", "--device-map", "cpu"]
+
+
+@pytest.fixture()
+def docs(tmp_path: Path, receipt_png: Path) -> Path:
+    """The root: two announcements (a 2-page PDF, an image), a broken PDF, and a link that leads
+    out of the root to a secret beside it."""
+    root = tmp_path / "문서"
+    (root / "공고").mkdir(parents=True)
+    make_text_pdf(root / "공고" / "공고 1.pdf", ["신청 마감일: 2026년 3월 2일", "문의: 민원실"])
+    (root / "공고" / "영수증.png").write_bytes(receipt_png.read_bytes())
+    (root / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj <<\ngarbage, no xref, no trailer\n")
+    (tmp_path / "secret.txt").write_text("not for agents")
+    (root / "link.pdf").symlink_to(tmp_path / "secret.txt")
+    return root
+
+
+def run(test: Any) -> None:
+    anyio.run(test)
+
+
+def stderr_of(logs: Path) -> str:
+    return (logs / "stderr.txt").read_text(encoding="utf-8")
+
+
+def wire_is_protocol_only(logs: Path) -> list[dict[str, Any]]:
+    """Every line the server wrote to standard output is one JSON-RPC 2.0 message."""
+    lines = (logs / "wire.jsonl").read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    messages = [json.loads(line) for line in lines[:-1]]
+    assert all(message.get("jsonrpc") == "2.0" for message in messages)
+    return messages
+
+
+def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: Path, tmp_path: Path) -> None:
+    """The four tools through --server; progress per page; and bytes that a native library or a
+    stray print writes to fd 1 during a call land on stderr, not on the protocol stream."""
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "sitecustomize.py").write_text(
+        "import os\n"
+        "from exaone_cli.engines import remote\n"
+        "generate = remote.RemoteEngine.generate\n"
+        "def noisy(self, *args, **kwargs):\n"
+        "    print('a stray print')\n"
+        "    os.write(1, b'native library chatter\\n')\n"
+        "    return generate(self, *args, **kwargs)\n"
+        "remote.RemoteEngine.generate = noisy\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(stray), os.environ.get("PYTHONPATH", "")])}
+    logs = tmp_path / "logs"
+
+    async def test() -> None:
+        with FakeServer() as fake:
+            async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, logs, env) as session:
+                tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+                assert sorted(tools) == ["ask", "extract", "inspect", "ocr"]
+                for tool in tools.values():
+                    assert len(tool.description or "") > 200
+                    for name, prop in tool.input_schema["properties"].items():  # plain arguments only
+                        types = {t["type"] for t in prop.get("anyOf", [prop])}
+                        assert types <= {"string", "integer", "boolean", "null"}, (tool.name, name)
+
+                inspected = payload(await session.call_tool("inspect", {"path": "공고/공고 1.pdf"}))
+                assert inspected["pages"] == 2 and inspected["to_model"] == 2
+                assert [p["text_layer"] for p in inspected["documents"][0]["pages"]] == ["good", "good"]
+                assert inspected["model_loaded"] is False  # a dry run loads nothing
+
+                seen: list[tuple[float, float | None, str | None]] = []
+
+                async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+                    seen.append((progress, total, message))
+
+                result = payload(await session.call_tool("ocr", {"path": "공고", "pages": "1-2"}, None, on_progress))
+                files = [doc["file"] for doc in result["documents"]]
+                assert files == [str(docs / "공고" / "공고 1.pdf"), str(docs / "공고" / "영수증.png")]
+                assert [p["page"] for p in result["documents"][0]["pages"]] == [1, 2]
+                assert all(p["text"].startswith("saw 1 image(s)") for doc in result["documents"] for p in doc["pages"])
+                page_steps = [(p, t) for p, t, m in seen if t == 3 and p >= 1]
+                assert page_steps == [(1, 3), (2, 3), (3, 3)]
+                assert [p for p, _, _ in seen] == sorted(p for p, _, _ in seen)  # always rising
+
+                answer = payload(await session.call_tool("ask", {"question": "마감일은?", "path": "공고/공고 1.pdf"}))
+                assert answer["answer"].startswith("saw 2 image(s)")
+                assert answer["pages_read"] == [
+                    {"file": str(docs / "공고" / "공고 1.pdf"), "page": n, "as": "image"} for n in (1, 2)
+                ]
+                extracted = payload(
+                    await session.call_tool(
+                        "extract", {"path": "공고/영수증.png", "fields": "상호, 합계:integer", "per_page": True}
+                    )
+                )
+                # The fake server answers prose: not JSON, so the result says so and keeps what it wrote.
+                assert extracted["results"] == 1 and extracted["valid"] == 0
+                item = extracted["items"][0]
+                assert item["errors"] and item["raw"].startswith("saw 1 image(s)") and "data" not in item
+        assert fake.requests  # the server really answered every page
+
+    run(test)
+    wire_is_protocol_only(logs)
+    stderr = stderr_of(logs)
+    assert "a stray print" in stderr and "native library chatter" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_paths_outside_the_roots_urls_and_broken_files_are_readable_errors(docs: Path, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    refused: dict[str, str] = {}
+
+    async def test() -> None:
+        async with stdio_session(["--root", str(docs)], tmp_path, logs) as session:
+            for path in ["../secret.txt", str(tmp_path / "secret.txt"), "link.pdf", "~/../../etc/passwd"]:
+                refused[path] = error_text(await session.call_tool("inspect", {"path": path}))
+            refused["url"] = error_text(await session.call_tool("ocr", {"path": "https://example.com/a.pdf"}))
+            refused["missing"] = error_text(await session.call_tool("ocr", {"path": "없는 파일.pdf"}))
+            refused["cursor"] = error_text(await session.call_tool("ocr", {"path": "", "cursor": "feedbeef:40"}))
+            broken = payload(await session.call_tool("inspect", {"path": "broken.pdf"}))
+            refused["broken"] = broken["documents"][0]["pages"][0]["error"]
+            # The server goes on after every one of them.
+            assert payload(await session.call_tool("inspect", {"path": "공고"}))["pages"] == 3
+
+    run(test)
+    for path in ["../secret.txt", str(tmp_path / "secret.txt"), "link.pdf", "~/../../etc/passwd"]:
+        assert f"outside the folders this server may read ({docs})" in refused[path]
+        assert "Hint: " in refused[path] and "--root" in refused[path]
+    assert "URLs are not fetched" in refused["url"]
+    assert "없는 파일.pdf: no such file or folder" in refused["missing"]
+    assert "call ocr again with the same arguments" in refused["cursor"]
+    assert refused["broken"].startswith(str(docs / "broken.pdf"))
+    for name, text in refused.items():
+        assert "Traceback" not in text
+        assert name == "broken" or "\nHint: " in text  # one line, then what to do
+    assert "Traceback" not in stderr_of(logs)
+    wire_is_protocol_only(logs)
+
+
+def test_a_long_result_comes_in_parts_that_add_up_to_all_of_it(tmp_path: Path) -> None:
+    """Pages taken from their text layers (no model): about 36,000 tokens of Korean, handed over in
+    parts under Claude Code's 25,000-token limit, every page once, in order."""
+    root = tmp_path / "root"
+    root.mkdir()
+    line = "가나다라마바사아자차카타파하 " * 5
+    texts = [f"{n}쪽 " + "\n".join([line] * 40) for n in range(1, 13)]
+    make_text_pdf(root / "긴 문서.pdf", texts, page_size=(600, 800))
+    parts: list[dict[str, Any]] = []
+
+    async def test() -> None:
+        async with stdio_session(["--root", str(root)], tmp_path, tmp_path / "logs") as session:
+            arguments: dict[str, Any] = {"path": "긴 문서.pdf", "text_layer": "prefer"}
+            while True:
+                result = await session.call_tool("ocr", arguments)
+                text = result.content[0].text  # type: ignore[union-attr]
+                assert len(text) < 25_000  # characters: each Hangul syllable is a token or more
+                parts.append(payload(result))
+                cursor = parts[-1]["paging"]["next_cursor"]
+                if cursor is None:
+                    break
+                arguments = {"path": "", "cursor": cursor}
+
+    run(test)
+    assert len(parts) >= 2
+    assert all(part["pages"] == 12 for part in parts)  # the head repeats in every part
+    pages = [page for part in parts for doc in part["documents"] for page in doc["pages"]]
+    assert [page["page"] for page in pages] == list(range(1, 13))
+    assert all(page["text_source"] == "text-layer" for page in pages)
+    whole = json.loads(run_exaone("ocr", str(root / "긴 문서.pdf"), "--text-layer", "prefer", "--json").stdout)
+    assert [page["text"] for page in pages] == [page["text"] for page in whole["documents"][0]["pages"]]
+    assert sum(page["text"].count("가") for page in pages) > 25_000 // 14  # more than one part could hold
+    assert "cursor=" in parts[0]["paging"]["how"]
+
+
+def test_the_local_model_loads_once_for_every_call(tiny_model: Path, docs: Path, tmp_path: Path) -> None:
+    """ocr, ask, extract and ocr again on the tiny checkpoint: one "Loaded" line on stderr; the
+    server's inspect says the model is loaded."""
+    logs = tmp_path / "logs"
+
+    async def test() -> None:
+        args = ["--model", str(tiny_model), *TINY, "--root", str(docs)]
+        async with stdio_session(args, docs, logs, {"OMP_NUM_THREADS": "1"}) as session:
+            first = payload(await session.call_tool("ocr", {"path": "공고/영수증.png"}))
+            assert first["documents"][0]["pages"][0]["text_source"] == "model"
+            answer = payload(await session.call_tool("ask", {"question": "합계는?", "path": "공고/영수증.png"}))
+            assert answer["pages_read"][0]["file"].endswith("영수증.png")
+            extracted = payload(
+                await session.call_tool("extract", {"path": "공고/영수증.png", "fields": "합계:integer"})
+            )
+            assert extracted["results"] == 1
+            again = payload(await session.call_tool("ocr", {"path": "공고/공고 1.pdf", "pages": 1}))
+            assert again["documents"][0]["pages"][0]["page"] == 1
+            assert payload(await session.call_tool("inspect", {"path": "공고"}))["model_loaded"] is True
+
+    run(test)
+    stderr = stderr_of(logs)
+    assert stderr.count("Loaded ") == 1, stderr
+    wire_is_protocol_only(logs)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_streamable_http_serves_the_tools_on_localhost_and_refuses_a_foreign_host(docs: Path) -> None:
+    import httpx2
+
+    port = _free_port()
+    with FakeServer() as fake:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "exaone_cli", "mcp", "--transport", "streamable-http", "--port", str(port),
+             "--server", fake.url, "--root", str(docs)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}/mcp"
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                    time.sleep(0.1)
+
+            async def test() -> None:
+                async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+                    await session.initialize()
+                    names = sorted(tool.name for tool in (await session.list_tools()).tools)
+                    assert names == ["ask", "extract", "inspect", "ocr"]
+                    result = payload(await session.call_tool("ocr", {"path": "공고/영수증.png"}))
+                    assert result["documents"][0]["pages"][0]["text"].startswith("saw 1 image(s)")
+
+            run(test)
+            # DNS rebinding: a page on another site that resolves its name to 127.0.0.1 is refused.
+            foreign = httpx2.post(url, headers={"Host": "evil.example", "Content-Type": "application/json"}, json={})
+            assert foreign.status_code in (400, 403, 421)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def test_without_the_sdk_it_says_how_to_install_it(tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['mcp'] = None\n")
+    proc = run_exaone("mcp", env={"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])})
+    assert proc.returncode == 3
+    assert "exaone mcp needs the MCP SDK" in proc.stderr and "pip install '.[mcp]'" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_ask_about_a_long_document_transcribes_its_pages_with_progress(tmp_path: Path) -> None:
+    """Ten scanned pages do not go in as images (at most 8): ask transcribes them through the server's
+    kept engine, one progress notification a page, and answers from their text."""
+    root = tmp_path / "root"
+    root.mkdir()
+    make_scanned_pdf(root / "보고서.pdf", [f"{n}: {n * 10}" for n in range(1, 11)], dpi=50)
+    seen: list[tuple[float, float | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total))
+
+    async def test() -> dict[str, Any]:
+        with FakeServer() as fake:
+            async with stdio_session(["--server", fake.url, "--root", str(root)], root, tmp_path / "logs") as session:
+                arguments = {"question": "영업이익은?", "path": "보고서.pdf", "thinking": False}
+                return payload(await session.call_tool("ask", arguments, None, on_progress))
+
+    answer: dict[str, Any] = {}
+
+    async def keep() -> None:
+        answer.update(await test())
+
+    run(keep)
+    assert answer["mode"] == "text" and answer["pages_total"] == 10
+    assert {(page["as"], page["file"]) for page in answer["pages_read"]} == {("model", str(root / "보고서.pdf"))}
+    assert [p for p, t in seen if t == 10 and p >= 1] == list(range(1, 11))
+
+
+def test_a_page_longer_than_a_part_is_split_into_numbered_parts_not_cut() -> None:
+    from exaone_cli.mcp.paging import TOKEN_BUDGET, Pager, estimate_tokens
+
+    page = "\n".join(f"{n}번째 줄: 신청 마감일은 공고일로부터 14일 이내입니다." for n in range(3000))
+    pager = Pager()
+    parts = [pager.first("ocr", {"files": 1}, [{"file": "a.pdf", "page": 1, "text": page}], lambda i: {"items": i})]
+    while parts[-1]["paging"]["next_cursor"]:
+        parts.append(pager.next("ocr", parts[-1]["paging"]["next_cursor"]))
+    assert len(parts) > 2
+    pieces = [item for part in parts for item in part["items"]]
+    assert "".join(piece["text"] for piece in pieces) == page
+    assert [piece["part"] for piece in pieces] == list(range(1, len(pieces) + 1))
+    assert {piece["parts"] for piece in pieces} == {len(pieces)}
+    assert all(estimate_tokens(json.dumps(part, ensure_ascii=False)) <= TOKEN_BUDGET for part in parts)
