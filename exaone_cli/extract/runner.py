@@ -23,7 +23,7 @@ from .prompt import extract_prompt, repair_prompt
 from .result import ExtractResult
 from .schema import ExtractionSchema
 from .settings import ExtractSettings
-from .validate import Checked, check_generation
+from .validate import Checked, check_generation, format_warnings
 
 Warn = Callable[[str], None]
 
@@ -66,6 +66,8 @@ class ExtractRun:
         self.warn = warn
         self.plans = plan_documents(settings.files, settings.ranges, settings.raster)
         self._own_engine = engine is None and any(plan.source for plan in self.plans)
+        for warning in format_warnings(settings.target.schema, settings.target.origin):
+            warn(warning)  # once per format, before any work
         if settings.remote is None and any(plan.source for plan in self.plans):
             check_local_grammar(settings.target, warn)  # before a model is loaded for nothing
         if engine is None and self._own_engine:

@@ -40,14 +40,69 @@ def schema_errors(data: Any, schema: dict[str, Any]) -> list[str]:
     """Every way `data` breaks `schema` (at most MAX_ERRORS), as `$.path: message` lines; [] if valid.
 
     The draft is the schema's `$schema` (Draft 2020-12 by default); formats are checked with
-    jsonschema's FormatChecker (the formats it can check without extra packages: date, email,
-    ipv4, ...)."""
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    jsonschema's FormatChecker, every standard one (the `format-nongpl` extra brings the packages
+    it needs for date-time, time, uri, ...; format_warnings says which a schema uses unchecked)."""
+    cls = _validator_class(schema)
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     return [f"{_path(error.absolute_path)}: {error.message}" for error in errors[:MAX_ERRORS]]
+
+
+def _validator_class(schema: dict[str, Any]) -> Any:
+    import jsonschema
+
+    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+
+
+# The formats JSON Schema (Draft 2020-12) defines; jsonschema checks each when its package is there.
+STANDARD_FORMATS = frozenset({
+    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
+    "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer",
+    "relative-json-pointer", "regex",
+})  # fmt: skip
+_NOT_SCHEMAS = ("const", "enum", "default", "examples")  # keywords whose values are data, not schemas
+
+
+def schema_formats(node: Any, where: str = "$") -> list[tuple[str, str]]:
+    """(where, format) for every `format` keyword in a schema, `where` as a data path."""
+    if isinstance(node, list):
+        return [found for item in node for found in schema_formats(item, where)]
+    if not isinstance(node, dict):
+        return []
+    found = [(where, node["format"])] if isinstance(node.get("format"), str) else []
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            found += [hit for name, child in value.items() for hit in schema_formats(child, f"{where}.{name}")]
+        elif key in ("items", "prefixItems"):
+            found += schema_formats(value, f"{where}[]")
+        elif key not in (*_NOT_SCHEMAS, "format", "required"):
+            found += schema_formats(value, where)
+    return found
+
+
+def format_warnings(schema: dict[str, Any], origin: str) -> list[str]:
+    """One warning per `format` the schema uses that validation cannot check, said before the run
+    (values in that field are then not checked against it): a format no JSON Schema draft
+    defines (a pattern checks it instead), or a standard one whose package is missing."""
+    checkable = set(_validator_class(schema).FORMAT_CHECKER.checkers)
+    seen: dict[str, str] = {}
+    for where, name in schema_formats(schema):
+        seen.setdefault(name, where)
+    warnings = []
+    for name, where in seen.items():
+        if name in checkable:
+            continue
+        if name in STANDARD_FORMATS:
+            warnings.append(
+                f"{origin}: the format {name!r} (at {where}) is not checked: jsonschema needs a package for it;"
+                " install exaone's dependencies again (pip install 'jsonschema[format-nongpl]')"
+            )
+        else:
+            warnings.append(
+                f"{origin}: the format {name!r} (at {where}) is not one JSON Schema defines, so values are not"
+                " checked against it; use a `pattern` to check them"
+            )
+    return warnings
 
 
 def _non_finite(value: Any, parts: tuple[Any, ...] = ()) -> list[str]:
