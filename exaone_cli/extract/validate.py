@@ -150,16 +150,65 @@ def _excerpt(text: str, limit: int = 60) -> str:
     return repr(flat if len(flat) <= limit else flat[:limit] + "…")
 
 
-def nfc(value: Any) -> Any:
+def nfc(value: Any, spelling: Spelling | None = None) -> Any:
     """Every string in a JSON value (keys too) in Unicode NFC, as page text is: Hangul typed or
-    scanned as separate jamo compares equal to the composed syllables."""
+    scanned as separate jamo compares equal to the composed syllables. With a `spelling`
+    (schema_spelling), a key that is a property name and a string that is an `enum` or `const`
+    value take the form the schema writes them in, so a schema written in NFD (names copied from
+    macOS file names) still matches."""
+    keys, values = spelling or ({}, {})
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
+        text = unicodedata.normalize("NFC", value)
+        return values.get(text, text)
     if isinstance(value, list):
-        return [nfc(item) for item in value]
+        return [nfc(item, spelling) for item in value]
     if isinstance(value, dict):
-        return {nfc(key): nfc(item) for key, item in value.items()}
+        named = ((unicodedata.normalize("NFC", key), item) for key, item in value.items())
+        return {keys.get(key, key): nfc(item, spelling) for key, item in named}
     return value
+
+
+Spelling = tuple[dict[str, str], dict[str, str]]  # NFC -> the schema's form: property names; enum/const values
+# Keywords whose value maps names to schemas (or, for dependentRequired, to lists of names).
+_NAMED_SCHEMAS = ("properties", "dependentRequired", "dependentSchemas", "$defs", "definitions")
+
+
+def schema_spelling(schema: Any) -> Spelling:
+    """The strings a schema matches exactly that it does not write in NFC, by their NFC form:
+    property names (and `required`), and `enum` and `const` values."""
+    keys: dict[str, str] = {}
+    values: dict[str, str] = {}
+
+    def keep(found: dict[str, str], text: Any) -> None:
+        if isinstance(text, str) and (normal := unicodedata.normalize("NFC", text)) != text:
+            found.setdefault(normal, text)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        for key, value in node.items():
+            if key in _NAMED_SCHEMAS and isinstance(value, dict):
+                for name, child in value.items():
+                    if key not in ("$defs", "definitions"):
+                        keep(keys, name)
+                    walk(child)
+            elif key == "required" and isinstance(value, list):
+                for item in value:
+                    keep(keys, item)
+            elif key == "enum" and isinstance(value, list):
+                for item in value:
+                    keep(values, item)
+            elif key == "const":
+                keep(values, value)
+            elif key not in ("default", "examples"):
+                walk(value)
+
+    walk(schema)
+    return keys, values
 
 
 def _loads(answer: str, boxed: str | None) -> Any:
@@ -197,6 +246,6 @@ def check_generation(
         else:
             message = not_json(parsed.answer, exc)
         return Checked(errors=[message], reasoning=reasoning, answer=parsed.answer)
-    data = nfc(data)
+    data = nfc(data, schema_spelling(schema))
     errors = _non_finite(data) + schema_errors(data, schema)
     return Checked(data=None if errors else data, errors=errors, reasoning=reasoning, answer=parsed.answer)
