@@ -30,6 +30,7 @@ class Checked:
     errors: list[str] = field(default_factory=list)
     reasoning: str | None = None
     answer: str = ""  # the text after the reasoning: what was parsed as JSON
+    note: str | None = None  # where the JSON was found when not alone in the answer, and what was ignored
 
     @property
     def valid(self) -> bool:
@@ -211,24 +212,84 @@ def schema_spelling(schema: Any) -> Spelling:
     return keys, values
 
 
-def _loads(answer: str, boxed: str | None) -> Any:
-    """The answer as JSON; failing that, its final \\boxed{} (the model's habit when a server
-    ignored response_format); the answer's own error is the one raised."""
+@dataclass(frozen=True)
+class _Found:
+    """A JSON value found in a text, and where: `start`..`end` in `text` (the whole text: 0, len)."""
+
+    value: Any
+    text: str
+    start: int
+    end: int
+
+    def ignored(self) -> str | None:
+        """The text around the value, unless it is only blank or a ``` fence."""
+        before = _FENCE_OPEN.sub("", self.text[: self.start]).strip()
+        after = self.text[self.end :].strip().removesuffix("```").strip()
+        parts = [f"{side} it {_excerpt(part)}" for side, part in (("before", before), ("after", after)) if part]
+        return " and ".join(parts) or None
+
+
+_FENCE_OPEN = re.compile(r"```[A-Za-z]*\s*$")
+
+
+def json_values(text: str) -> list[_Found]:
+    """The complete JSON values in `text`: the whole text when it is JSON (or a fenced block of
+    it); otherwise every JSON object or array from left to right that is not inside one found
+    before it (a model without constrained decoding adds sentences, notes with braces, a second
+    try)."""
+    fenced = _FENCE.match(text.strip())
     try:
-        return json.loads(json_text(answer))
+        return [_Found(json.loads(fenced.group(1) if fenced else text), text, 0, len(text))]
     except ValueError:
-        if boxed is not None:
-            try:
-                return json.loads(json_text(boxed))
-            except ValueError:
-                pass
-        raise
+        pass
+    decoder, found, at = json.JSONDecoder(), list[_Found](), 0
+    while True:
+        starts = [p for p in (text.find("{", at), text.find("[", at)) if p >= 0]
+        if not starts:
+            return found
+        start = min(starts)
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            at = start + 1
+            continue
+        found.append(_Found(value, text, start, end))
+        at = end
+
+
+def _first_valid(found: list[_Found], schema: dict[str, Any]) -> tuple[_Found, Any, list[str]]:
+    """The first value that validates, or else the first one, with its data and errors."""
+    spelling = schema_spelling(schema)
+    first: tuple[_Found, Any, list[str]] | None = None
+    for item in found:
+        data = nfc(item.value, spelling)
+        errors = _non_finite(data) + schema_errors(data, schema)
+        if not errors:
+            return item, data, errors
+        first = first or (item, data, errors)
+    assert first is not None
+    return first
+
+
+def _where_note(item: _Found, found: list[_Found], source: str) -> str | None:
+    """What to say about where the JSON came from and what was ignored (None: the answer was it)."""
+    parts = [source] if source else []
+    ignored = item.ignored()
+    if ignored:
+        others = len(found) - 1
+        more = f", with {others} other JSON value(s)" if others else ""
+        parts.append(f"text around the JSON was ignored{more}: {ignored}")
+    return "; ".join(parts) or None
 
 
 def check_generation(
     text: str, schema: dict[str, Any], *, thinking: bool, finish_reason: FinishReason, max_new_tokens: int
 ) -> Checked:
-    """Raw generated text -> reasoning apart, the answer parsed as JSON and validated."""
+    """Raw generated text -> reasoning apart, the answer parsed as JSON and validated. The answer
+    may hold more than the JSON: the first JSON value in it that validates is taken (else the
+    first one, with its errors), and the note says what was ignored. With thinking off, an
+    answer that came as reasoning (a server's reasoning parser that took all of it) is read
+    from there, and the note says so."""
     parsed = parse_answer(text, thinking)
     reasoning = unicodedata.normalize("NFC", parsed.reasoning) if parsed.reasoning is not None else None
     if parsed.truncated:
@@ -238,14 +299,28 @@ def check_generation(
             else stopped_in_reasoning(finish_reason)
         )
         return Checked(errors=[message], reasoning=reasoning)
-    try:
-        data = _loads(parsed.answer, parsed.final)
-    except ValueError as exc:
+    answer, source = parsed.answer, ""
+    if not answer.strip() and not thinking and parsed.reasoning and parsed.reasoning.strip():
+        answer = parsed.reasoning
+        source = (
+            "the answer came as reasoning although thinking was off (the server's reasoning parser took it,"
+            " or the server ignores enable_thinking=false); the JSON was read from there"
+        )
+    found = json_values(answer) or (json_values(parsed.final) if parsed.final is not None else [])
+    if not found:
         if finish_reason == "length":
             message = f"the output stopped at the token limit (--max-new-tokens {max_new_tokens}) before the JSON ended"
         else:
-            message = not_json(parsed.answer, exc)
-        return Checked(errors=[message], reasoning=reasoning, answer=parsed.answer)
-    data = nfc(data, schema_spelling(schema))
-    errors = _non_finite(data) + schema_errors(data, schema)
-    return Checked(data=None if errors else data, errors=errors, reasoning=reasoning, answer=parsed.answer)
+            message = not_json(answer, _decode_error(answer))
+        return Checked(errors=[message], reasoning=reasoning, answer=answer)
+    item, data, errors = _first_valid(found, schema)
+    note = _where_note(item, found, source) if item.text is answer else source or None
+    return Checked(data=None if errors else data, errors=errors, reasoning=reasoning, answer=answer, note=note)
+
+
+def _decode_error(answer: str) -> ValueError:
+    try:
+        json.loads(json_text(answer))
+    except ValueError as exc:
+        return exc
+    return ValueError("not JSON")
