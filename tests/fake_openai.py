@@ -25,6 +25,9 @@ class FakeServer:
     delay: Callable[[dict[str, Any]], float] = lambda body: 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     reasoning_parser: bool = False
+    # (status, body) for every request that carries response_format: a server that cannot compile
+    # the schema (vLLM: 400 or 500 "Grammar error: ...", without naming the field)
+    refuse_schema: tuple[int, str] | None = None
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -59,6 +62,9 @@ class FakeServer:
                 if refused:
                     detail = f"Unexpected fields in the request: {refused}"
                     self._send(422, json.dumps({"detail": detail}).encode())
+                    return
+                if fake.refuse_schema is not None and "response_format" in body:
+                    self._send(fake.refuse_schema[0], fake.refuse_schema[1].encode())
                     return
                 fault = fake.faults.pop(0) if fake.faults else None
                 if fault == "500":

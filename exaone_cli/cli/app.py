@@ -8,6 +8,7 @@ command runs or shows its own help. Adding a command is one line in COMMANDS.
 from __future__ import annotations
 
 import importlib
+import io
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -175,6 +176,26 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def product_stdout() -> None:
+    """Standard output as the product needs it, set once before any command runs: UTF-8 into a
+    file or a pipe whatever the locale (a redirected stdout on Korean Windows is cp949, and JSON
+    is UTF-8 by RFC 8259), the terminal's own encoding on a terminal; and a character the stream
+    cannot carry becomes `?` rather than ending the run (a lone surrogate is the one left once
+    the encoding is UTF-8: the JSON writer and the text renderers escape those already)."""
+    stream = sys.stdout
+    if not isinstance(stream, io.TextIOWrapper):  # replaced by a caller (tests, an embedding program)
+        return
+    try:
+        terminal = stream.isatty()
+    except ValueError:  # closed
+        return
+    if terminal:
+        stream.reconfigure(errors="replace")
+    else:
+        stream.reconfigure(encoding="utf-8", errors="replace")
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
+    product_stdout()
     app(prog_name="exaone")

@@ -129,8 +129,17 @@ def extract_command(
     json_out: Annotated[bool, typer.Option("--json", help="--format json.", rich_help_panel=OUTPUT)] = False,
     jsonl_out: Annotated[bool, typer.Option("--jsonl", help="--format jsonl.", rich_help_panel=OUTPUT)] = False,
     csv_out: Annotated[
-        bool, typer.Option("--csv", help="--format csv (UTF-8 with BOM).", rich_help_panel=OUTPUT)
+        bool, typer.Option("--csv", help="--format csv (UTF-8; a BOM in files).", rich_help_panel=OUTPUT)
     ] = False,
+    formula_guard: Annotated[
+        bool,
+        typer.Option(
+            "--formula-guard/--no-formula-guard",
+            envvar="EXAONE_FORMULA_GUARD",
+            rich_help_panel=OUTPUT,
+            help="CSV: a leading ' on cells a spreadsheet would run as a formula (off: values exact, for programs).",
+        ),
+    ] = True,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write here.", rich_help_panel=OUTPUT)
     ] = None,
@@ -159,7 +168,7 @@ def extract_command(
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed),
             thinking=think, per_page=per_page, max_images=max_images, batch_size=batch_size,
             fmt=format_flag(fmt, json=json_out, jsonl=jsonl_out, csv=csv_out), output=output,
-            stdout_is_terminal=sys.stdout.isatty(),
+            stdout_is_terminal=sys.stdout.isatty(), formula_guard=formula_guard,
         )  # fmt: skip
         run = _run(settings, err, quiet=quiet)
         if run.failed:

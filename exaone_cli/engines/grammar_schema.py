@@ -30,7 +30,16 @@ JSON_OPTIONS = {"whitespace_flexible": False, "lenient": True}
 _YEAR = "([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
 _MONTH_DAY = "((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"
 _LEAP_YEAR = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26]|0[48])00)"
-DATE_PATTERN = f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)$"
+_DATE = f"({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+DATE_PATTERN = f"^{_DATE}$"
+# RFC 3339 times as jsonschema's "date-time" and "time" checks (rfc3339-validator, after an
+# upper-casing) take them: hours 00-23, no leap second, a fraction, an offset that is Z or +-HH:MM.
+# llguidance's own formats let 23:59:60, 0000-01-01 and 29 February of any year through.
+_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+TIME_PATTERN = f"^{_TIME}$"
+DATE_TIME_PATTERN = f"^{_DATE}[Tt]{_TIME}$"
+# Formats the grammar enforces with a pattern of ours, exactly as validation checks them.
+FORMAT_PATTERNS = {"date": DATE_PATTERN, "date-time": DATE_TIME_PATTERN, "time": TIME_PATTERN}
 
 
 NUMBER_LIMIT = 10**15  # unless the schema bounds a number: |x| <= 10^15 won, in plain digits
@@ -38,10 +47,12 @@ NUMBER_LIMIT = 10**15  # unless the schema bounds a number: |x| <= 10^15 won, in
 
 def decoding_schema(node: Any) -> Any:
     """The schema the grammar is built from: the user's, narrowed so that whatever the grammar
-        allows also passes validation and prints as JSON. A `pattern` llguidance cannot compile
-    (look-around, backreferences) is left out: the validation checks it. `format: date` becomes the exact calendar
-        pattern above; numbers and integers without bounds get +-NUMBER_LIMIT (which also rules out
-        exponents: a noise model's 1e400 would parse as infinity, which JSON cannot carry)."""
+    allows also passes validation and prints as JSON. A `pattern` llguidance cannot compile
+    (look-around, backreferences) is left out: the validation checks it. `format: date`,
+    `date-time` and `time` become the exact patterns above (other formats llguidance knows, such
+    as `uri` and `email`, it enforces itself; the rest are left to validation); numbers and
+    integers without bounds get +-NUMBER_LIMIT (which also rules out exponents: a noise model's
+    1e400 would parse as infinity, which JSON cannot carry)."""
     if isinstance(node, list):
         return [decoding_schema(item) for item in node]
     if not isinstance(node, dict):
@@ -49,9 +60,8 @@ def decoding_schema(node: Any) -> Any:
     out = {key: decoding_schema(value) for key, value in node.items()}
     if isinstance(out.get("pattern"), str) and pattern_problem(out["pattern"]):
         del out["pattern"]  # left to the jsonschema validation after (grammar_problems warns)
-    if out.get("format") == "date" and "pattern" not in out:
-        del out["format"]
-        out["pattern"] = DATE_PATTERN
+    if out.get("format") in FORMAT_PATTERNS and "pattern" not in out:
+        out["pattern"] = FORMAT_PATTERNS[out.pop("format")]
     kinds = out.get("type")
     if {"number", "integer"} & set([kinds] if isinstance(kinds, str) else kinds or []):
         if "minimum" not in out and "exclusiveMinimum" not in out:
@@ -114,6 +124,36 @@ def pattern_problem(pattern: str) -> str | None:
     return compile_error(messages[0]).removeprefix("regex parse error: ") if failed and messages else None
 
 
+@lru_cache(maxsize=64)
+def format_problem(name: str) -> str | None:
+    """Why llguidance cannot enforce `format: name` while decoding (a format it does not know),
+    or None when it can (FORMAT_PATTERNS are ours, so always)."""
+    import llguidance
+
+    if name in FORMAT_PATTERNS:
+        return None
+    grammar = llguidance.LLMatcher.grammar_from_json_schema({"type": "string", "format": name})
+    failed, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar)
+    return compile_error(messages[0]) if failed and messages else None
+
+
+def _formats(node: Any, where: str = "$") -> list[tuple[str, str]]:
+    """(where, format) for every `format` keyword in the schema, `where` as a data path."""
+    if isinstance(node, list):
+        return [found for item in node for found in _formats(item, where)]
+    if not isinstance(node, dict):
+        return []
+    found = [(where, node["format"])] if isinstance(node.get("format"), str) else []
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            found += [hit for name, child in value.items() for hit in _formats(child, f"{where}.{name}")]
+        elif key in ("items", "prefixItems"):
+            found += _formats(value, f"{where}[]")
+        elif key not in ("const", "enum", "default", "examples", "format", "required"):
+            found += _formats(value, where)
+    return found
+
+
 def _patterns(node: Any, where: str = "$") -> list[tuple[str, str]]:
     """(where, pattern) for every `pattern` keyword in the schema, `where` as a data path."""
     if isinstance(node, list):
@@ -151,10 +191,27 @@ def _culprit(root: Mapping[str, Any], node: Any, where: str) -> str:
     return where
 
 
+def _format_warnings(schema: Mapping[str, Any], origin: str) -> list[str]:
+    """One warning per format that validation checks and llguidance cannot enforce (uri-reference,
+    iri, ...); a format neither knows is said by the extraction's own check (extract/validate.py)."""
+    import jsonschema
+
+    checked = jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers
+    first: dict[str, str] = {}
+    for where, name in _formats(schema):
+        first.setdefault(name, where)
+    return [
+        f"{origin}: the format {name!r} at {where} cannot be enforced while decoding;"
+        " answers are checked against it after"
+        for name, where in first.items()
+        if name in checked and format_problem(name)
+    ]
+
+
 def grammar_problems(schema: Mapping[str, Any], origin: str) -> list[str]:
     """Check, before any model is loaded, that the local engine can build its grammar from
-    `schema`. Returns one warning per `pattern` left to validation (llguidance cannot compile
-    it); raises UsageError naming the part of the schema that cannot be satisfied or compiled
+    `schema`. Returns one warning per `pattern` and per `format` left to validation (llguidance
+    cannot compile or enforce it); raises UsageError naming the part of the schema that cannot be satisfied or compiled
     (`minimum` above `maximum`, an empty `enum`, ...)."""
     warnings = [
         f"{origin}: the pattern {pattern!r} at {where} cannot be enforced while decoding ({problem});"
@@ -162,6 +219,7 @@ def grammar_problems(schema: Mapping[str, Any], origin: str) -> list[str]:
         for where, pattern in _patterns(schema)
         if (problem := pattern_problem(pattern))
     ]
+    warnings += _format_warnings(schema, origin)
     error = _grammar_error(schema)
     if error:
         where = _culprit(schema, dict(schema), "$")

@@ -35,6 +35,13 @@ Warn = Callable[[str], None]
 OPTIONAL_FIELDS = ("top_k", "presence_penalty", "seed", "chat_template_kwargs", "stream_options", "response_format")
 # What dropping a field means for the user, where it is more than a sampling detail.
 _WITHOUT = {"response_format": "the JSON is asked for by the prompt alone (and still validated)"}
+# How servers say they cannot compile the schema in response_format, without naming the field:
+# vLLM answers 400 or 500 with "Grammar error: ..." or xgrammar's "... not supported by xgrammar",
+# llama.cpp "JSON schema conversion failed", others speak of guided decoding or structured output.
+_SCHEMA_REFUSED = re.compile(
+    r"grammar|json[ _-]?schema|guided[ _-]?(json|decoding)|structured[ _-]?output|xgrammar|outlines|guidance", re.I
+)
+_SCHEMA_STATUSES = (400, 422, 500)
 
 
 @dataclass(frozen=True)
@@ -141,9 +148,10 @@ class RemoteEngine:
 
     # ---- requests ------------------------------------------------------------------------------
 
-    def _call(self, request: Callable[[], Any]) -> Any:
+    def _call(self, request: Callable[[], Any], final: Callable[[Exception], bool] | None = None) -> Any:
         """`request()` with retries: connection errors, timeouts, 429 (honouring Retry-After) and
-        5xx are retried with exponential backoff and jitter, at most --retries times."""
+        5xx are retried with exponential backoff and jitter, at most --retries times. An error
+        `final` says is an answer (a schema the server refused) is raised at once."""
         import openai
 
         attempt = 0
@@ -151,9 +159,11 @@ class RemoteEngine:
             try:
                 return request()
             except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as exc:
+                if final is not None and final(exc):
+                    raise
                 failure: Exception = exc
             except openai.APIStatusError as exc:
-                if exc.status_code < 500:
+                if exc.status_code < 500 or (final is not None and final(exc)):
                     raise
                 failure = exc
             except (openai.APIResponseValidationError, ValueError) as exc:  # malformed JSON, odd answers
@@ -215,7 +225,7 @@ class RemoteEngine:
 
         while True:
             try:
-                return self._call(partial(self._create, dict(body)))
+                return self._call(partial(self._create, dict(body)), partial(_refused_schema, body=body))
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise EngineError(
                     f"the server at {self.options.server} refused the API key ({_describe(exc)})",
@@ -226,9 +236,12 @@ class RemoteEngine:
                     f"the server does not serve {self.name!r} ({_describe(exc)})",
                     hint="check --served-model and --server (it usually ends in /v1)",
                 ) from exc
-            except (openai.UnprocessableEntityError, openai.BadRequestError) as exc:
+            except (openai.UnprocessableEntityError, openai.BadRequestError, openai.InternalServerError) as exc:
                 said = f"{exc} {_response_text(exc)}"
                 refused = [field for field in OPTIONAL_FIELDS if field in body and field in said]
+                schema = not refused and _refused_schema(exc, body)
+                if schema:
+                    refused = ["response_format"]
                 if not refused:
                     raise GenerationError(f"the server refused the request ({_describe(exc)})") from exc
                 with self._lock:
@@ -236,9 +249,9 @@ class RemoteEngine:
                     self._refused.update(refused)
                 if new:
                     consequences = "".join(f"; {_WITHOUT[field]}" for field in new if field in _WITHOUT)
-                    self._warn(
-                        f"the server does not accept {', '.join(new)}; sending without it for this run{consequences}"
-                    )
+                    names = ", ".join(new)
+                    why = f"could not use the schema ({_describe(exc)})" if schema else f"does not accept {names}"
+                    self._warn(f"the server {why}; sending without {names} for this run{consequences}")
                 for field in refused:
                     body.pop(field, None)
 
@@ -276,6 +289,14 @@ class RemoteEngine:
             opened_think=opened,
             note=note,
         )
+
+
+def _refused_schema(exc: Exception, body: dict[str, Any]) -> bool:
+    """Whether an error answers a request's schema: the request carried response_format, and the
+    server said 400, 422 or 500 with words about a grammar or a schema (_SCHEMA_REFUSED)."""
+    if "response_format" not in body or getattr(exc, "status_code", None) not in _SCHEMA_STATUSES:
+        return False
+    return bool(_SCHEMA_REFUSED.search(f"{exc} {_response_text(exc)}"))
 
 
 def _as_dict(response: Any) -> object:

@@ -7,6 +7,7 @@ schema's order even when a field is null or a result failed. Pure.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 # A JSON pointer into the schema document itself ("#/$defs/party"); other references are leaves.
@@ -72,14 +73,30 @@ def cell(value: Any) -> str:
 # Characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection": =, +, -, @,
 # and tab and carriage return, which Excel strips before looking).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Values that start with + or - and still run nothing: a number as documents write it (-15,000
+# -4500 +3.5 -12%), and an international phone number (+82 10-1234-5678, +1 (555) 010-2030: a
+# + then 7 to 15 digits, with spaces, dots, hyphens or parentheses between). A spreadsheet
+# shows the first as a number; neither can call a function, refer to a cell or reach a program.
+_NUMBER = re.compile(r"[+-](\d{1,3}(,\d{3})+|\d+)(\.\d+)?%?")
+_PHONE = re.compile(r"\+\d[\d .()-]*")  # and 7 to 15 digits (counted, not matched: no backtracking)
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet could run `text` as a formula: it starts with one of FORMULA_STARTS
+    and is not a signed number or a phone number (which are data, and stay as they are)."""
+    if not text.startswith(FORMULA_STARTS):
+        return False
+    if _NUMBER.fullmatch(text):
+        return False
+    return not (_PHONE.fullmatch(text) and 7 <= sum(c.isdigit() for c in text) <= 15)
 
 
 def spreadsheet_safe(value: Any) -> str:
     """A CSV cell that a spreadsheet shows as text: `cell(value)`, with a leading `'` when a
-    string starts like a formula (OWASP's advice for CSV injection; document values are
-    untrusted). Numbers and booleans stay as they are, so `-5` is still a number."""
+    string could run as a formula (OWASP's advice for CSV injection; document values are
+    untrusted; looks_like_formula). JSON numbers and booleans are never changed."""
     text = cell(value)
-    if isinstance(value, (str, list, dict)) and text.startswith(FORMULA_STARTS):
+    if isinstance(value, (str, list, dict)) and looks_like_formula(text):
         return "'" + text
     return text
 

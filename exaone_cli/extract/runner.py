@@ -23,7 +23,7 @@ from .prompt import extract_prompt, repair_prompt
 from .result import ExtractResult
 from .schema import ExtractionSchema
 from .settings import ExtractSettings
-from .validate import Checked, check_generation
+from .validate import Checked, check_generation, format_warnings
 
 Warn = Callable[[str], None]
 
@@ -70,6 +70,8 @@ class ExtractRun:
         self.plans = plan_documents(settings.files, settings.ranges, settings.raster)
         needs_engine = engine is None and any(plan.source for plan in self.plans)
         self._own_engine = needs_engine and engine_opener is None
+        for warning in format_warnings(settings.target.schema, settings.target.origin):
+            warn(warning)  # once per format, before any work
         if settings.remote is None and any(plan.source for plan in self.plans):
             check_local_grammar(settings.target, warn)  # before a model is loaded for nothing
         if needs_engine:
@@ -174,9 +176,16 @@ class ExtractRun:
                     )
                 yield _Job(plan, plan.pages[: self.settings.max_images])
 
-    def _result(self, plan: DocumentPlan, pages: Sequence[int], **values: Any) -> ExtractResult:
+    def _result(
+        self, plan: DocumentPlan, pages: Sequence[int], found: str | None = None, **values: Any
+    ) -> ExtractResult:
+        """A result; `found` (where the JSON was found, what was ignored) joins the plan's note,
+        and is said on stderr."""
+        if found:
+            self.warn(f"{plan.display}: {found}")
+        note = "; ".join(part for part in (plan.note, found) if part) or None
         return ExtractResult(
-            plan.display, plan.sha256, list(pages), self.model, self.settings.preset.name, note=plan.note, **values
+            plan.display, plan.sha256, list(pages), self.model, self.settings.preset.name, note=note, **values
         )
 
     # ---- one batch ------------------------------------------------------------------------------
@@ -259,7 +268,7 @@ class ExtractRun:
         """The result from the last attempt; tokens and time are the attempts' sum."""
         last = attempts[-1]
         generations = [gen for gen in attempts if isinstance(gen, Generation)]
-        totals = {
+        totals: dict[str, Any] = {
             "attempts": len(attempts),
             "prompt_tokens": sum(gen.prompt_tokens for gen in generations),
             "completion_tokens": sum(gen.completion_tokens for gen in generations),
@@ -273,8 +282,8 @@ class ExtractRun:
                                 finish_reason="error", **totals)  # fmt: skip
         checked = self._check(last) if len(attempts) > 1 or first is None else first
         return self._result(
-            job.plan, job.numbers, data=checked.data, errors=checked.errors, reasoning=checked.reasoning,
-            raw=last.text, finish_reason=last.finish_reason, **totals,
+            job.plan, job.numbers, found=checked.note, data=checked.data, errors=checked.errors,
+            reasoning=checked.reasoning, raw=last.text, finish_reason=last.finish_reason, **totals,
         )  # fmt: skip
 
 

@@ -60,6 +60,7 @@ class ExtractSettings:
     batch_size: int = 4  # prompts the local engine generates together
     fmt: str = "json"
     output: Path | None = None
+    formula_guard: bool = True  # CSV: a leading ' on cells a spreadsheet would run (flatten.looks_like_formula)
 
     @classmethod
     def from_flags(
@@ -81,6 +82,7 @@ class ExtractSettings:
         fmt: str = "auto",
         output: Path | None = None,
         stdout_is_terminal: bool = False,
+        formula_guard: bool = True,
     ) -> ExtractSettings:
         """The flags as typed, checked: the document preset unless --preset says otherwise."""
         if not files:
@@ -102,4 +104,5 @@ class ExtractSettings:
             load=load or LoadOptions(), remote=remote, thinking=thinking, per_page=per_page,
             max_images=max_images, batch_size=batch_size,
             fmt=EXTRACT_FORMATS.resolve(fmt, output, stdout_is_terminal), output=output,
+            formula_guard=formula_guard,
         )  # fmt: skip

@@ -30,6 +30,7 @@ class Checked:
     errors: list[str] = field(default_factory=list)
     reasoning: str | None = None
     answer: str = ""  # the text after the reasoning: what was parsed as JSON
+    note: str | None = None  # where the JSON was found when not alone in the answer, and what was ignored
 
     @property
     def valid(self) -> bool:
@@ -40,14 +41,69 @@ def schema_errors(data: Any, schema: dict[str, Any]) -> list[str]:
     """Every way `data` breaks `schema` (at most MAX_ERRORS), as `$.path: message` lines; [] if valid.
 
     The draft is the schema's `$schema` (Draft 2020-12 by default); formats are checked with
-    jsonschema's FormatChecker (the formats it can check without extra packages: date, email,
-    ipv4, ...)."""
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    jsonschema's FormatChecker, every standard one (the `format-nongpl` extra brings the packages
+    it needs for date-time, time, uri, ...; format_warnings says which a schema uses unchecked)."""
+    cls = _validator_class(schema)
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     return [f"{_path(error.absolute_path)}: {error.message}" for error in errors[:MAX_ERRORS]]
+
+
+def _validator_class(schema: dict[str, Any]) -> Any:
+    import jsonschema
+
+    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+
+
+# The formats JSON Schema (Draft 2020-12) defines; jsonschema checks each when its package is there.
+STANDARD_FORMATS = frozenset({
+    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6",
+    "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer",
+    "relative-json-pointer", "regex",
+})  # fmt: skip
+_NOT_SCHEMAS = ("const", "enum", "default", "examples")  # keywords whose values are data, not schemas
+
+
+def schema_formats(node: Any, where: str = "$") -> list[tuple[str, str]]:
+    """(where, format) for every `format` keyword in a schema, `where` as a data path."""
+    if isinstance(node, list):
+        return [found for item in node for found in schema_formats(item, where)]
+    if not isinstance(node, dict):
+        return []
+    found = [(where, node["format"])] if isinstance(node.get("format"), str) else []
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            found += [hit for name, child in value.items() for hit in schema_formats(child, f"{where}.{name}")]
+        elif key in ("items", "prefixItems"):
+            found += schema_formats(value, f"{where}[]")
+        elif key not in (*_NOT_SCHEMAS, "format", "required"):
+            found += schema_formats(value, where)
+    return found
+
+
+def format_warnings(schema: dict[str, Any], origin: str) -> list[str]:
+    """One warning per `format` the schema uses that validation cannot check, said before the run
+    (values in that field are then not checked against it): a format no JSON Schema draft
+    defines (a pattern checks it instead), or a standard one whose package is missing."""
+    checkable = set(_validator_class(schema).FORMAT_CHECKER.checkers)
+    seen: dict[str, str] = {}
+    for where, name in schema_formats(schema):
+        seen.setdefault(name, where)
+    warnings = []
+    for name, where in seen.items():
+        if name in checkable:
+            continue
+        if name in STANDARD_FORMATS:
+            warnings.append(
+                f"{origin}: the format {name!r} (at {where}) is not checked: jsonschema needs a package for it;"
+                " install exaone's dependencies again (pip install 'jsonschema[format-nongpl]')"
+            )
+        else:
+            warnings.append(
+                f"{origin}: the format {name!r} (at {where}) is not one JSON Schema defines, so values are not"
+                " checked against it; use a `pattern` to check them"
+            )
+    return warnings
 
 
 def _non_finite(value: Any, parts: tuple[Any, ...] = ()) -> list[str]:
@@ -95,36 +151,145 @@ def _excerpt(text: str, limit: int = 60) -> str:
     return repr(flat if len(flat) <= limit else flat[:limit] + "…")
 
 
-def nfc(value: Any) -> Any:
+def nfc(value: Any, spelling: Spelling | None = None) -> Any:
     """Every string in a JSON value (keys too) in Unicode NFC, as page text is: Hangul typed or
-    scanned as separate jamo compares equal to the composed syllables."""
+    scanned as separate jamo compares equal to the composed syllables. With a `spelling`
+    (schema_spelling), a key that is a property name and a string that is an `enum` or `const`
+    value take the form the schema writes them in, so a schema written in NFD (names copied from
+    macOS file names) still matches."""
+    keys, values = spelling or ({}, {})
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
+        text = unicodedata.normalize("NFC", value)
+        return values.get(text, text)
     if isinstance(value, list):
-        return [nfc(item) for item in value]
+        return [nfc(item, spelling) for item in value]
     if isinstance(value, dict):
-        return {nfc(key): nfc(item) for key, item in value.items()}
+        named = ((unicodedata.normalize("NFC", key), item) for key, item in value.items())
+        return {keys.get(key, key): nfc(item, spelling) for key, item in named}
     return value
 
 
-def _loads(answer: str, boxed: str | None) -> Any:
-    """The answer as JSON; failing that, its final \\boxed{} (the model's habit when a server
-    ignored response_format); the answer's own error is the one raised."""
+Spelling = tuple[dict[str, str], dict[str, str]]  # NFC -> the schema's form: property names; enum/const values
+# Keywords whose value maps names to schemas (or, for dependentRequired, to lists of names).
+_NAMED_SCHEMAS = ("properties", "dependentRequired", "dependentSchemas", "$defs", "definitions")
+
+
+def schema_spelling(schema: Any) -> Spelling:
+    """The strings a schema matches exactly that it does not write in NFC, by their NFC form:
+    property names (and `required`), and `enum` and `const` values."""
+    keys: dict[str, str] = {}
+    values: dict[str, str] = {}
+
+    def keep(found: dict[str, str], text: Any) -> None:
+        if isinstance(text, str) and (normal := unicodedata.normalize("NFC", text)) != text:
+            found.setdefault(normal, text)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        for key, value in node.items():
+            if key in _NAMED_SCHEMAS and isinstance(value, dict):
+                for name, child in value.items():
+                    if key not in ("$defs", "definitions"):
+                        keep(keys, name)
+                    walk(child)
+            elif key == "required" and isinstance(value, list):
+                for item in value:
+                    keep(keys, item)
+            elif key == "enum" and isinstance(value, list):
+                for item in value:
+                    keep(values, item)
+            elif key == "const":
+                keep(values, value)
+            elif key not in ("default", "examples"):
+                walk(value)
+
+    walk(schema)
+    return keys, values
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A JSON value found in a text, and where: `start`..`end` in `text` (the whole text: 0, len)."""
+
+    value: Any
+    text: str
+    start: int
+    end: int
+
+    def ignored(self) -> str | None:
+        """The text around the value, unless it is only blank or a ``` fence."""
+        before = _FENCE_OPEN.sub("", self.text[: self.start]).strip()
+        after = self.text[self.end :].strip().removesuffix("```").strip()
+        parts = [f"{side} it {_excerpt(part)}" for side, part in (("before", before), ("after", after)) if part]
+        return " and ".join(parts) or None
+
+
+_FENCE_OPEN = re.compile(r"```[A-Za-z]*\s*$")
+
+
+def json_values(text: str) -> list[_Found]:
+    """The complete JSON values in `text`: the whole text when it is JSON (or a fenced block of
+    it); otherwise every JSON object or array from left to right that is not inside one found
+    before it (a model without constrained decoding adds sentences, notes with braces, a second
+    try)."""
+    fenced = _FENCE.match(text.strip())
     try:
-        return json.loads(json_text(answer))
+        return [_Found(json.loads(fenced.group(1) if fenced else text), text, 0, len(text))]
     except ValueError:
-        if boxed is not None:
-            try:
-                return json.loads(json_text(boxed))
-            except ValueError:
-                pass
-        raise
+        pass
+    decoder, found, at = json.JSONDecoder(), list[_Found](), 0
+    while True:
+        starts = [p for p in (text.find("{", at), text.find("[", at)) if p >= 0]
+        if not starts:
+            return found
+        start = min(starts)
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            at = start + 1
+            continue
+        found.append(_Found(value, text, start, end))
+        at = end
+
+
+def _first_valid(found: list[_Found], schema: dict[str, Any]) -> tuple[_Found, Any, list[str]]:
+    """The first value that validates, or else the first one, with its data and errors."""
+    spelling = schema_spelling(schema)
+    first: tuple[_Found, Any, list[str]] | None = None
+    for item in found:
+        data = nfc(item.value, spelling)
+        errors = _non_finite(data) + schema_errors(data, schema)
+        if not errors:
+            return item, data, errors
+        first = first or (item, data, errors)
+    assert first is not None
+    return first
+
+
+def _where_note(item: _Found, found: list[_Found], source: str) -> str | None:
+    """What to say about where the JSON came from and what was ignored (None: the answer was it)."""
+    parts = [source] if source else []
+    ignored = item.ignored()
+    if ignored:
+        others = len(found) - 1
+        more = f", with {others} other JSON value(s)" if others else ""
+        parts.append(f"text around the JSON was ignored{more}: {ignored}")
+    return "; ".join(parts) or None
 
 
 def check_generation(
     text: str, schema: dict[str, Any], *, thinking: bool, finish_reason: FinishReason, max_new_tokens: int
 ) -> Checked:
-    """Raw generated text -> reasoning apart, the answer parsed as JSON and validated."""
+    """Raw generated text -> reasoning apart, the answer parsed as JSON and validated. The answer
+    may hold more than the JSON: the first JSON value in it that validates is taken (else the
+    first one, with its errors), and the note says what was ignored. With thinking off, an
+    answer that came as reasoning (a server's reasoning parser that took all of it) is read
+    from there, and the note says so."""
     parsed = parse_answer(text, thinking)
     reasoning = unicodedata.normalize("NFC", parsed.reasoning) if parsed.reasoning is not None else None
     if parsed.truncated:
@@ -134,14 +299,28 @@ def check_generation(
             else stopped_in_reasoning(finish_reason)
         )
         return Checked(errors=[message], reasoning=reasoning)
-    try:
-        data = _loads(parsed.answer, parsed.final)
-    except ValueError as exc:
+    answer, source = parsed.answer, ""
+    if not answer.strip() and not thinking and parsed.reasoning and parsed.reasoning.strip():
+        answer = parsed.reasoning
+        source = (
+            "the answer came as reasoning although thinking was off (the server's reasoning parser took it,"
+            " or the server ignores enable_thinking=false); the JSON was read from there"
+        )
+    found = json_values(answer) or (json_values(parsed.final) if parsed.final is not None else [])
+    if not found:
         if finish_reason == "length":
             message = f"the output stopped at the token limit (--max-new-tokens {max_new_tokens}) before the JSON ended"
         else:
-            message = not_json(parsed.answer, exc)
-        return Checked(errors=[message], reasoning=reasoning, answer=parsed.answer)
-    data = nfc(data)
-    errors = _non_finite(data) + schema_errors(data, schema)
-    return Checked(data=None if errors else data, errors=errors, reasoning=reasoning, answer=parsed.answer)
+            message = not_json(answer, _decode_error(answer))
+        return Checked(errors=[message], reasoning=reasoning, answer=answer)
+    item, data, errors = _first_valid(found, schema)
+    note = _where_note(item, found, source) if item.text is answer else source or None
+    return Checked(data=None if errors else data, errors=errors, reasoning=reasoning, answer=answer, note=note)
+
+
+def _decode_error(answer: str) -> ValueError:
+    try:
+        json.loads(json_text(answer))
+    except ValueError as exc:
+        return exc
+    return ValueError("not JSON")

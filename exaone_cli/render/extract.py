@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,7 +19,7 @@ from rich.text import Text
 
 from ..config import Preset, Sampling
 from ..extract.flatten import Path as Column
-from ..extract.flatten import columns, flatten, header, leaf, spreadsheet_safe
+from ..extract.flatten import cell, columns, flatten, header, leaf, spreadsheet_safe
 from ..extract.result import ExtractResult
 from ..extract.runner import ResultSink
 from ..extract.settings import ExtractSettings
@@ -47,12 +49,13 @@ def results_json(
     }
 
 
-def csv_row(result: ExtractResult, paths: list[Column]) -> list[str]:
-    """One result as CSV cells; strings that would start a formula get a leading `'` (spreadsheet_safe)."""
+def csv_row(result: ExtractResult, paths: list[Column], guard: bool = True) -> list[str]:
+    """One result as CSV cells; with `guard`, strings a spreadsheet would run as a formula get a
+    leading `'` (spreadsheet_safe)."""
     pages = ",".join(str(page) for page in result.pages)
     meta = [result.source, pages, result.valid, "; ".join(result.errors)]
     values = [leaf(result.data, path) for path in paths]
-    return [spreadsheet_safe(value) for value in meta + values]
+    return [spreadsheet_safe(value) if guard else cell(value) for value in meta + values]
 
 
 class JsonSink:
@@ -85,30 +88,38 @@ class JsonlSink:
 
 class CsvSink:
     """One row per result: source, pages, valid, errors, then the schema's fields (dotted names
-    for nested objects, lists as JSON text). UTF-8 with a BOM, so Excel shows Korean. Exact in
-    files and pipes; on a terminal, control characters in values are shown, not obeyed."""
+    for nested objects, lists as JSON text). A file for people (-o, or stdout redirected to a new
+    file) starts with a byte-order mark, so Excel shows Korean; a pipe or a terminal gets none (a
+    program would read it as part of the first column's name). Appended to a file that has text
+    (`>>`), the header is not written again. Exact in files and pipes; on a terminal, control
+    characters in values are shown, not obeyed."""
 
     def __init__(self, settings: ExtractSettings, stdout: IO[str]) -> None:
         self.paths = columns(settings.target.schema)
         self.output = settings.output
+        self.guard = settings.formula_guard
         self.stdout = stdout
         self.terminal = _is_terminal(stdout)
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)
-        self.buffer.write(BOM)
-        self.writer.writerow(_META + [header(path) for path in self.paths])
+        size = None if self.output is not None else _file_size(stdout)
+        if self.output is not None or size == 0:
+            self.buffer.write(BOM)
+        if not size:  # a new file, a pipe, a terminal: the header; a file appended to has one
+            self.writer.writerow(_META + [header(path) for path in self.paths])
         self._flush()
 
     def _flush(self) -> None:
         if self.output is None:  # stdout: row by row
             text = self.buffer.getvalue()
-            self.stdout.write(for_terminal(text) if self.terminal else text)
-            self.stdout.flush()
+            if text:
+                self.stdout.write(for_terminal(text) if self.terminal else text)
+                self.stdout.flush()
             self.buffer.seek(0)
             self.buffer.truncate()
 
     def write(self, result: ExtractResult) -> None:
-        self.writer.writerow(csv_row(result, self.paths))
+        self.writer.writerow(csv_row(result, self.paths, self.guard))
         self._flush()
 
     def close(self) -> None:
@@ -176,6 +187,16 @@ def _is_terminal(stream: IO[str]) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def _file_size(stream: IO[str]) -> int | None:
+    """How much a regular file behind `stream` holds already (0: a new file, `>`; more: `>>`
+    appending); None for a pipe, a terminal, a device, or a stream with no file."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _emit(text: str, output: Path | None, stdout: IO[str]) -> None:
