@@ -1,0 +1,262 @@
+"""HWP 5.0 and HWPX documents (Hangul, 한/글) as PDFs, so the PDF path does the rest.
+
+rhwp (PyPI `rhwp-python`, the `[hwp]` extra) parses both formats and lays the pages out the way
+Hangul does; its PDF keeps the text as a real text layer. `as_pdf` renders a document once per
+process into a temporary PDF and returns a PDF Source that keeps the document's display name and
+its own SHA-256 (so the page store knows the document, not the rendering).
+
+Four things rhwp 0.8.1 does that a user must never see (README, "HWP and HWPX"):
+- its wheel bundles a FreeType older than its code needs (`undefined symbol: FT_Palette_Data_Get`
+  on Debian 12): the system FreeType is loaded first, RTLD_GLOBAL, before rhwp is imported;
+- with only Nanum fonts, its font fallback finds nothing and Korean text renders blank: a
+  rendering whose text layer lacks the document's own text is refused, naming fonts-noto-cjk;
+- its native code prints layout debug lines (LAYOUT_OVERFLOW ...) to stdout: file descriptors 1
+  and 2 point elsewhere while it runs;
+- a distribution document (배포용 문서) must be decrypted; its one-line stub notice, which text
+  readers return instead of the body, is never passed off as the document.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import sys
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..errors import EngineError, InputError
+from ..inputs import Source
+from .text_layer import read_text_layers
+
+HWP_INSTALL = "pip install '.[hwp]' in exaone's folder (see the README's HWP and HWPX)"
+FONT_PACKAGE = "fonts-noto-cjk"
+FONT_HINT = f"install the Debian package {FONT_PACKAGE} (apt-get install {FONT_PACKAGE}); Nanum fonts are not enough"
+FREETYPE_PACKAGE = "libfreetype6"
+# The system FreeType, by soname first (no ldconfig run), then wherever ctypes finds one.
+FREETYPE_NAMES: tuple[str, ...] = ("libfreetype.so.6", "libfreetype.6.dylib")
+# What text-only readers return for a distribution document they cannot decrypt.
+DISTRIBUTION_STUB = "배포용 문서"
+# FileHeader properties (HWP 5.0 spec, 3.2.1): bit 1 a password, bit 2 a distribution document, bit 4 DRM.
+_PASSWORD, _DISTRIBUTION, _DRM = 0x02, 0x04, 0x10
+# A rendering keeps at least this share of the document's Hangul, or its fonts are missing.
+_KEPT_SHARE = 0.5
+
+_LOCK = threading.Lock()  # one rendering at a time: the descriptors 1 and 2 are process-wide
+_RENDERED: dict[str, Path] = {}  # document SHA-256 -> its rendered PDF, for this process
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A document rendered: the PDF's bytes, and the document's own text (rhwp's model of it)."""
+
+    pdf: bytes
+    text: str
+    pages: int
+
+
+def as_pdf(source: Source) -> Source:
+    """`source` itself unless it is an HWP or HWPX document; then a PDF Source rendered from it
+    (rendered once per process), with the same display name and SHA-256.
+
+    Raises EngineError (exit 3) when rhwp is not installed or cannot load, InputError when the
+    document cannot be read or rendered, or renders without its text (missing fonts)."""
+    if source.kind not in ("hwp", "hwpx"):
+        return source
+    with _LOCK:
+        path = _RENDERED.get(source.sha256)
+        if path is None or not path.exists():
+            rendering = render(source)
+            path = _keep(rendering.pdf)
+            pdf = Source(path, "pdf", source.display, source.sha256, rendered_from=source.kind)
+            check_text(source.display, rendering.text, _layer_text(pdf))
+            _RENDERED[source.sha256] = path
+    return replace(source, path=path, kind="pdf", rendered_from=source.kind)
+
+
+def render(source: Source) -> Rendering:
+    """The document through rhwp: parsed, rendered to PDF, its own text read from its model."""
+    rhwp = load_rhwp()
+    _refuse_locked(source)
+    try:
+        with quiet_native_output():
+            document = rhwp.parse(str(source.path))
+            pdf = document.render_pdf()
+            text = document_text(document)
+            pages = int(document.page_count)
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise _read_error(source, exc) from None
+    if not pdf.startswith(b"%PDF-") or pages < 1:
+        raise InputError(f"{source.display}: rhwp rendered no pages", hint="open it in Hangul and save it again")
+    return Rendering(pdf, text, pages)
+
+
+def load_rhwp() -> ModuleType:
+    """rhwp, imported after the system FreeType (see the module's docstring); EngineError (exit 3)
+    naming what to install when it is missing or cannot load."""
+    if "rhwp" in sys.modules and sys.modules["rhwp"] is not None:
+        return sys.modules["rhwp"]
+    try:
+        import importlib.util
+
+        found = importlib.util.find_spec("rhwp") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise EngineError("reading HWP and HWPX files needs rhwp-python, which is not installed", hint=HWP_INSTALL)
+    freetype = preload_freetype()
+    try:
+        import rhwp
+    except ImportError as exc:
+        if "FT_" in str(exc) and freetype is None:
+            raise EngineError(
+                f"rhwp cannot load: it needs the system FreeType library, which was not found ({exc})",
+                hint=f"install the Debian package {FREETYPE_PACKAGE} (apt-get install {FREETYPE_PACKAGE})",
+            ) from None
+        raise EngineError(f"rhwp cannot load ({exc})", hint=f"reinstall it: {HWP_INSTALL}") from None
+    return rhwp
+
+
+def preload_freetype() -> str | None:
+    """Load the system FreeType with RTLD_GLOBAL so rhwp's native code binds to it; its name, or
+    None when this machine has none."""
+    names = list(FREETYPE_NAMES)
+    found = ctypes.util.find_library("freetype") if names else None
+    if found and found not in names:
+        names.append(found)
+    for name in names:
+        try:
+            ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
+        return name
+    return None
+
+
+@contextlib.contextmanager
+def quiet_native_output() -> Iterator[None]:
+    """Point file descriptors 1 and 2 at a scratch file while rhwp runs: its Rust code prints debug
+    lines there, below Python's sys.stdout, where stdout carries the product."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = (os.dup(1), os.dup(2))
+    except OSError:  # no descriptors 1 and 2 (a daemon): nothing to protect
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as scratch:
+            os.dup2(scratch.fileno(), 1)
+            os.dup2(scratch.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def document_text(document: Any) -> str:
+    """The document's own text, table cells and text boxes included where rhwp's model has them."""
+    try:
+        from rhwp.ir.nodes import ParagraphBlock
+
+        blocks = document.to_ir().iter_blocks(scope="all", recurse=True)
+        return "\n".join(block.text for block in blocks if isinstance(block, ParagraphBlock) and block.text)
+    except Exception:  # a model rhwp cannot build: its plain text still says whether there is text
+        return str(document.extract_text())
+
+
+def check_text(display: str, document: str, rendered: str) -> None:
+    """Refuse a rendering that lost the document's text (InputError): blank Korean text means rhwp
+    found no font for it, and a blank page must never pass as a page. Also refuse a distribution
+    document's stub notice in place of its body."""
+    stub = _visible(rendered)
+    if DISTRIBUTION_STUB in rendered and len(stub) < 120 and "상위" in rendered:
+        raise InputError(
+            f"{display}: a distribution document (배포용 문서) whose body could not be decrypted: "
+            "only its notice for old readers came out",
+            hint="open it in Hangul or Hangul Viewer and print it to PDF",
+        )
+    wanted, got = _hangul(document), _hangul(rendered)
+    if (wanted and got < wanted * _KEPT_SHARE) or (_visible(document) and not stub):
+        raise InputError(
+            f"{display}: rendered without its text ({got} of {wanted} Hangul syllables on the pages): "
+            "no font with Korean glyphs was found",
+            hint=FONT_HINT,
+        )
+
+
+def _layer_text(pdf: Source) -> str:
+    return "\n".join(layer.text for layer in read_text_layers(pdf))
+
+
+def _hangul(text: str) -> int:
+    return sum(1 for char in text if "\uac00" <= char <= "\ud7a3")
+
+
+def _visible(text: str) -> str:
+    return "".join(char for char in unicodedata.normalize("NFC", text) if not char.isspace())
+
+
+def _refuse_locked(source: Source) -> None:
+    """A password-protected HWP 5.0 file is refused before rhwp sees it, with what to do."""
+    if source.kind != "hwp" or not _flags(source) & _PASSWORD:
+        return
+    raise InputError(
+        f"{source.display}: the HWP document is protected by a password",
+        hint="open it in Hangul, remove the password (파일 > 문서 암호), save, and pass that file",
+    )
+
+
+def _flags(source: Source) -> int:
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(source.path)) as ole:
+            header = ole.openstream("FileHeader").read(40)
+    except Exception:
+        return 0
+    return int.from_bytes(header[36:40], "little") if len(header) >= 40 else 0
+
+
+def _read_error(source: Source, exc: Exception) -> InputError:
+    """rhwp's failure as one line; a distribution or DRM document says so."""
+    detail = str(exc).removeprefix("parse failed: ")
+    flags = _flags(source) if source.kind == "hwp" else 0
+    if flags & _DISTRIBUTION:
+        return InputError(
+            f"{source.display}: a distribution document (배포용 문서) that rhwp could not decrypt ({detail})",
+            hint="open it in Hangul or Hangul Viewer and print it to PDF",
+        )
+    if flags & _DRM:
+        return InputError(
+            f"{source.display}: a DRM-protected HWP document ({detail})",
+            hint="open it where its DRM allows and print it to PDF",
+        )
+    kind = "HWPX" if source.kind == "hwpx" else "HWP"
+    return InputError(
+        f"{source.display}: rhwp cannot read this {kind} document ({detail})",
+        hint="open it in Hangul and save it again, or print it to PDF",
+    )
+
+
+def _keep(pdf: bytes) -> Path:
+    """The rendered PDF in a temporary file removed at exit (PDF readers and poppler want a path)."""
+    handle = tempfile.NamedTemporaryFile(prefix="exaone-hwp-", suffix=".pdf", delete=False)  # noqa: SIM115
+    path = Path(handle.name)
+    atexit.register(path.unlink, missing_ok=True)
+    with handle:
+        handle.write(pdf)
+    return path
