@@ -260,3 +260,22 @@ def _keep(pdf: bytes) -> Path:
     with handle:
         handle.write(pdf)
     return path
+
+
+PROBE = Path(__file__).with_name("hwp_probe.hwpx")  # one line, "한글 글꼴 확인", made with python-hwpx
+
+
+def hwp_status() -> dict[str, object]:
+    """For `exaone doctor`: rhwp's version, and whether Korean text renders here (a real
+    rendering of a one-line HWPX document, read back from the PDF's text layer)."""
+    try:
+        rhwp = load_rhwp()
+        rendering = render(Source(PROBE, "hwpx", PROBE.name, "probe"))
+        with tempfile.TemporaryDirectory(prefix="exaone-doctor-") as folder:
+            pdf = Path(folder) / "probe.pdf"
+            pdf.write_bytes(rendering.pdf)
+            rendered = _layer_text(Source(pdf, "pdf", PROBE.name, "probe"))
+    except (EngineError, InputError) as exc:
+        return {"rhwp": None, "korean_text": None, "problem": f"{exc.message}; {exc.hint}" if exc.hint else exc.message}
+    works = _hangul(rendered) >= _hangul(rendering.text) > 0
+    return {"rhwp": str(rhwp.version()), "korean_text": works, "problem": None if works else FONT_HINT}
