@@ -14,6 +14,10 @@ Four things rhwp 0.8.1 does that a user must never see (README, "HWP and HWPX"):
   and 2 point elsewhere while it runs;
 - a distribution document (배포용 문서) must be decrypted; its one-line stub notice, which text
   readers return instead of the body, is never passed off as the document.
+And one its PDF sets for PDFium: each page of a multi-page document is a form XObject drawn at a
+scale of about 1/1000 then scaled back up; PDFium's text layer loses the narrow glyphs (digits,
+punctuation) at that scale, though it draws them. `unscale_page_forms` moves the scale into the
+page's own `cm` (byte for byte the same length, so the cross-reference table stays right).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -96,7 +101,41 @@ def render(source: Source) -> Rendering:
         raise _read_error(source, exc) from None
     if not pdf.startswith(b"%PDF-") or pages < 1:
         raise InputError(f"{source.display}: rhwp rendered no pages", hint="open it in Hangul and save it again")
-    return Rendering(pdf, text, pages)
+    return Rendering(unscale_page_forms(pdf), text, pages)
+
+
+_OBJECT = re.compile(rb"\n(\d+) 0 obj\b(.*?)\nendobj", re.S)
+_PAGE_FORM = re.compile(rb"/Contents (\d+) 0 R.*?/XObject\s*<<\s*/\w+ (\d+) 0 R\s*>>", re.S)
+_MATRIX = re.compile(rb"/Matrix \[([-\d.]+) 0 0 ([-\d.]+) 0 0\]")
+_DRAW_FORM = re.compile(rb"stream\r?\n(([-\d.]+) 0 0 ([-\d.]+) 0 0 cm)\s")
+
+
+def unscale_page_forms(pdf: bytes) -> bytes:
+    """rhwp's PDF with each page's form drawn at scale 1 (its /Matrix the identity) and the page's
+    `cm` carrying the whole scale: what PDFium needs to keep every glyph in the text layer. Same
+    length, same pixels; a PDF not shaped this way comes back as it was."""
+    objects = {int(m[1]): (m.start(2), m.end(2)) for m in _OBJECT.finditer(pdf)}
+    out = bytearray(pdf)
+    for start, end in list(objects.values()):
+        page = _PAGE_FORM.search(pdf, start, end)
+        if page is None or int(page[1]) not in objects or int(page[2]) not in objects:
+            continue
+        matrix = _MATRIX.search(pdf, *objects[int(page[2])])
+        draw = _DRAW_FORM.search(pdf, *objects[int(page[1])])
+        if matrix is None or draw is None:
+            continue
+        width, height = float(draw[2]) * float(matrix[1]), float(draw[3]) * float(matrix[2])
+        old_cm, old_matrix = draw[1], matrix[0]
+        new_cm = next(
+            (cm for n in (8, 6, 4) if len(cm := f"{width:.{n}g} 0 0 {height:.{n}g} 0 0 cm".encode()) <= len(old_cm)),
+            None,
+        )
+        identity = b"/Matrix [1 0 0 1 0 0"
+        if new_cm is None or len(identity) >= len(old_matrix):
+            continue
+        out[draw.start(1) : draw.end(1)] = new_cm.ljust(len(old_cm))
+        out[matrix.start() : matrix.end()] = identity.ljust(len(old_matrix) - 1) + b"]"
+    return bytes(out)
 
 
 def load_rhwp() -> ModuleType:
