@@ -60,13 +60,16 @@ class Source:
     libraries and poppler's subprocesses can seek it); `display` is what users see in messages and
     results; `sha256` fingerprints the content so an interrupted run can tell a file it has seen.
     An HWP or HWPX document becomes a PDF source rendered from it (pages/hwp.py): `path` is then
-    the rendered PDF, `rendered_from` the document's kind, and `sha256` still the document's own."""
+    the rendered PDF, `rendered_from` the document's kind, and `sha256` still the document's own;
+    `page_texts` (page, text) stand in for the text layer of those pages (the document's tables
+    as Markdown, placed by pages/hwp_tables.py)."""
 
     path: Path
     kind: Kind
     display: str
     sha256: str
     rendered_from: Kind | None = None
+    page_texts: tuple[tuple[int, str], ...] = ()
 
     @property
     def name(self) -> str:

@@ -286,3 +286,47 @@ def test_documents_that_cannot_be_decrypted_are_one_clear_error(tmp_path: Path, 
     assert proc.returncode == 1 and proc.stdout.count("error") == 1
     assert says in proc.stderr and "Traceback" not in proc.stderr
     assert os.path.getsize(path) > 0
+
+
+TABLE = [
+    ["구분", "지원 대상", "지원 금액", "기간"],
+    ["창업기업", "업력 3년 이내", "5,000만원", "최대 2년"],
+    ["중소기업", "매출 100억 이하", "3,000만원", "1년"],
+]
+
+
+def test_tables_come_out_as_markdown_tables_from_the_documents_own_grid(tmp_path: Path) -> None:
+    """The text layer gives a table's rows as lines of space-joined cells ("업력 3년 이내" is one
+    cell or three?, "02- 123- 4567"); the document's own grid is exact."""
+    from hwpx import HwpxDocument
+
+    document = HwpxDocument.new()
+    document.add_paragraph("2026년 창업지원사업 지원 내용")
+    grid = document.add_table(len(TABLE), 4, height=len(TABLE) * 2400)
+    for r, row in enumerate(TABLE):
+        for c, value in enumerate(row):
+            grid.set_cell_text(r, c, value)
+    merged = document.add_table(2, 3, height=2 * 2400)
+    merged.set_cell_text(0, 0, "항목")
+    merged.set_cell_text(0, 1, "내용")
+    merged.merge_cells(0, 1, 0, 2)
+    for c, value in enumerate(["문의", "사업지원팀", "02-123-4567"]):
+        merged.set_cell_text(1, c, value)
+    document.add_paragraph("끝.")
+    path = tmp_path / "표.hwpx"
+    document.save_to_path(str(path))
+    proc = run_exaone("ocr", str(path), "--text-layer", "prefer", "-f", "markdown")
+    assert proc.returncode == 0, proc.stderr
+    expected = "\n".join(["| " + " | ".join(row) + " |" for row in TABLE[:1]] + ["| --- | --- | --- | --- |"])
+    expected += "\n" + "\n".join("| " + " | ".join(row) + " |" for row in TABLE[1:])
+    assert f"2026년 창업지원사업 지원 내용\n\n{expected}\n\n<table>" in proc.stdout
+    assert '<td colspan="2">내용</td>' in proc.stdout and "<td>02-123-4567</td>" in proc.stdout
+    assert proc.stdout.rstrip().endswith("</table>\n\n끝.")
+
+
+def test_a_table_not_found_whole_on_a_page_is_left_as_the_layer_gives_it() -> None:
+    from exaone_cli.pages.hwp_tables import Table, place_tables
+
+    pages = ["머리말\n구분 금액\n창업 5,000", "구분 금\n창업 액"]
+    tables = [Table("구분 금액 창업 5,000", "| 구분 | 금액 |"), Table("없는 표", "| 없는 |")]
+    assert place_tables(pages, tables) == {1: "머리말\n\n| 구분 | 금액 |"}

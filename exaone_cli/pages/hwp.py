@@ -40,6 +40,7 @@ from typing import Any
 
 from ..errors import EngineError, InputError
 from ..inputs import Source
+from .hwp_tables import Table, document_tables, place_tables
 from .text_layer import read_text_layers
 
 HWP_INSTALL = "pip install '.[hwp]' in exaone's folder (see the README's HWP and HWPX)"
@@ -56,35 +57,40 @@ _PASSWORD, _DISTRIBUTION, _DRM = 0x02, 0x04, 0x10
 _KEPT_SHARE = 0.5
 
 _LOCK = threading.Lock()  # one rendering at a time: the descriptors 1 and 2 are process-wide
-_RENDERED: dict[str, Path] = {}  # document SHA-256 -> its rendered PDF, for this process
+# document SHA-256 -> its rendered PDF and its pages' texts with tables, for this process
+_RENDERED: dict[str, tuple[Path, tuple[tuple[int, str], ...]]] = {}
 
 
 @dataclass(frozen=True)
 class Rendering:
-    """A document rendered: the PDF's bytes, and the document's own text (rhwp's model of it)."""
+    """A document rendered: the PDF's bytes, the document's own text and tables (rhwp's model)."""
 
     pdf: bytes
     text: str
     pages: int
+    tables: tuple[Table, ...] = ()
 
 
 def as_pdf(source: Source) -> Source:
     """`source` itself unless it is an HWP or HWPX document; then a PDF Source rendered from it
-    (rendered once per process), with the same display name and SHA-256.
+    (rendered once per process), with the same display name and SHA-256, and its tables as
+    Markdown on the pages where they stand (hwp_tables.py).
 
     Raises EngineError (exit 3) when rhwp is not installed or cannot load, InputError when the
     document cannot be read or rendered, or renders without its text (missing fonts)."""
     if source.kind not in ("hwp", "hwpx"):
         return source
     with _LOCK:
-        path = _RENDERED.get(source.sha256)
-        if path is None or not path.exists():
+        known = _RENDERED.get(source.sha256)
+        if known is None or not known[0].exists():
             rendering = render(source)
             path = _keep(rendering.pdf)
-            pdf = Source(path, "pdf", source.display, source.sha256, rendered_from=source.kind)
-            check_text(source.display, rendering.text, _layer_text(pdf))
-            _RENDERED[source.sha256] = path
-    return replace(source, path=path, kind="pdf", rendered_from=source.kind)
+            pages = _layer_texts(Source(path, "pdf", source.display, source.sha256))
+            check_text(source.display, rendering.text, "\n".join(pages))
+            known = path, tuple(sorted(place_tables(pages, rendering.tables).items()))
+            _RENDERED[source.sha256] = known
+    path, page_texts = known
+    return replace(source, path=path, kind="pdf", rendered_from=source.kind, page_texts=page_texts)
 
 
 def render(source: Source) -> Rendering:
@@ -95,13 +101,13 @@ def render(source: Source) -> Rendering:
         with quiet_native_output():
             document = rhwp.parse(str(source.path))
             pdf = document.render_pdf()
-            text = document_text(document)
+            text, tables = document_model(document)
             pages = int(document.page_count)
     except (ValueError, OSError, RuntimeError) as exc:
         raise _read_error(source, exc) from None
     if not pdf.startswith(b"%PDF-") or pages < 1:
         raise InputError(f"{source.display}: rhwp rendered no pages", hint="open it in Hangul and save it again")
-    return Rendering(unscale_page_forms(pdf), text, pages)
+    return Rendering(unscale_page_forms(pdf), text, pages, tables)
 
 
 _OBJECT = re.compile(rb"\n(\d+) 0 obj\b(.*?)\nendobj", re.S)
@@ -206,15 +212,18 @@ def quiet_native_output() -> Iterator[None]:
         os.close(saved[1])
 
 
-def document_text(document: Any) -> str:
-    """The document's own text, table cells and text boxes included where rhwp's model has them."""
+def document_model(document: Any) -> tuple[str, tuple[Table, ...]]:
+    """The document's own text (table cells and text boxes included where rhwp's model has them),
+    and its top-level tables."""
     try:
         from rhwp.ir.nodes import ParagraphBlock
 
-        blocks = document.to_ir().iter_blocks(scope="all", recurse=True)
-        return "\n".join(block.text for block in blocks if isinstance(block, ParagraphBlock) and block.text)
+        model = document.to_ir()
+        blocks = model.iter_blocks(scope="all", recurse=True)
+        text = "\n".join(block.text for block in blocks if isinstance(block, ParagraphBlock) and block.text)
+        return text, tuple(document_tables(model.body))
     except Exception:  # a model rhwp cannot build: its plain text still says whether there is text
-        return str(document.extract_text())
+        return str(document.extract_text()), ()
 
 
 def check_text(display: str, document: str, rendered: str) -> None:
@@ -237,8 +246,8 @@ def check_text(display: str, document: str, rendered: str) -> None:
         )
 
 
-def _layer_text(pdf: Source) -> str:
-    return "\n".join(layer.text for layer in read_text_layers(pdf))
+def _layer_texts(pdf: Source) -> list[str]:
+    return [layer.text for layer in read_text_layers(pdf)]
 
 
 def _hangul(text: str) -> int:
@@ -313,7 +322,7 @@ def hwp_status() -> dict[str, object]:
         with tempfile.TemporaryDirectory(prefix="exaone-doctor-") as folder:
             pdf = Path(folder) / "probe.pdf"
             pdf.write_bytes(rendering.pdf)
-            rendered = _layer_text(Source(pdf, "pdf", PROBE.name, "probe"))
+            rendered = "\n".join(_layer_texts(Source(pdf, "pdf", PROBE.name, "probe")))
     except (EngineError, InputError) as exc:
         return {"rhwp": None, "korean_text": None, "problem": f"{exc.message}; {exc.hint}" if exc.hint else exc.message}
     works = _hangul(rendered) >= _hangul(rendering.text) > 0
