@@ -121,6 +121,11 @@ def _kind(path: Path, head: bytes, display: str) -> Kind:
         return _cfb_kind(path, display)
     if head.startswith(_ZIP):
         return _zip_kind(path, display)
+    if head.startswith(HWP_SIGNATURE):  # HWP 3.x: the signature opens the file itself, no container
+        raise InputError(
+            f"{display}: an HWP 3.x document (Hangul 97 and older), which exaone does not read",
+            hint="open it in Hangul and save it as HWP, HWPX or PDF",
+        )
     return sniff(head)
 
 

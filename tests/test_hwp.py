@@ -175,9 +175,13 @@ def test_hwp_is_recognised_by_content_and_other_office_files_are_named(tmp_path:
         archive.writestr("word/document.xml", "<document/>")
     doc = tmp_path / "letter.hwp"
     doc.write_bytes(_renamed_stream(CASES / "hello_world.hwp", "FileHeader", "WordDocument"))
-    proc = run_exaone("ocr", str(renamed), str(docx), str(doc), "--text-layer", "prefer", "--format", "jsonl")
+    hwp3 = tmp_path / "old.hwp"
+    hwp3.write_bytes(b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + bytes(100))
+    files = [str(renamed), str(docx), str(doc), str(hwp3)]
+    proc = run_exaone("ocr", *files, "--text-layer", "prefer", "--format", "jsonl")
     assert proc.returncode == 1
-    good, docx_record, doc_record = jsonl(proc.stdout)
+    good, docx_record, doc_record, hwp3_record = jsonl(proc.stdout)
+    assert hwp3_record["error"].startswith(f"{hwp3}: an HWP 3.x document (Hangul 97 and older)")
     assert good["text"] == "Hello World!"
     assert (
         docx_record["error"]
