@@ -139,6 +139,11 @@ def _cfb_kind(path: Path, display: str) -> Kind:
             streams = {"/".join(entry) for entry in ole.listdir()}
     except Exception as exc:  # olefile raises OSError, struct.error, IndexError ... on a damaged file
         raise InputError(f"{display}: a damaged OLE2 (compound) file ({exc})", hint=_SAVE_AS_PDF) from None
+    if {"FileHeader", "DocInfo"} <= streams:  # HWP 5.0's streams, its header unreadable: truncated
+        raise InputError(
+            f"{display}: a damaged HWP 5.0 document (its FileHeader cannot be read)",
+            hint="check that it was saved or downloaded completely",
+        )
     what = next((label for stream, label in _CFB_KINDS if stream in streams), "an OLE2 compound file (not HWP 5.0)")
     raise InputError(f"{display}: {what}, which exaone does not read", hint=_SAVE_AS_PDF)
 

@@ -175,12 +175,15 @@ def test_hwp_is_recognised_by_content_and_other_office_files_are_named(tmp_path:
         archive.writestr("word/document.xml", "<document/>")
     doc = tmp_path / "letter.hwp"
     doc.write_bytes(_renamed_stream(CASES / "hello_world.hwp", "FileHeader", "WordDocument"))
+    truncated = tmp_path / "cut.hwp"
+    truncated.write_bytes((CASES / "hello_world.hwp").read_bytes()[:9000])
     hwp3 = tmp_path / "old.hwp"
     hwp3.write_bytes(b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05" + bytes(100))
-    files = [str(renamed), str(docx), str(doc), str(hwp3)]
+    files = [str(renamed), str(docx), str(doc), str(hwp3), str(truncated)]
     proc = run_exaone("ocr", *files, "--text-layer", "prefer", "--format", "jsonl")
     assert proc.returncode == 1
-    good, docx_record, doc_record, hwp3_record = jsonl(proc.stdout)
+    good, docx_record, doc_record, hwp3_record, cut_record = jsonl(proc.stdout)
+    assert cut_record["error"].startswith(f"{truncated}: a damaged HWP 5.0 document")
     assert hwp3_record["error"].startswith(f"{hwp3}: an HWP 3.x document (Hangul 97 and older)")
     assert good["text"] == "Hello World!"
     assert (
