@@ -95,7 +95,7 @@ def measure(args: argparse.Namespace, model: str, document: Path, work: Path) ->
     return [
         {"what": "exaone ocr --text-layer prefer (whole process)", "pages": count,
          "wall_s": statistics.median(walls["prefer"]), "characters": characters(prefer_text),
-         "tables_as_markdown": prefer_text.count("| --- |")},
+         "tables_as_markdown": sum(line.startswith("| --- |") for line in prefer_text.splitlines())},
         {"what": "rhwp render to PDF (one process) + pdftotext (another)", "pages": count, "wall_s": both,
          "characters": characters(outputs["pdftotext"]), "tables_as_markdown": 0},
         {"what": f"exaone ocr --text-layer off, tiny model, pages {pages}", "pages": args.model_pages,

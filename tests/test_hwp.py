@@ -337,3 +337,17 @@ def test_a_table_not_found_whole_on_a_page_is_left_as_the_layer_gives_it() -> No
     pages = ["머리말\n구분 금액\n창업 5,000", "구분 금\n창업 액"]
     tables = [Table("구분 금액 창업 5,000", "| 구분 | 금액 |"), Table("없는 표", "| 없는 |")]
     assert place_tables(pages, tables) == {1: "머리말\n\n| 구분 | 금액 |"}
+
+
+def test_the_benchmark_reads_every_character_pdftotext_finds(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "hwp.json"
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, str(root / "benchmarks/hwp.py"), "--model", str(tiny_model), "--paragraphs", "30",
+         "--model-pages", "1", "--repeats", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    prefer, pdftotext, model = json.loads(out.read_text())["rows"]
+    assert prefer["characters"] == pdftotext["characters"] > 0 and prefer["tables_as_markdown"] == 3
+    assert model["pages"] == 1

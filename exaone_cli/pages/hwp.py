@@ -230,15 +230,15 @@ def check_text(display: str, document: str, rendered: str) -> None:
     """Refuse a rendering that lost the document's text (InputError): blank Korean text means rhwp
     found no font for it, and a blank page must never pass as a page. Also refuse a distribution
     document's stub notice in place of its body."""
-    stub = _visible(rendered)
-    if DISTRIBUTION_STUB in rendered and len(stub) < 120 and "상위" in rendered:
+    shown = _visible(rendered)
+    if DISTRIBUTION_STUB in rendered and "상위" in rendered and len(shown) < 120:
         raise InputError(
             f"{display}: a distribution document (배포용 문서) whose body could not be decrypted: "
             "only its notice for old readers came out",
             hint="open it in Hangul or Hangul Viewer and print it to PDF",
         )
     wanted, got = _hangul(document), _hangul(rendered)
-    if (wanted and got < wanted * _KEPT_SHARE) or (_visible(document) and not stub):
+    if (wanted and got < wanted * _KEPT_SHARE) or (_visible(document) and not shown):
         raise InputError(
             f"{display}: rendered without its text ({got} of {wanted} Hangul syllables on the pages): "
             "no font with Korean glyphs was found",
