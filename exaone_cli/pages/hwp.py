@@ -119,7 +119,7 @@ _DRAW_FORM = re.compile(rb"stream\r?\n(([-\d.]+) 0 0 ([-\d.]+) 0 0 cm)\s")
 def unscale_page_forms(pdf: bytes) -> bytes:
     """rhwp's PDF with each page's form drawn at scale 1 (its /Matrix the identity) and the page's
     `cm` carrying the whole scale: what PDFium needs to keep every glyph in the text layer. Same
-    length, same pixels; a PDF not shaped this way comes back as it was."""
+    length, and PDFium draws the same pixels; a PDF not shaped this way comes back as it was."""
     objects = {int(m[1]): (m.start(2), m.end(2)) for m in _OBJECT.finditer(pdf)}
     out = bytearray(pdf)
     for start, end in list(objects.values()):
