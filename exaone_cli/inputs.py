@@ -7,18 +7,24 @@ import hashlib
 import stat
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
 from .errors import InputError
 
-Kind = Literal["pdf", "image", "unknown"]
+Kind = Literal["pdf", "image", "hwp", "hwpx", "unknown"]
 
 STDIN = "-"
 STDIN_DISPLAY = "<stdin>"
 _CHUNK = 1 << 20
 _HEAD = 1024
+_CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2 Compound File: HWP 5.0, DOC, XLS, PPT, MSG ...
+_ZIP = b"PK\x03\x04"  # HWPX, DOCX, XLSX, PPTX, ODT, EPUB ...
+HWP_SIGNATURE = b"HWP Document File"
+HWPX_MIMETYPE = b"application/hwp+zip"
+_SAVE_AS_PDF = "save or print it as a PDF and pass that"
 
 _MAGIC: list[tuple[bytes, Kind]] = [
     (b"%PDF-", "pdf"),
@@ -52,12 +58,18 @@ class Source:
 
     `path` is always a real regular file (standard input is spooled to a temporary one, so PDF
     libraries and poppler's subprocesses can seek it); `display` is what users see in messages and
-    results; `sha256` fingerprints the content so an interrupted run can tell a file it has seen."""
+    results; `sha256` fingerprints the content so an interrupted run can tell a file it has seen.
+    An HWP or HWPX document becomes a PDF source rendered from it (pages/hwp.py): `path` is then
+    the rendered PDF, `rendered_from` the document's kind, and `sha256` still the document's own;
+    `page_texts` (page, text) stand in for the text layer of those pages (the document's tables
+    as Markdown, placed by pages/hwp_tables.py)."""
 
     path: Path
     kind: Kind
     display: str
     sha256: str
+    rendered_from: Kind | None = None
+    page_texts: tuple[tuple[int, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -98,7 +110,79 @@ def open_source(name: str) -> Source:
         raise InputError(f"{name}: cannot be read ({exc.strerror})", hint="check the file and the disk") from None
     if not head:  # it was emptied between the stat and the read
         raise InputError(f"{name}: empty file", hint="check that it was saved completely")
-    return Source(path=path, kind=sniff(head), display=name, sha256=digest)
+    return Source(path=path, kind=_kind(path, head, name), display=name, sha256=digest)
+
+
+def _kind(path: Path, head: bytes, display: str) -> Kind:
+    """sniff(), then a look inside the containers: an OLE2 file is HWP 5.0 when its FileHeader
+    stream starts with the HWP signature, a ZIP is HWPX when its `mimetype` entry says so. Other
+    containers are refused here, by what they are (a DOCX is no image Pillow could try)."""
+    if head.startswith(_CFB):
+        return _cfb_kind(path, display)
+    if head.startswith(_ZIP):
+        return _zip_kind(path, display)
+    if head.startswith(HWP_SIGNATURE):  # HWP 3.x: the signature opens the file itself, no container
+        raise InputError(
+            f"{display}: an HWP 3.x document (Hangul 97 and older), which exaone does not read",
+            hint="open it in Hangul and save it as HWP, HWPX or PDF",
+        )
+    return sniff(head)
+
+
+def _cfb_kind(path: Path, display: str) -> Kind:
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            if ole.exists("FileHeader") and ole.openstream("FileHeader").read(32).startswith(HWP_SIGNATURE):
+                return "hwp"
+            streams = {"/".join(entry) for entry in ole.listdir()}
+    except Exception as exc:  # olefile raises OSError, struct.error, IndexError ... on a damaged file
+        raise InputError(f"{display}: a damaged OLE2 (compound) file ({exc})", hint=_SAVE_AS_PDF) from None
+    if {"FileHeader", "DocInfo"} <= streams:  # HWP 5.0's streams, its header unreadable: truncated
+        raise InputError(
+            f"{display}: a damaged HWP 5.0 document (its FileHeader cannot be read)",
+            hint="check that it was saved or downloaded completely",
+        )
+    what = next((label for stream, label in _CFB_KINDS if stream in streams), "an OLE2 compound file (not HWP 5.0)")
+    raise InputError(f"{display}: {what}, which exaone does not read", hint=_SAVE_AS_PDF)
+
+
+_CFB_KINDS = (
+    ("WordDocument", "a Word 97-2003 document (DOC)"),
+    ("Workbook", "an Excel 97-2003 workbook (XLS)"),
+    ("Book", "an Excel 5 workbook (XLS)"),
+    ("PowerPoint Document", "a PowerPoint 97-2003 presentation (PPT)"),
+    ("__properties_version1.0", "an Outlook message (MSG)"),
+)
+
+
+def _zip_kind(path: Path, display: str) -> Kind:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, RuntimeError) as exc:
+        raise InputError(f"{display}: a damaged ZIP archive ({exc})", hint=_SAVE_AS_PDF) from None
+    if mimetype == HWPX_MIMETYPE:
+        return "hwpx"
+    what = _ZIP_MIMETYPES.get(mimetype.decode("ascii", "replace"))
+    if what is None:
+        what = next((label for member, label in _ZIP_MEMBERS if member in names), "a ZIP archive")
+    raise InputError(f"{display}: {what}, which exaone does not read", hint=_SAVE_AS_PDF)
+
+
+_ZIP_MIMETYPES = {
+    "application/vnd.oasis.opendocument.text": "an OpenDocument text (ODT)",
+    "application/vnd.oasis.opendocument.spreadsheet": "an OpenDocument spreadsheet (ODS)",
+    "application/vnd.oasis.opendocument.presentation": "an OpenDocument presentation (ODP)",
+    "application/epub+zip": "an EPUB book",
+}
+_ZIP_MEMBERS = (
+    ("word/document.xml", "a Word document (DOCX)"),
+    ("xl/workbook.xml", "an Excel workbook (XLSX)"),
+    ("ppt/presentation.xml", "a PowerPoint presentation (PPTX)"),
+)
 
 
 def _read_all(handle: IO[bytes], copy_to: IO[bytes] | None = None) -> tuple[bytes, str]:
@@ -141,7 +225,12 @@ def _spool_stdin() -> Source:
         raise InputError(
             f"{STDIN_DISPLAY}: standard input was empty", hint="pipe a PDF or image in: exaone ... - < scan.pdf"
         )
-    return Source(path=path, kind=sniff(head), display=STDIN_DISPLAY, sha256=digest)
+    try:
+        kind = _kind(path, head, STDIN_DISPLAY)
+    except InputError:
+        _remove(path)
+        raise
+    return Source(path=path, kind=kind, display=STDIN_DISPLAY, sha256=digest)
 
 
 def _remove(path: Path) -> None:

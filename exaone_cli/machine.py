@@ -57,6 +57,7 @@ class Machine:
     flash_attn: bool
     cached_models: tuple[CachedModel, ...]
     cache_error: str | None = None
+    hwp: dict[str, Any] | None = None  # pages.hwp.hwp_status(): rhwp and the Korean fonts it renders with
 
     def to_dict(self) -> dict[str, Any]:
         body = asdict(self)

@@ -5,6 +5,7 @@
 #   2. pip install ".[local]"           -> exaone ask --model (the tiny checkpoint)
 #   3. pip install ".[local,quant]"     -> exaone ask --quantize 8bit (into venv 2: it adds bitsandbytes)
 #   4. pip install ".[local,extract]"   -> exaone extract with the local engine (into venv 2: llguidance)
+#   5. pip install ".[local,hwp]"       -> exaone ocr on an HWPX document, no model (into venv 2: rhwp)
 # torch is installed first with the tested pins, as the README's CPU-build step does; CI cannot reach
 # PyTorch's CPU index (download.pytorch.org/whl/cpu), so that URL itself is not tested here.
 set -euo pipefail
@@ -67,4 +68,7 @@ echo "== install check 4: pip install \".[local,extract]\""
 "$WORK/local/bin/pip" install -q ".[local,extract]"
 "$WORK/local/bin/exaone" extract examples/receipt.png --fields "합계금액:integer" --model "$WORK/tiny" --max-new-tokens 64 \
   --max-pixels 50176 -q --json | grep -q '"valid"'
+echo "== install check 5: pip install \".[local,hwp]\""
+"$WORK/local/bin/pip" install -q ".[local,hwp]"
+"$WORK/local/bin/exaone" ocr exaone_cli/pages/hwp_probe.hwpx --text-layer prefer -q | grep -q "한글 글꼴 확인"
 echo "== install checks passed in ${SECONDS} s"

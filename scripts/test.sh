@@ -15,6 +15,10 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=""
   command -v pdftoppm >/dev/null || missing="$missing poppler-utils"
   [ -d /usr/share/fonts/truetype/nanum ] || missing="$missing fonts-nanum"
+  # HWP/HWPX: rhwp renders Korean text with Noto CJK (Nanum alone renders it blank) and needs the
+  # system FreeType (its wheel's own is too old: FT_Palette_Data_Get).
+  [ -d /usr/share/fonts/opentype/noto ] || missing="$missing fonts-noto-cjk"
+  ldconfig -p 2>/dev/null | grep -q libfreetype.so.6 || missing="$missing libfreetype6"
   if [ -n "$missing" ]; then
     echo "== apt-get install$missing"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
@@ -30,7 +34,7 @@ echo "== installing dependencies"
 $PY -m pip install -q --upgrade pip
 # shellcheck disable=SC2086
 $PY -m pip install -q $TORCH_PINS
-$PY -m pip install -q ".[local,quant,dev,extract,mcp]"
+$PY -m pip install -q ".[local,quant,dev,extract,mcp,hwp]"
 # Reinstall exaone itself every run so the tests see this tree as a wheel would ship it.
 $PY -m pip install -q --no-deps --force-reinstall --no-build-isolation .
 

@@ -374,12 +374,16 @@ def test_decompression_bomb_is_refused_from_its_header(tmp_path: Path, side: int
     [
         ("notes.png", b"this is text, not a picture\n" * 4),
         ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>'),
-        ("report.docx", b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 64),
     ],
 )
 def test_files_pillow_cannot_identify(tmp_path: Path, name: str, data: bytes) -> None:
     path = _write(tmp_path / name, data)
     assert _input_error(path).message == f"{path}: not an image or PDF exaone can read"
+
+
+def test_a_zip_that_is_no_archive_is_named_as_damaged(tmp_path: Path) -> None:
+    path = _write(tmp_path / "report.docx", b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 64)
+    assert _input_error(path).message.startswith(f"{path}: a damaged ZIP archive")
 
 
 def test_a_format_missing_from_the_magic_table_is_still_read(tmp_path: Path) -> None:

@@ -20,12 +20,11 @@ from ..engines import Engine, Prompt, RemoteOptions
 from ..engines.base import Generation, OnText
 from ..engines.finish import answer_or_cut_note, generate_answer, parse_generation
 from ..errors import InputError, UsageError
-from ..inputs import open_source
 from ..ocr.pipeline import DocumentPlan
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..ocr.run import ProgressFactory
 from ..ocr.settings import transcription_request
-from ..pages import Page, PageRanges, RasterOptions, open_document
+from ..pages import Page, PageRanges, RasterOptions, open_document, open_input
 from ..parse import Citation, find_citations
 from ..prompts import document_prompt, look_prompt
 from ..results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
@@ -81,7 +80,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
     notes: list[str] = []
     missing: dict[str, str] = {}
     for name in names:
-        source = open_source(name)
+        source = open_input(name)
         with open_document(source, raster) as document:
             count = document.page_count
             numbers = tuple(ranges.select(count))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from rich.console import Console
 from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions
 from ..machine import inspect_machine
 from ..memory import hardware_of, parse_gpu_memory, plan_memory
+from ..pages.hwp import hwp_status
 from ..render.doctor import print_doctor
 from ..render.progress import spinner
 from .errors import error_boundary
@@ -88,6 +90,6 @@ def doctor_command(
         )  # fmt: skip
         gpus = parse_gpu_memory(gpu_memory) if gpu_memory else None
         with spinner(err, "Planning (no weights are loaded)"):
-            machine = inspect_machine()
+            machine = replace(inspect_machine(), hwp=hwp_status())
             plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
         print_doctor(machine, plan, out, as_json=json_out)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from ..config import Preset, Sampling
 from ..engines.base import Engine, Generation, Prompt
 from ..engines.finish import answer_note
-from ..errors import ExaoneError, GenerationError, InputError, error_text
-from ..inputs import Source, open_source
-from ..pages import PageRanges, RasterOptions, open_document
+from ..errors import EngineError, ExaoneError, GenerationError, InputError, error_text
+from ..inputs import Source
+from ..pages import PageRanges, RasterOptions, open_document, open_input
 from ..pages.text_layer import TextLayer, read_text_layers
 from ..parse import parse_answer
 from ..results import PageRecord
@@ -45,7 +45,7 @@ def plan_documents(
     plans = []
     for name in names:
         try:
-            source = open_source(name)
+            source = open_input(name)
             with open_document(source, raster) as document:
                 count = document.page_count
             selected = tuple(ranges.select(count))
@@ -59,6 +59,8 @@ def plan_documents(
             plans.append(DocumentPlan(source.display, source, selected, count, layers=layers, note=note))
         except InputError as exc:
             plans.append(DocumentPlan("<stdin>" if name == "-" else name, error=error_text(exc)))
+        except EngineError:  # a missing part (rhwp for an HWP file) ends the run: exit 3, the install line
+            raise
         except Exception as exc:  # a file no reader expected: still only this file's error
             display = "<stdin>" if name == "-" else name
             plans.append(DocumentPlan(display, error=f"{display}: cannot be read ({type(exc).__name__}: {exc})"))

@@ -5,15 +5,16 @@ The pipeline opens a Document, asks `page_size` to plan (no pixels are made), th
 page at a time, so a 500-page PDF never sits in memory and a bad page is one error, not the run's end.
 
 Modules: document (Page, Document, RasterOptions), ranges (--pages), pdfium, poppler, images
-(Pillow), pixels (RGB, EXIF orientation). Threads: every pypdfium2 call holds pdfium.PDFIUM_LOCK;
-poppler runs as subprocesses and image files go through Pillow; neither needs the lock.
+(Pillow), pixels (RGB, EXIF orientation), hwp (HWP and HWPX documents rendered to PDF by rhwp).
+Threads: every pypdfium2 call holds pdfium.PDFIUM_LOCK; poppler runs as subprocesses and image files
+go through Pillow; neither needs the lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..inputs import Source
+from ..inputs import Source, open_source
 from .document import (
     DEFAULT_DPI,
     DEFAULT_MAX_PAGE_PIXELS,
@@ -28,6 +29,7 @@ from .document import (
     RasterOptions,
     fit_dpi,
 )
+from .hwp import as_pdf
 from .images import ImageDocument
 from .pdfium import PdfiumDocument
 from .pixels import to_rgb
@@ -37,8 +39,14 @@ from .ranges import PageRanges, parse_page_ranges
 __all__ = [
     "DEFAULT_DPI", "DEFAULT_MAX_PAGE_PIXELS", "DEFAULT_RASTERIZER", "MAX_DPI", "MIN_DPI", "RASTERIZERS", "Document",
     "ImageDocument", "Page", "PageRanges", "PageSize", "PdfiumDocument", "PopplerDocument", "RasterOptions",
-    "Rasterizer", "fit_dpi", "load_pages", "open_document", "parse_page_ranges", "to_rgb",
+    "Rasterizer", "as_pdf", "fit_dpi", "load_pages", "open_document", "open_input", "parse_page_ranges", "to_rgb",
 ]  # fmt: skip
+
+
+def open_input(name: str) -> Source:
+    """open_source, with an HWP or HWPX document rendered to a PDF source (hwp.py): what the
+    commands read pages from. Raises InputError (the file) or EngineError (rhwp missing)."""
+    return as_pdf(open_source(name))
 
 
 def open_document(source: Source, raster: RasterOptions | None = None) -> Document:

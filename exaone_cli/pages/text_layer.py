@@ -33,7 +33,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..errors import InputError
@@ -107,10 +107,17 @@ def read_text_layers(
         for number in numbers:
             if not 1 <= number <= count:
                 raise InputError(f"{source.display}: no page {number} (it has {count})")
-        return [_read_page(pdf, number) for number in numbers]
+        layers = [_read_page(pdf, number) for number in numbers]
     finally:
         with PDFIUM_LOCK:
             pdf.close()
+    if not source.page_texts:
+        return layers
+    # A document rendered to this PDF knows some pages better (pages/hwp.py: its tables as Markdown).
+    better = dict(source.page_texts)
+    return [
+        replace(layer, text=better[layer.page]) if layer.good and layer.page in better else layer for layer in layers
+    ]
 
 
 def _read_page(pdf: Any, number: int) -> TextLayer:

@@ -70,9 +70,18 @@ def _machine_rows(machine: Machine) -> list[tuple[str, str]]:
     rows.append(
         ("poppler", f"pdftoppm {machine.poppler}" if machine.poppler else "missing (--rasterizer poppler needs it)")
     )
+    rows.append(("HWP, HWPX", _hwp(machine.hwp)))
     rows.append(("Offline mode", "on: only cached models load" if machine.offline else "off"))
     rows.append(("flash-attn", "installed" if machine.flash_attn else "not installed (needed by flash_attention_2)"))
     return rows
+
+
+def _hwp(status: dict[str, Any] | None) -> str:
+    if status is None or status.get("rhwp") is None:
+        return str((status or {}).get("problem") or "not checked")
+    if status.get("korean_text"):
+        return f"rhwp {status['rhwp']}; Korean text renders"
+    return f"rhwp {status['rhwp']}; Korean text renders BLANK: {status.get('problem')}"
 
 
 def _plan_rows(plan: MemoryPlan) -> list[tuple[str, str]]:

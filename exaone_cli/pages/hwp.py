@@ -1,0 +1,329 @@
+"""HWP 5.0 and HWPX documents (Hangul, 한/글) as PDFs, so the PDF path does the rest.
+
+rhwp (PyPI `rhwp-python`, the `[hwp]` extra) parses both formats and lays the pages out the way
+Hangul does; its PDF keeps the text as a real text layer. `as_pdf` renders a document once per
+process into a temporary PDF and returns a PDF Source that keeps the document's display name and
+its own SHA-256 (so the page store knows the document, not the rendering).
+
+Four things rhwp 0.8.1 does that a user must never see (README, "HWP and HWPX"):
+- its wheel bundles a FreeType older than its code needs (`undefined symbol: FT_Palette_Data_Get`
+  on Debian 12): the system FreeType is loaded first, RTLD_GLOBAL, before rhwp is imported;
+- with only Nanum fonts, its font fallback finds nothing and Korean text renders blank: a
+  rendering whose text layer lacks the document's own text is refused, naming fonts-noto-cjk;
+- its native code prints layout debug lines (LAYOUT_OVERFLOW ...) to stdout: file descriptors 1
+  and 2 point elsewhere while it runs;
+- a distribution document (배포용 문서) must be decrypted; its one-line stub notice, which text
+  readers return instead of the body, is never passed off as the document.
+And one its PDF sets for PDFium: each page of a multi-page document is a form XObject drawn at a
+scale of about 1/1000 then scaled back up; PDFium's text layer loses the narrow glyphs (digits,
+punctuation) at that scale, though it draws them. `unscale_page_forms` moves the scale into the
+page's own `cm` (byte for byte the same length, so the cross-reference table stays right).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import re
+import sys
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..errors import EngineError, InputError
+from ..inputs import Source
+from .hwp_tables import Table, document_tables, place_tables
+from .text_layer import read_text_layers
+
+HWP_INSTALL = "pip install '.[hwp]' in exaone's folder (see the README's HWP and HWPX)"
+FONT_PACKAGE = "fonts-noto-cjk"
+FONT_HINT = f"install the Debian package {FONT_PACKAGE} (apt-get install {FONT_PACKAGE}); Nanum fonts are not enough"
+FREETYPE_PACKAGE = "libfreetype6"
+# The system FreeType, by soname first (no ldconfig run), then wherever ctypes finds one.
+FREETYPE_NAMES: tuple[str, ...] = ("libfreetype.so.6", "libfreetype.6.dylib")
+# What text-only readers return for a distribution document they cannot decrypt.
+DISTRIBUTION_STUB = "배포용 문서"
+# FileHeader properties (HWP 5.0 spec, 3.2.1): bit 1 a password, bit 2 a distribution document, bit 4 DRM.
+_PASSWORD, _DISTRIBUTION, _DRM = 0x02, 0x04, 0x10
+# A rendering keeps at least this share of the document's Hangul, or its fonts are missing.
+_KEPT_SHARE = 0.5
+
+_LOCK = threading.Lock()  # one rendering at a time: the descriptors 1 and 2 are process-wide
+# document SHA-256 -> its rendered PDF and its pages' texts with tables, for this process
+_RENDERED: dict[str, tuple[Path, tuple[tuple[int, str], ...]]] = {}
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A document rendered: the PDF's bytes, the document's own text and tables (rhwp's model)."""
+
+    pdf: bytes
+    text: str
+    pages: int
+    tables: tuple[Table, ...] = ()
+
+
+def as_pdf(source: Source) -> Source:
+    """`source` itself unless it is an HWP or HWPX document; then a PDF Source rendered from it
+    (rendered once per process), with the same display name and SHA-256, and its tables as
+    Markdown on the pages where they stand (hwp_tables.py).
+
+    Raises EngineError (exit 3) when rhwp is not installed or cannot load, InputError when the
+    document cannot be read or rendered, or renders without its text (missing fonts)."""
+    if source.kind not in ("hwp", "hwpx"):
+        return source
+    with _LOCK:
+        known = _RENDERED.get(source.sha256)
+        if known is None or not known[0].exists():
+            rendering = render(source)
+            path = _keep(rendering.pdf)
+            pages = _layer_texts(Source(path, "pdf", source.display, source.sha256))
+            check_text(source.display, rendering.text, "\n".join(pages))
+            known = path, tuple(sorted(place_tables(pages, rendering.tables).items()))
+            _RENDERED[source.sha256] = known
+    path, page_texts = known
+    return replace(source, path=path, kind="pdf", rendered_from=source.kind, page_texts=page_texts)
+
+
+def render(source: Source) -> Rendering:
+    """The document through rhwp: parsed, rendered to PDF, its own text read from its model."""
+    rhwp = load_rhwp()
+    _refuse_locked(source)
+    try:
+        with quiet_native_output():
+            document = rhwp.parse(str(source.path))
+            pdf = document.render_pdf()
+            text, tables = document_model(document)
+            pages = int(document.page_count)
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise _read_error(source, exc) from None
+    if not pdf.startswith(b"%PDF-") or pages < 1:
+        raise InputError(f"{source.display}: rhwp rendered no pages", hint="open it in Hangul and save it again")
+    return Rendering(unscale_page_forms(pdf), text, pages, tables)
+
+
+_OBJECT = re.compile(rb"\n(\d+) 0 obj\b(.*?)\nendobj", re.S)
+_PAGE_FORM = re.compile(rb"/Contents (\d+) 0 R.*?/XObject\s*<<\s*/\w+ (\d+) 0 R\s*>>", re.S)
+_MATRIX = re.compile(rb"/Matrix \[([-\d.]+) 0 0 ([-\d.]+) 0 0\]")
+_DRAW_FORM = re.compile(rb"stream\r?\n(([-\d.]+) 0 0 ([-\d.]+) 0 0 cm)\s")
+
+
+def unscale_page_forms(pdf: bytes) -> bytes:
+    """rhwp's PDF with each page's form drawn at scale 1 (its /Matrix the identity) and the page's
+    `cm` carrying the whole scale: what PDFium needs to keep every glyph in the text layer. Same
+    length, and PDFium draws the same pixels; a PDF not shaped this way comes back as it was."""
+    objects = {int(m[1]): (m.start(2), m.end(2)) for m in _OBJECT.finditer(pdf)}
+    out = bytearray(pdf)
+    for start, end in list(objects.values()):
+        page = _PAGE_FORM.search(pdf, start, end)
+        if page is None or int(page[1]) not in objects or int(page[2]) not in objects:
+            continue
+        matrix = _MATRIX.search(pdf, *objects[int(page[2])])
+        draw = _DRAW_FORM.search(pdf, *objects[int(page[1])])
+        if matrix is None or draw is None:
+            continue
+        width, height = float(draw[2]) * float(matrix[1]), float(draw[3]) * float(matrix[2])
+        old_cm, old_matrix = draw[1], matrix[0]
+        new_cm = next(
+            (cm for n in (8, 6, 4) if len(cm := f"{width:.{n}g} 0 0 {height:.{n}g} 0 0 cm".encode()) <= len(old_cm)),
+            None,
+        )
+        identity = b"/Matrix [1 0 0 1 0 0"
+        if new_cm is None or len(identity) >= len(old_matrix):
+            continue
+        out[draw.start(1) : draw.end(1)] = new_cm.ljust(len(old_cm))
+        out[matrix.start() : matrix.end()] = identity.ljust(len(old_matrix) - 1) + b"]"
+    return bytes(out)
+
+
+def load_rhwp() -> ModuleType:
+    """rhwp, imported after the system FreeType (see the module's docstring); EngineError (exit 3)
+    naming what to install when it is missing or cannot load."""
+    if "rhwp" in sys.modules and sys.modules["rhwp"] is not None:
+        return sys.modules["rhwp"]
+    try:
+        import importlib.util
+
+        found = importlib.util.find_spec("rhwp") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise EngineError("reading HWP and HWPX files needs rhwp-python, which is not installed", hint=HWP_INSTALL)
+    freetype = preload_freetype()
+    try:
+        import rhwp
+    except ImportError as exc:
+        if "FT_" in str(exc) and freetype is None:
+            raise EngineError(
+                f"rhwp cannot load: it needs the system FreeType library, which was not found ({exc})",
+                hint=f"install the Debian package {FREETYPE_PACKAGE} (apt-get install {FREETYPE_PACKAGE})",
+            ) from None
+        raise EngineError(f"rhwp cannot load ({exc})", hint=f"reinstall it: {HWP_INSTALL}") from None
+    return rhwp
+
+
+def preload_freetype() -> str | None:
+    """Load the system FreeType with RTLD_GLOBAL so rhwp's native code binds to it; its name, or
+    None when this machine has none."""
+    names = list(FREETYPE_NAMES)
+    found = ctypes.util.find_library("freetype") if names else None
+    if found and found not in names:
+        names.append(found)
+    for name in names:
+        try:
+            ctypes.CDLL(name, mode=ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
+        return name
+    return None
+
+
+@contextlib.contextmanager
+def quiet_native_output() -> Iterator[None]:
+    """Point file descriptors 1 and 2 at a scratch file while rhwp runs: its Rust code prints debug
+    lines there, below Python's sys.stdout, where stdout carries the product."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = (os.dup(1), os.dup(2))
+    except OSError:  # no descriptors 1 and 2 (a daemon): nothing to protect
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as scratch:
+            os.dup2(scratch.fileno(), 1)
+            os.dup2(scratch.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def document_model(document: Any) -> tuple[str, tuple[Table, ...]]:
+    """The document's own text (table cells and text boxes included where rhwp's model has them),
+    and its top-level tables."""
+    try:
+        from rhwp.ir.nodes import ParagraphBlock
+
+        model = document.to_ir()
+        blocks = model.iter_blocks(scope="all", recurse=True)
+        text = "\n".join(block.text for block in blocks if isinstance(block, ParagraphBlock) and block.text)
+        return text, tuple(document_tables(model.body))
+    except Exception:  # a model rhwp cannot build: its plain text still says whether there is text
+        return str(document.extract_text()), ()
+
+
+def check_text(display: str, document: str, rendered: str) -> None:
+    """Refuse a rendering that lost the document's text (InputError): blank Korean text means rhwp
+    found no font for it, and a blank page must never pass as a page. Also refuse a distribution
+    document's stub notice in place of its body."""
+    shown = _visible(rendered)
+    if DISTRIBUTION_STUB in rendered and "상위" in rendered and len(shown) < 120:
+        raise InputError(
+            f"{display}: a distribution document (배포용 문서) whose body could not be decrypted: "
+            "only its notice for old readers came out",
+            hint="open it in Hangul or Hangul Viewer and print it to PDF",
+        )
+    wanted, got = _hangul(document), _hangul(rendered)
+    if (wanted and got < wanted * _KEPT_SHARE) or (_visible(document) and not shown):
+        raise InputError(
+            f"{display}: rendered without its text ({got} of {wanted} Hangul syllables on the pages): "
+            "no font with Korean glyphs was found",
+            hint=FONT_HINT,
+        )
+
+
+def _layer_texts(pdf: Source) -> list[str]:
+    return [layer.text for layer in read_text_layers(pdf)]
+
+
+def _hangul(text: str) -> int:
+    return sum(1 for char in text if "\uac00" <= char <= "\ud7a3")
+
+
+def _visible(text: str) -> str:
+    return "".join(char for char in unicodedata.normalize("NFC", text) if not char.isspace())
+
+
+def _refuse_locked(source: Source) -> None:
+    """A password-protected HWP 5.0 file is refused before rhwp sees it, with what to do."""
+    if source.kind != "hwp" or not _flags(source) & _PASSWORD:
+        return
+    raise InputError(
+        f"{source.display}: the HWP document is protected by a password",
+        hint="open it in Hangul, remove the password (파일 > 문서 암호), save, and pass that file",
+    )
+
+
+def _flags(source: Source) -> int:
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(source.path)) as ole:
+            header = ole.openstream("FileHeader").read(40)
+    except Exception:
+        return 0
+    return int.from_bytes(header[36:40], "little") if len(header) >= 40 else 0
+
+
+def _read_error(source: Source, exc: Exception) -> InputError:
+    """rhwp's failure as one line; a distribution or DRM document says so."""
+    detail = str(exc).removeprefix("parse failed: ")
+    flags = _flags(source) if source.kind == "hwp" else 0
+    if flags & _DISTRIBUTION:
+        return InputError(
+            f"{source.display}: a distribution document (배포용 문서) that rhwp could not decrypt ({detail})",
+            hint="open it in Hangul or Hangul Viewer and print it to PDF",
+        )
+    if flags & _DRM:
+        return InputError(
+            f"{source.display}: a DRM-protected HWP document ({detail})",
+            hint="open it where its DRM allows and print it to PDF",
+        )
+    kind = "HWPX" if source.kind == "hwpx" else "HWP"
+    return InputError(
+        f"{source.display}: rhwp cannot read this {kind} document ({detail})",
+        hint="open it in Hangul and save it again, or print it to PDF",
+    )
+
+
+def _keep(pdf: bytes) -> Path:
+    """The rendered PDF in a temporary file removed at exit (PDF readers and poppler want a path)."""
+    handle = tempfile.NamedTemporaryFile(prefix="exaone-hwp-", suffix=".pdf", delete=False)  # noqa: SIM115
+    path = Path(handle.name)
+    atexit.register(path.unlink, missing_ok=True)
+    with handle:
+        handle.write(pdf)
+    return path
+
+
+PROBE = Path(__file__).with_name("hwp_probe.hwpx")  # one line, "한글 글꼴 확인", made with python-hwpx
+
+
+def hwp_status() -> dict[str, object]:
+    """For `exaone doctor`: rhwp's version, and whether Korean text renders here (a real
+    rendering of a one-line HWPX document, read back from the PDF's text layer)."""
+    try:
+        rhwp = load_rhwp()
+        rendering = render(Source(PROBE, "hwpx", PROBE.name, "probe"))
+        with tempfile.TemporaryDirectory(prefix="exaone-doctor-") as folder:
+            pdf = Path(folder) / "probe.pdf"
+            pdf.write_bytes(rendering.pdf)
+            rendered = "\n".join(_layer_texts(Source(pdf, "pdf", PROBE.name, "probe")))
+    except (EngineError, InputError) as exc:
+        return {"rhwp": None, "korean_text": None, "problem": f"{exc.message}; {exc.hint}" if exc.hint else exc.message}
+    works = _hangul(rendered) >= _hangul(rendering.text) > 0
+    return {"rhwp": str(rhwp.version()), "korean_text": works, "problem": None if works else FONT_HINT}
