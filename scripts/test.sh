@@ -15,6 +15,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=""
   command -v pdftoppm >/dev/null || missing="$missing poppler-utils"
   [ -d /usr/share/fonts/truetype/nanum ] || missing="$missing fonts-nanum"
+  command -v jq >/dev/null || missing="$missing jq"  # the manual's examples pipe JSON into jq
   if [ -n "$missing" ]; then
     echo "== apt-get install$missing"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
@@ -30,7 +31,7 @@ echo "== installing dependencies"
 $PY -m pip install -q --upgrade pip
 # shellcheck disable=SC2086
 $PY -m pip install -q $TORCH_PINS
-$PY -m pip install -q ".[local,quant,dev,extract]"
+$PY -m pip install -q ".[local,quant,dev,extract,docs]"
 # Reinstall exaone itself every run so the tests see this tree as a wheel would ship it.
 $PY -m pip install -q --no-deps --force-reinstall --no-build-isolation .
 
@@ -41,6 +42,8 @@ echo "== mypy"
 $PY -m mypy
 echo "== lint-imports (the layers in pyproject.toml)"
 .venv/bin/lint-imports
+echo "== mkdocs build --strict (the manual: a broken link, a page missing from nav, a failing hook)"
+$PY -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 # The README's install lines, each in a fresh venv with a smoke command (a few minutes: skipped when
 # extra arguments pick tests, unless INSTALL_CHECK=1; INSTALL_CHECK=0 skips them always).
 if [ "${INSTALL_CHECK:-}" != 0 ] && { [ $# -eq 0 ] || [ "${INSTALL_CHECK:-}" = 1 ]; }; then
