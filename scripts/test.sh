@@ -43,7 +43,7 @@ $PY -m mypy
 echo "== lint-imports (the layers in pyproject.toml)"
 .venv/bin/lint-imports
 echo "== mkdocs build --strict (the manual: a broken link, a page missing from nav, a failing hook)"
-$PY -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+NO_MKDOCS_2_WARNING=1 $PY -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 # The README's install lines, each in a fresh venv with a smoke command (a few minutes: skipped when
 # extra arguments pick tests, unless INSTALL_CHECK=1; INSTALL_CHECK=0 skips them always).
 if [ "${INSTALL_CHECK:-}" != 0 ] && { [ $# -eq 0 ] || [ "${INSTALL_CHECK:-}" = 1 ]; }; then

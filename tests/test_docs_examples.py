@@ -11,13 +11,17 @@ Sybil finds the blocks (```console, ```bash, ```sh, ```shell). Each one is eithe
   checkpoint (EXAONE_MODEL; `/tmp/exaone-tiny` in a line means it too, unless the block builds it
   with tests/tiny_checkpoint.py), with one page store for all examples, and `--server` URLs
   (`http://gpu-box:8000/v1`, `http://localhost:8000/v1`) pointing at the fake OpenAI-compatible
-  server of tests/fake_openai.py. Only limits differ from a user's machine: ocr and ask get
+  server of tests/fake_openai.py. `ask` without `--model` or `--server` of its own asks that
+  server too (it answers in a second, where every `ask` on the tiny checkpoint loads it again;
+  ocr and extract run on the checkpoint, whose pages the page store then serves to later
+  examples). Only limits differ from a user's machine: ocr and a local ask get
   `--max-new-tokens 8 --max-pixels 200704` (and ocr `--page-retries 0`) first, so a line's own
-  flags still win (`--dry-run` gets nothing: its numbers are the user's). Each line must end with
-  the exit code the block states (`<!-- exit: N -->` right above it; 0 otherwise; an `ask` cut
-  short by the random model's token limit is the documented exit 1 with its note). Output lines
-  under a `$ ` line must match what it printed (stdout, or stderr, or both in that order; a `...`
-  line stands for any lines, `...` in a line for any text).
+  flags still win (`--dry-run` gets nothing: its numbers are the user's). Every line exits 0,
+  except the block's last line where `<!-- exit: N -->` sits right above the block (an `ask` cut
+  short by the random model's token limit, or with no \\boxed{} for `--final-only`, may exit 1:
+  documented, and said on stderr). Output lines under a `$ ` line must match what it printed
+  (stdout, or stderr, or both in that order; a `...` line stands for any lines, `...` in a line
+  for any text).
 - **illustrative**: `<!-- illustrative: WHY -->` on the line right before the fence (real model
   output, a GPU, an install, a network). In the manual, the MkDocs hook (scripts/mkdocs_hooks.py)
   turns that marker into a labelled box, "Illustrative: WHY", so the test checks that the hook
@@ -228,7 +232,8 @@ def test_example_runs_as_written(
         'case "$1 $*" in\n'
         '  *" --dry-run"*) ;;\n'
         '  ocr*) shift; set -- ocr --max-new-tokens 8 --max-pixels 200704 --page-retries 0 "$@";;\n'
-        '  ask*) shift; set -- ask --max-new-tokens 8 --max-pixels 200704 "$@";;\n'
+        '  ask*" --model "*|ask*" --server "*) shift; set -- ask --max-new-tokens 8 --max-pixels 200704 "$@";;\n'
+        f'  ask*) shift; set -- ask --server {server.url} "$@";;\n'
         "esac\n"
         f'exec {sys.executable} -m exaone_cli "$@"\n'
     )
@@ -242,8 +247,9 @@ def test_example_runs_as_written(
         "COLUMNS": "100",
         "NO_COLOR": "1",
     }
-    expected_code = int(block.markers.get("exit", "0"))
-    for step in steps(block):
+    block_steps = steps(block)
+    for number, step in enumerate(block_steps, 1):
+        expected_code = int(block.markers.get("exit", "0")) if number == len(block_steps) else 0
         command = step.command.replace("/tmp/exaone-tiny", str(tiny))
         for url in SERVER_URLS:
             command = command.replace(url, server.url)
@@ -257,8 +263,9 @@ def test_example_runs_as_written(
             stdin=subprocess.DEVNULL,
         )
         where = f"{block.path}:{block.line}: {step.command}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-        cut_answer = "exaone ask" in command and proc.returncode == 1 and "(exit code 1)" in proc.stderr
-        assert proc.returncode == expected_code or (expected_code == 0 and cut_answer), where
+        # An answer cut at the random model's token limit, or with no \\boxed{} for --final-only: exit 1, said so.
+        documented = "exaone ask" in command and proc.returncode == 1 and "(exit code 1)" in proc.stderr
+        assert proc.returncode == expected_code or (expected_code == 0 and documented), where
         assert "Traceback" not in proc.stderr, where
         if step.expected:
             outputs = (proc.stdout, proc.stderr, proc.stdout + proc.stderr)
