@@ -238,7 +238,9 @@ def test_example_runs_as_written(
         f'exec {sys.executable} -m exaone_cli "$@"\n'
     )
     shim.chmod(0o755)
-    (bin_dir / "python").symlink_to(sys.executable)
+    python = bin_dir / "python"  # a script, not a link: a link would lose the virtual environment
+    python.write_text(f'#!/usr/bin/env bash\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
     env = {
         **{key: value for key, value in os.environ.items() if key != "EXAONE_NO_CACHE"},
         "EXAONE_CACHE_DIR": str(shared_store),
