@@ -31,7 +31,14 @@ def cli_reference() -> str:
     command = typer.main.get_command(app)
     ctx = typer.Context(command)
     ctx.obj = {MARKUP_MODE_KEY: app.rich_markup_mode}
-    text = get_docs_for_click(obj=command, ctx=ctx, name="exaone", indent=1)
+    # The command lists show each command's whole first line, not Click's 45-character cut.
+    base = next(c for c in type(command).__mro__ if "get_short_help_str" in vars(c))
+    cut = base.get_short_help_str
+    base.get_short_help_str = lambda self, limit=45: cut(self, limit=300)  # type: ignore[method-assign]
+    try:
+        text = get_docs_for_click(obj=command, ctx=ctx, name="exaone", indent=1)
+    finally:
+        base.get_short_help_str = cut  # type: ignore[method-assign]
     return _examples_as_blocks(text)
 
 

@@ -282,3 +282,23 @@ def test_steps_and_matching() -> None:
     assert not _matches(["out 1"], "out 2\n")
     bash = Block("x.md", 1, "bash", "# comment\nexaone a  # why\n\nexaone b \\\n  --c\n", 0, {})
     assert [s.command for s in steps(bash)] == ["exaone a  # why", "exaone b --c"]
+
+
+def test_the_command_reference_has_every_command_and_option() -> None:
+    """reference/cli.md is generated at build time from the app `exaone` runs: every command,
+    and every option a command's --help lists, is in it, with the command's first help line."""
+    import typer
+
+    from exaone_cli.cli.app import COMMANDS, app
+
+    text = HOOKS.cli_reference()  # type: ignore[attr-defined]
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group)
+    for name, spec in COMMANDS.items():
+        assert f"`exaone {name}`" in text
+        assert f"* `{name}`: {spec.summary}".replace("'", "&#x27;") in text
+        command = group.get_command(ctx, name)
+        options = [opt for param in command.params for opt in param.opts if opt.startswith("--")]
+        missing = [opt for opt in options if opt not in text]
+        assert not missing, f"exaone {name}: {missing}"
+    assert "```console\n$ exaone ocr examples/report.pdf\n" in text  # the help's examples, as a block
