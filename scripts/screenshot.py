@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pyte
@@ -24,12 +26,19 @@ from rich.text import Text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from pdf_fixtures import make_text_pdf  # noqa: E402
 from terminal import run_on_terminal  # noqa: E402
 from tiny_checkpoint import build  # noqa: E402
 
 COLUMNS = 92
 TITLE = "exaone ocr · tiny test checkpoint, random weights"
-COMMAND = ["ocr", "examples/receipt.png", "examples/report.pdf", "--max-new-tokens", "24", "--page-retries", "0"]
+# A born-digital report (its pages come from the text layer: real text, no model) and a receipt
+# photo (the tiny model reads it: noise), so the picture shows both paths honestly.
+COMMAND = ["ocr", "보고서.pdf", "examples/receipt.png", "--text-layer", "prefer", "--max-new-tokens", "24"]
+REPORT = [
+    "2023년 사업보고서\n\n1. 회사의 개요\n당사는 1995년에 설립되어 전자부품을 제조·판매하고 있습니다.",
+    "2. 사업의 내용\n2023년 연결 기준 매출액은 12조 4,500억원, 영업이익은 1조 2,340억원입니다.",
+]
 
 
 def _colour(name: str) -> str | None:
@@ -68,8 +77,11 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.model / "config.json").exists():
         build(args.model)
-    os.chdir(ROOT)
-    prompt = Text(f"$ exaone {' '.join(COMMAND[:3])} --model {args.model}", style="bold")
+    work = Path(tempfile.mkdtemp(prefix="exaone-screenshot-"))
+    make_text_pdf(work / "보고서.pdf", REPORT)
+    (work / "examples").symlink_to(ROOT / "examples")
+    os.chdir(work)
+    prompt = Text(f"$ exaone {' '.join(COMMAND)} --model {args.model}", style="bold")
     run = run_on_terminal(
         *COMMAND, "--model", str(args.model), columns=COLUMNS, rows=60, stdout="terminal",
         env={"EXAONE_NO_CACHE": "1"},
@@ -77,10 +89,11 @@ def main() -> None:
     console = Console(record=True, width=COLUMNS, force_terminal=True, color_system="truecolor", file=io.StringIO())
     console.print(prompt)
     console.print(screen_text(run.raw, 60))
-    console.print(Text("tiny test checkpoint, random weights: the page text is noise", style="italic"))
+    console.print(Text("tiny test checkpoint, random weights: the receipt's text is noise", style="italic"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     console.save_svg(str(args.out), title=TITLE)
     print(f"{args.out} (exit code {run.returncode})")
+    shutil.rmtree(work)
 
 
 if __name__ == "__main__":
