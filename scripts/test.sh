@@ -19,6 +19,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   # system FreeType (its wheel's own is too old: FT_Palette_Data_Get).
   [ -d /usr/share/fonts/opentype/noto ] || missing="$missing fonts-noto-cjk"
   ldconfig -p 2>/dev/null | grep -q libfreetype.so.6 || missing="$missing libfreetype6"
+  command -v jq >/dev/null || missing="$missing jq"  # the manual's examples pipe JSON into jq
   if [ -n "$missing" ]; then
     echo "== apt-get install$missing"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
@@ -34,7 +35,7 @@ echo "== installing dependencies"
 $PY -m pip install -q --upgrade pip
 # shellcheck disable=SC2086
 $PY -m pip install -q $TORCH_PINS
-$PY -m pip install -q ".[local,quant,dev,extract,mcp,hwp]"
+$PY -m pip install -q ".[local,quant,dev,extract,mcp,hwp,docs]"
 # Reinstall exaone itself every run so the tests see this tree as a wheel would ship it.
 $PY -m pip install -q --no-deps --force-reinstall --no-build-isolation .
 
@@ -45,6 +46,8 @@ echo "== mypy"
 $PY -m mypy
 echo "== lint-imports (the layers in pyproject.toml)"
 .venv/bin/lint-imports
+echo "== mkdocs build --strict (the manual: a broken link, a page missing from nav, a failing hook)"
+NO_MKDOCS_2_WARNING=1 $PY -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 # The README's install lines, each in a fresh venv with a smoke command (a few minutes: skipped when
 # extra arguments pick tests, unless INSTALL_CHECK=1; INSTALL_CHECK=0 skips them always).
 if [ "${INSTALL_CHECK:-}" != 0 ] && { [ $# -eq 0 ] || [ "${INSTALL_CHECK:-}" = 1 ]; }; then

@@ -1,5 +1,5 @@
 """The README as a new user reads it: every example on the shipped files runs as written, and
-every key of the JSON output is documented there."""
+every key of the JSON output is documented there and in the manual's output reference."""
 
 from __future__ import annotations
 
@@ -96,3 +96,6 @@ def test_every_json_key_is_documented(tiny_model: Path) -> None:
     assert {"grid", "visual_tokens", "sha256", "schema_version", "documents", "note"} <= keys
     undocumented = sorted(key for key in keys if f"`{key}`" not in README)
     assert not undocumented
+    reference = (ROOT / "docs" / "reference" / "output.md").read_text(encoding="utf-8")
+    not_in_the_manual = sorted(key for key in keys if f"`{key}`" not in reference)
+    assert not not_in_the_manual, "docs/reference/output.md does not document these JSON keys"
