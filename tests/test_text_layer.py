@@ -63,7 +63,7 @@ def test_a_korean_font_not_embedded_and_without_any_map_is_garbled(tmp_path: Pat
 def test_a_scan_with_an_earlier_ocrs_invisible_text_is_invisible(mixed: Path) -> None:
     ocr_scan, buried = layers(mixed, [3, 4])
     assert ocr_scan.verdict == "invisible" and "invisible" in (ocr_scan.reason or "")
-    assert ocr_scan.text == SAMPLE_PAGES[2]  # the text is kept, but not trusted
+    assert ocr_scan.text == ""  # hidden text is never a page's text, not even an OCR's
     assert buried.verdict == "invisible"  # drawn, then painted over by the page image
 
 
@@ -95,7 +95,7 @@ def test_the_password_is_honoured_and_bad_input_is_an_input_error(tmp_path: Path
         layers(receipt_png)
 
 
-def test_reading_text_layers_renders_nothing_and_imports_no_torch(mixed: Path) -> None:
+def test_reading_text_layers_imports_no_torch_nor_pillow(mixed: Path) -> None:
     code = (
         "import json, sys; from exaone_cli.inputs import open_source; "
         "from exaone_cli.pages.text_layer import read_text_layers; "
@@ -106,7 +106,7 @@ def test_reading_text_layers_renders_nothing_and_imports_no_torch(mixed: Path) -
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     verdicts, heavy = json.loads(proc.stdout)
-    assert verdicts[0] == "good" and heavy == []  # not even Pillow: no page was made into pixels
+    assert verdicts[0] == "good" and heavy == []  # the visibility render stays a numpy array
 
 
 # ---- the verdict on text alone ------------------------------------------------------------------

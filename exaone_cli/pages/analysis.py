@@ -36,6 +36,7 @@ class PageImage:
     dpi: float | None
     order: int
     opaque: bool = True
+    bounds: tuple[float, float, float, float] | None = None  # left, bottom, right, top in page space
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,14 @@ class PageContent:
             image.order > order and image.opaque and image.coverage >= PAGE_IMAGE_COVERAGE for image in self.images
         )
 
+    def invisible(self, text_object: Any) -> bool:
+        """Whether a text object is drawn in render mode 3 (invisible) or 7 (clip only)."""
+        import pypdfium2.raw as pdfium_c
+
+        address = address_of(text_object)
+        mode = self.text_modes.get(address, (-1, int(pdfium_c.FPDFTextObj_GetTextRenderMode(text_object))))[1]
+        return mode in _INVISIBLE_MODES
+
 
 _INVISIBLE_MODES = (3, 7)  # FPDF_TEXTRENDERMODE_INVISIBLE, FPDF_TEXTRENDERMODE_CLIP
 
@@ -116,11 +125,14 @@ def _image(obj: Any, order: int, box: tuple[float, float, float, float], area: f
 
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     coverage = 0.0
+    bounds = None
     if area > 0 and pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+        bounds = (left.value, bottom.value, right.value, top.value)
         width = min(right.value, box[2]) - max(left.value, box[0])
         height = min(top.value, box[3]) - max(bottom.value, box[1])
         coverage = max(width, 0.0) * max(height, 0.0) / area
-    return PageImage(coverage, _pixel_density(obj), order, not pdfium_c.FPDFPageObj_HasTransparency(obj))
+    opaque = not pdfium_c.FPDFPageObj_HasTransparency(obj)
+    return PageImage(coverage, _pixel_density(obj), order, opaque, bounds)
 
 
 def _pixel_density(obj: Any) -> float | None:
