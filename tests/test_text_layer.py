@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from pdf_fixtures import SAMPLE_PAGES, make_scanned_pdf, make_text_pdf
-from text_layer_fixtures import make_layer_pdf, make_unembedded_korean_pdf
+from text_layer_fixtures import make_helvetica_pdf, make_layer_pdf, make_unembedded_korean_pdf
 
 from exaone_cli.errors import InputError
 from exaone_cli.inputs import open_source
@@ -107,6 +107,26 @@ def test_reading_text_layers_imports_no_torch_nor_pillow(mixed: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     verdicts, heavy = json.loads(proc.stdout)
     assert verdicts[0] == "good" and heavy == []  # the visibility render stays a numpy array
+
+
+def test_a_hyphen_at_a_line_end_reads_as_the_page_shows_it_not_as_pdfiums_marker(tmp_path: Path) -> None:
+    """pdfium joins a line ending in a hyphen to the next with U+0002 ("founda\\x02tional"), or
+    U+FFFE through another call: the page shows a hyphen and a line break, and so does the text,
+    visible-only text included (a page that hid something is read character run by run)."""
+    lines = b"(This is about founda-) Tj T* (tional research and well-) Tj T* (known results.) Tj"
+    plain = b"BT /F1 12 Tf 72 700 Td 14 TL %s ET" % lines
+    hiding = plain + b" BT /F1 12 Tf 1 g 72 500 Td (white words) Tj ET"
+    pdf = make_helvetica_pdf(tmp_path / "hyphens.pdf", [plain, hiding])
+    expected = "This is about founda-\ntional research and well-\nknown results."
+    assert [(layer.text, layer.hidden) for layer in layers(pdf)] == [(expected, 0), (expected, 10)]
+
+
+def test_no_control_character_but_newline_and_tab_is_in_any_text(mixed: Path, tmp_path: Path) -> None:
+    careless = make_unembedded_korean_pdf(tmp_path / "careless.pdf", SAMPLE_PAGES, mapped=False)
+    found = layers(mixed) + layers(careless)
+    assert any(layer.verdict == "garbled" and layer.text for layer in found)  # garbage is still kept, cleaned
+    for layer in found:
+        assert not [ch for ch in layer.text if unicodedata.category(ch) == "Cc" and ch not in "\n\t"], layer
 
 
 # ---- the verdict on text alone ------------------------------------------------------------------

@@ -161,7 +161,21 @@ def make_hidden_text_pdf(path: Path | str, kinds: Sequence[str], *, secret: str 
     """A PDF written by hand, one page per kind (see _HIDING): each page shows SHOWN and hides
     `secret` in that kind's way ("white-on-black" and "grey" show both). The crop box cuts the
     top 41 points of every page; the optional-content group /L1 is off in the default view."""
-    count = len(kinds)
+    contents = []
+    for kind in kinds:
+        before, prefix, after = _HIDING[kind]
+        contents.append(
+            b"BT /F1 10 Tf 72 700 Td (%s) Tj ET\n%s\nBT /F1 14 Tf 72 600 Td %s (%s) Tj ET\n%s"
+            % (SHOWN.encode(), before, prefix, secret.encode(), after)
+        )
+    return make_helvetica_pdf(path, contents)
+
+
+def make_helvetica_pdf(path: Path | str, contents: Sequence[bytes], *, crop_top: int = 800) -> Path:
+    """A PDF written by hand, one page per content stream, A4 with its crop box cut at `crop_top`;
+    its resources: /F1 Helvetica (WinAnsi), /Im1 a 2x2 grey image, /L1 an optional-content group
+    that is off in the default view."""
+    count = len(contents)
     first = 7
     kids = b" ".join(b"%d 0 R" % (first + i * 2) for i in range(count))
     objects = [
@@ -173,20 +187,12 @@ def make_hidden_text_pdf(path: Path | str, kinds: Sequence[str], *, secret: str 
         b"<< /Type /OCG /Name (Hidden layer) >>",
         b"<< >>",
     ]
-    for kind in kinds:
-        before, prefix, after = _HIDING[kind]
-        content = b"BT /F1 10 Tf 72 700 Td (%s) Tj ET\n%s\nBT /F1 14 Tf 72 600 Td %s (%s) Tj ET\n%s" % (
-            SHOWN.encode(),
-            before,
-            prefix,
-            secret.encode(),
-            after,
-        )
+    for content in contents:
         number = len(objects) + 1
         objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 841] /CropBox [0 0 595 800] /Resources << /Font"
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 841] /CropBox [0 0 595 %d] /Resources << /Font"
             b" << /F1 3 0 R >> /XObject << /Im1 4 0 R >> /Properties << /L1 5 0 R >> >> /Contents %d 0 R >>"
-            % (number + 1)
+            % (crop_top, number + 1)
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
     body = b"%PDF-1.5\n"

@@ -148,7 +148,7 @@ def _read_page(pdf: Any, number: int) -> TextLayer:
             return TextLayer(number, "", "none", "pdfium cannot read this page's text (damaged)")
         finally:
             page.close()
-    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = decode_markers(unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")))
     verdict, reason = judge(
         text, unmapped=unmapped, hidden=seen.share, image_coverage=content.image_coverage, hidden_why=_why(seen)
     )
@@ -160,7 +160,22 @@ def _read_page(pdf: Any, number: int) -> TextLayer:
         missing.append(f"images cover {pictures:.0%} of the page: what they show is not in the text layer")
     if verdict == "good" and missing:
         reason = "; ".join(missing)
-    return TextLayer(number, text, verdict, reason, pictures, len(seen.hidden))
+    return TextLayer(number, _CONTROLS.sub("", text), verdict, reason, pictures, len(seen.hidden))
+
+
+# pdfium marks a hyphen at a line end, where it joins the two lines, with U+0002 (FPDFText_GetBoundedText)
+# or U+FFFE (FPDFText_GetText): "founda\x02tional".
+# Between two control bytes it is a garbled font's glyph id, not a hyphen: left for the verdict.
+_LINE_END_HYPHEN = re.compile("(?<=[^\x00-\x1f])[\x02\ufffe](?=[^\x00-\x1f])")
+# Controls other than newline and tab, and Unicode's non-characters: never a page's text. They are
+# left in for the verdict (control bytes are a garbled font's signature) and taken out of `text`.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def decode_markers(text: str) -> str:
+    """`text` with pdfium's line-end hyphen marker decoded as the page shows it: a hyphen, and the
+    line break pdfium took out ("founda-\ntional", as a transcription of the page reads)."""
+    return _LINE_END_HYPHEN.sub("-\n", text)
 
 
 def _why(seen: Visibility) -> str:
