@@ -121,6 +121,15 @@ def test_a_hyphen_at_a_line_end_reads_as_the_page_shows_it_not_as_pdfiums_marker
     assert [(layer.text, layer.hidden) for layer in layers(pdf)] == [(expected, 0), (expected, 10)]
 
 
+def test_a_picture_inside_a_form_xobject_counts_for_the_pictures_rule(tmp_path: Path) -> None:
+    text = b"BT /F1 12 Tf 72 760 Td (Figure 1. Revenue by quarter, as a chart.) Tj ET"
+    pdf = make_helvetica_pdf(tmp_path / "chart.pdf", [text + b" /Fm1 Do", text])
+    chart, plain = layers(pdf)
+    assert chart.verdict == "good" and not chart.complete and chart.pictures == pytest.approx(300 * 400 / (595 * 800))
+    assert "images cover 25% of the page" in (chart.reason or "")
+    assert (plain.complete, plain.pictures) == (True, 0.0)
+
+
 def test_no_control_character_but_newline_and_tab_is_in_any_text(mixed: Path, tmp_path: Path) -> None:
     careless = make_unembedded_korean_pdf(tmp_path / "careless.pdf", SAMPLE_PAGES, mapped=False)
     found = layers(mixed) + layers(careless)

@@ -171,10 +171,14 @@ def make_hidden_text_pdf(path: Path | str, kinds: Sequence[str], *, secret: str 
     return make_helvetica_pdf(path, contents)
 
 
+_CHART = b"q 600 0 0 800 0 0 cm /Im1 Do Q"  # in /Fm1's space, which /Matrix halves
+
+
 def make_helvetica_pdf(path: Path | str, contents: Sequence[bytes], *, crop_top: int = 800) -> Path:
     """A PDF written by hand, one page per content stream, A4 with its crop box cut at `crop_top`;
-    its resources: /F1 Helvetica (WinAnsi), /Im1 a 2x2 grey image, /L1 an optional-content group
-    that is off in the default view."""
+    its resources: /F1 Helvetica (WinAnsi), /Im1 a 2x2 grey image, /Fm1 a form XObject that draws
+    /Im1 over 300 x 400 points (a chart pasted as a picture, inside a form as many tools put it),
+    /L1 an optional-content group that is off in the default view."""
     count = len(contents)
     first = 7
     kids = b" ".join(b"%d 0 R" % (first + i * 2) for i in range(count))
@@ -185,13 +189,14 @@ def make_helvetica_pdf(path: Path | str, contents: Sequence[bytes], *, crop_top:
         b"<< /Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8"
         b" /Length 4 >>\nstream\n\x90\x90\x90\x90\nendstream",
         b"<< /Type /OCG /Name (Hidden layer) >>",
-        b"<< >>",
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 1000 1000] /Matrix [0.5 0 0 0.5 100 100] /Resources"
+        b" << /XObject << /Im1 4 0 R >> >> /Length %d >>\nstream\n%s\nendstream" % (len(_CHART), _CHART),
     ]
     for content in contents:
         number = len(objects) + 1
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 841] /CropBox [0 0 595 %d] /Resources << /Font"
-            b" << /F1 3 0 R >> /XObject << /Im1 4 0 R >> /Properties << /L1 5 0 R >> >> /Contents %d 0 R >>"
+            b" << /F1 3 0 R >> /XObject << /Im1 4 0 R /Fm1 6 0 R >> /Properties << /L1 5 0 R >> >> /Contents %d 0 R >>"
             % (crop_top, number + 1)
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
