@@ -47,6 +47,7 @@ from typing import Any, Literal
 from ..errors import InputError
 from ..inputs import Source
 from .analysis import PageContent, page_content
+from .annotations import describe, drawn_annotations
 from .pdfium import PDFIUM_LOCK, init_forms, open_pdf
 from .visibility import Visibility, char_visibility, visible_text
 
@@ -78,7 +79,9 @@ class TextLayer:
     the verdict is not `good`, or why a `good` layer is not `complete` (None when it is both).
     `pictures`: the share of the page its images cover (0..1, images under SMALL_IMAGE not
     counted). `hidden`: how many characters the layer holds that a reader cannot see (left out
-    of `text`)."""
+    of `text`). `annotations`: how many filled-in form fields, FreeText notes, stamps, ink
+    drawings and signatures the page shows besides (pages/annotations.py): their words are not
+    in the layer."""
 
     page: int
     text: str
@@ -86,6 +89,7 @@ class TextLayer:
     reason: str | None = None
     pictures: float = 0.0
     hidden: int = 0
+    annotations: int = 0
 
     @property
     def good(self) -> bool:
@@ -94,10 +98,11 @@ class TextLayer:
     @property
     def complete(self) -> bool:
         """The layer is good and says everything the page shows, and nothing more: its images
-        cover less than PICTURE_SHARE of the page, and it held no hidden text (a page that hides
-        text goes to the model, which sees only what is drawn). Only a complete layer may replace
+        cover less than PICTURE_SHARE of the page, it shows no form values or annotations with
+        words of their own, and it held no hidden text (a page that hides text goes to the
+        model, which sees only what is drawn). Only a complete layer may replace
         a transcription."""
-        return self.good and self.pictures < PICTURE_SHARE and self.hidden == 0
+        return self.good and self.pictures < PICTURE_SHARE and self.hidden == 0 and self.annotations == 0
 
 
 def read_text_layers(
@@ -142,6 +147,7 @@ def _read_page(pdf: Any, number: int) -> TextLayer:
                 seen = char_visibility(page, textpage, content)
                 raw = visible_text(textpage, seen.hidden) if seen.hidden else textpage.get_text_bounded()
                 unmapped = _unmapped_share(textpage)
+                shown = drawn_annotations(page, pdf.formenv.raw if pdf.formenv else None)
             finally:
                 textpage.close()
         except pdfium.PdfiumError:
@@ -158,9 +164,12 @@ def _read_page(pdf: Any, number: int) -> TextLayer:
         missing.append(f"{len(seen.hidden)} hidden character(s) left out of the text ({seen.describe()})")
     if pictures >= PICTURE_SHARE:
         missing.append(f"images cover {pictures:.0%} of the page: what they show is not in the text layer")
+    if shown:
+        missing.append(f"the page shows {describe(shown)} the text layer does not hold")
     if verdict == "good" and missing:
         reason = "; ".join(missing)
-    return TextLayer(number, _CONTROLS.sub("", text), verdict, reason, pictures, len(seen.hidden))
+    annotations = sum(shown.values())
+    return TextLayer(number, _CONTROLS.sub("", text), verdict, reason, pictures, len(seen.hidden), annotations)
 
 
 # pdfium marks a hyphen at a line end, where it joins the two lines, with U+0002 (FPDFText_GetBoundedText)
