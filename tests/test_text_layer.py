@@ -152,6 +152,8 @@ def test_no_control_character_but_newline_and_tab_is_in_any_text(mixed: Path, tm
         "ㄱ. 계약 기간은 1년으로 한다.\nㄴ. 계약 금액은 1,200만원으로 한다.\nㄷ. 대금은 매월 말일에 지급한다.",
         "α = 0.05 수준에서 유의하며 β 계수는 1.2이다. 표준편차 σ는 0.3이다.",
         unicodedata.normalize("NFD", "영수증 합계 12,500원"),  # decomposed Hangul: NFC composes it
+        "\u1112\u119e\u11ab글 문서: \u1112\u119e\u11ab글과 \u1109\u119e\u11af 아래아",  # old Hangul (ᄒᆞᆫ글)
+        "자음: ㄱ ㄲ ㄴ ㄷ ㄸ ㄹ ㅁ ㅂ ㅃ ㅅ ㅆ ㅇ\n모음: ㅏ ㅐ ㅑ ㅒ ㅓ ㅔ ㅕ ㅖ ㅗ ㅘ",  # a jamo chart
     ],
 )
 def test_real_text_passes(text: str) -> None:

@@ -29,6 +29,18 @@ def test_a_hyphenated_line_end_reads_as_printed_without_pdfiums_marker() -> None
     assert "\x02" not in layer.text and layer.complete
 
 
+@pytest.mark.parametrize("name", ["french_diacritics.pdf", "Type3WordSpacing.pdf"])
+def test_fonts_without_to_unicode_that_decode_right_are_good(name: str) -> None:
+    layer = first_page(name)
+    assert (layer.verdict, layer.reason) == ("good", None)
+    assert "à À â Â" in layer.text or "ab ba abba" in layer.text
+
+
+def test_a_chart_of_hangul_jamo_is_text() -> None:
+    layer = first_page("issue8424.pdf")
+    assert layer.verdict == "good" and layer.text.startswith("ㄱ\nㄲ\nㄳ\nㄴ")
+
+
 @pytest.mark.parametrize(
     ("name", "shown"),
     [
