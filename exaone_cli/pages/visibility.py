@@ -8,7 +8,7 @@ off, text in render mode 3 (an earlier OCR) or under a page image. Such text mus
 the page's text: it is how prompt injections reach a model through a CV or a contract, and how
 bad redactions leak.
 
-The check: the page is rendered once in grey levels at one pixel per point (pdfium draws what a
+The check: the page is rendered once at one pixel per point (pdfium draws what a
 viewer draws: colours, clipping, optional content, annotations and form fields, so all of that is
 settled by pdfium itself), and each character's box (FPDFText_GetLooseCharBox: the advance
 width by the font's ascent and descent) must hold ink: a column of pixels whose grey levels span
@@ -17,15 +17,18 @@ box flat. Two rules need no pixels: render modes 3 and 7 draw nothing, and a cha
 is under TINY_PT points is too small to read. The cost is the render (a few milliseconds for a
 dense page) and a few microseconds a character.
 
-What the check does not see: a glyph whose colour differs from what is under it only in hue, not
-in grey level (red on an equally dark green); text under a busy picture drawn over it counts as
-covered only through the object rule (an opaque image drawn after it, PageContent.hidden).
+Only letters and digits are checked: a dot, a bullet or a rule carries no words, and a glyph that
+small is where a render at 72 DPI errs. What the check does not see: text under a busy picture
+drawn over it counts as covered only through the object rule (an opaque image drawn after it,
+PageContent.hidden); a glyph differing from what is under it by less than INK_STEP levels in
+every colour channel (near-white on white) is hidden, as a reader would have it.
 Callers hold `PDFIUM_LOCK` (pages/pdfium.py).
 """
 
 from __future__ import annotations
 
 import ctypes
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +55,7 @@ CAUSES = {
 class Visibility:
     """The hidden characters of one text page: their indexes (pdfium's character indexes) and
     how many each cause hid. `checked`: the characters looked at (pdfium's own line breaks and
-    spaces, and whitespace, are neither counted nor ever hidden)."""
+    spaces, whitespace, punctuation and symbols are neither counted nor ever hidden)."""
 
     hidden: frozenset[int] = frozenset()
     causes: Counter[str] = field(default_factory=Counter)
@@ -96,8 +99,13 @@ def char_visibility(page: Any, textpage: Any, content: PageContent) -> Visibilit
         boxes.append((rect.left, rect.bottom, rect.right, rect.top))
     if indexes:
         hidden.update(_by_pixels(page, content, indexes, objects, np.array(boxes, dtype=np.float64)))
-    # Whitespace holds no ink and hides nothing: asked about only among the characters found hidden.
-    spaces = {index for index in hidden if _is_space(pdfium_c.FPDFText_GetUnicode(raw, index))}
+    # Only words can hide: whitespace, punctuation and symbols are let off unless they sit
+    # beside a hidden letter or digit ("999,999"). Asked about only among the characters found
+    # hidden (one call each, not one per character of the page).
+    codes = {index: pdfium_c.FPDFText_GetUnicode(raw, index) for index in hidden}
+    words = {index for index, code in codes.items() if _is_word(code)}
+    near = {index + step for index in words for step in (-2, -1, 1, 2)}
+    spaces = {index for index, code in codes.items() if index not in words and (index not in near or _is_space(code))}
     checked = len(indexes) + sum(1 for cause in hidden.values() if cause in ("invisible", "under-image"))
     for index in spaces:
         del hidden[index]
@@ -105,7 +113,12 @@ def char_visibility(page: Any, textpage: Any, content: PageContent) -> Visibilit
 
 
 def _is_space(code: int) -> bool:
-    return code == 0 or chr(code).isspace() or code in (0xFFFE, 0xFFFF)
+    return code == 0 or code > 0x10FFFF or chr(code).isspace()
+
+
+def _is_word(code: int) -> bool:
+    """A letter or a digit (what a hidden instruction or number is made of)."""
+    return 0 < code <= 0x10FFFF and unicodedata.category(chr(code))[0] in "LN"
 
 
 def _by_pixels(page: Any, content: PageContent, indexes: list[int], objects: list[Any], boxes: Any) -> dict[int, str]:
@@ -113,10 +126,10 @@ def _by_pixels(page: Any, content: PageContent, indexes: list[int], objects: lis
     of the page shows no ink for, or that are too small or under an image drawn after them."""
     import numpy as np
 
-    bitmap = page.render(scale=RENDER_SCALE, grayscale=True, may_draw_forms=True)
-    gray = bitmap.to_numpy()
-    gray = gray.reshape(gray.shape[0], gray.shape[1]) if gray.ndim == 3 else gray
-    height, width = gray.shape
+    bitmap = page.render(scale=RENDER_SCALE, may_draw_forms=True)
+    pixels = bitmap.to_numpy()
+    pixels = pixels.reshape(*pixels.shape[:2], 1) if pixels.ndim == 2 else pixels[:, :, :3]
+    height, width = pixels.shape[:2]
     # Device space from page space: an affine map (rotation, crop box), read off three points.
     origin, x_unit, y_unit = (_to_device(page, width, height, x, y) for x, y in ((0, 0), (1000, 0), (0, 1000)))
     ax, ay = (x_unit[0] - origin[0]) / 1000, (x_unit[1] - origin[1]) / 1000
@@ -132,7 +145,7 @@ def _by_pixels(page: Any, content: PageContent, indexes: list[int], objects: lis
     tiny = size < TINY_PT
     cx0, cx1 = np.clip(x0, 0, width).astype(np.intp), np.clip(x1, 0, width).astype(np.intp)
     cy0, cy1 = np.clip(y0, 0, height).astype(np.intp), np.clip(y1, 0, height).astype(np.intp)
-    flat = _flat(gray, cx0, cx1, cy0, cy1)
+    flat = _flat(pixels, cx0, cx1, cy0, cy1)
     covered = _under_images(content, objects, boxes)
     found: dict[int, str] = {}
     fills: dict[int, float | None] = {}
@@ -148,15 +161,22 @@ def _by_pixels(page: Any, content: PageContent, indexes: list[int], objects: lis
             if address not in fills:
                 fills[address] = _fill_grey(objects[i])
             fill = fills[address]
-            box = gray[cy0[i] : max(cy1[i], cy0[i] + 1), cx0[i] : max(cx1[i], cx0[i] + 1)]
-            same = fill is not None and box.size > 0 and abs(fill - float(box.mean())) < SAME_COLOUR
+            box = pixels[cy0[i] : max(cy1[i], cy0[i] + 1), cx0[i] : max(cx1[i], cx0[i] + 1)]
+            same = fill is not None and box.size > 0 and abs(fill - _grey(box)) < SAME_COLOUR
             found[indexes[i]] = "same-colour" if same else "covered"
     return found
 
 
-def _flat(gray: Any, x0: Any, x1: Any, y0: Any, y1: Any) -> Any:
-    """Which boxes [y0, y1) x [x0, x1) of `gray` hold no ink: no column of the box whose grey levels
-    spread by more than INK_STEP. The characters of a line share their rows, so each distinct row
+def _grey(box: Any) -> float:
+    """The mean grey level (Rec. 601 luma) of a box of BGR pixels (or of grey ones)."""
+    means = box.reshape(-1, box.shape[-1]).mean(axis=0)
+    return float(means[0]) if len(means) == 1 else float(0.114 * means[0] + 0.587 * means[1] + 0.299 * means[2])
+
+
+def _flat(pixels: Any, x0: Any, x1: Any, y0: Any, y1: Any) -> Any:
+    """Which boxes [y0, y1) x [x0, x1) of `pixels` (height, width, channels) hold no ink: no column
+    of the box where a colour channel spreads by more than INK_STEP (red on a dark red of the same
+    grey is ink). The characters of a line share their rows, so each distinct row
     band is reduced once (a column's range), and a running count of inked columns answers every
     box in the band: a few microseconds a line, not a summed-area table of the page."""
     import numpy as np
@@ -168,8 +188,8 @@ def _flat(gray: Any, x0: Any, x1: Any, y0: Any, y1: Any) -> Any:
     for (top, bottom), members in bands.items():
         if bottom <= top:
             continue
-        rows = gray[top:bottom]
-        inked = (rows.max(axis=0) - rows.min(axis=0)) > INK_STEP
+        rows = pixels[top:bottom]
+        inked = ((rows.max(axis=0) - rows.min(axis=0)) > INK_STEP).any(axis=1)
         running = np.concatenate(([0], np.cumsum(inked)))
         chosen = np.array(members)
         flat[chosen] = running[x1[chosen]] - running[x0[chosen]] == 0
