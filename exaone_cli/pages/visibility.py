@@ -35,7 +35,8 @@ from typing import Any
 
 from .analysis import PageContent, address_of
 
-RENDER_SCALE = 1.0  # pixels per point: 72 DPI, ~5 ms for a dense A4 page
+RENDER_SCALE = 1.0  # pixels per point: 72 DPI, a few ms for a dense A4 page ...
+RENDER_PIXELS = 1_000_000  # ... and fewer points per pixel for pages larger than A3 (posters, plans)
 INK_STEP = 24  # grey levels (0..255) a column of a character's box must span to hold ink
 TINY_PT = 2.0  # a character box (ascent + descent, ~1.2 em) under this: text under ~1.6 pt
 SAME_COLOUR = 40  # grey levels between the text's fill and the flat box: "coloured like what is under it"
@@ -126,7 +127,9 @@ def _by_pixels(page: Any, content: PageContent, indexes: list[int], objects: lis
     of the page shows no ink for, or that are too small or under an image drawn after them."""
     import numpy as np
 
-    bitmap = page.render(scale=RENDER_SCALE, may_draw_forms=True)
+    width_pt, height_pt = page.get_size()
+    scale = min(RENDER_SCALE, (RENDER_PIXELS / max(width_pt * height_pt, 1.0)) ** 0.5)
+    bitmap = page.render(scale=scale, may_draw_forms=True)
     pixels = bitmap.to_numpy()
     pixels = pixels.reshape(*pixels.shape[:2], 1) if pixels.ndim == 2 else pixels[:, :, :3]
     height, width = pixels.shape[:2]
