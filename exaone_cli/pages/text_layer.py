@@ -156,7 +156,7 @@ def _read_page(pdf: Any, number: int) -> TextLayer:
             page.close()
     text = decode_markers(unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")))
     verdict, reason = judge(
-        text, unmapped=unmapped, hidden=seen.share, image_coverage=content.image_coverage, hidden_why=_why(seen)
+        text, unmapped=unmapped, hidden=seen.share(text), image_coverage=content.image_coverage, hidden_why=_why(seen)
     )
     pictures = picture_share(content)
     missing = []
