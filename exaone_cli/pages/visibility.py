@@ -39,6 +39,7 @@ RENDER_SCALE = 1.0  # pixels per point: 72 DPI, a few ms for a dense A4 page ...
 RENDER_PIXELS = 1_000_000  # ... and fewer points per pixel for pages larger than A3 (posters, plans)
 INK_STEP = 24  # grey levels (0..255) a column of a character's box must span to hold ink
 TINY_PT = 2.0  # a character box (ascent + descent, ~1.2 em) under this: text under ~1.6 pt
+INVISIBLE_MODE = 3  # FPDF_TEXTRENDERMODE_INVISIBLE
 SAME_COLOUR = 40  # grey levels between the text's fill and the flat box: "coloured like what is under it"
 
 # Why a character is hidden, in the order the checks decide it; the names appear in reasons.
@@ -90,6 +91,14 @@ def char_visibility(page: Any, textpage: Any, content: PageContent) -> Visibilit
     if not boxes:
         return Visibility()
     candidates = _by_pixels(page, content, np.array(boxes, dtype=np.float64))
+    # Render mode 3 draws nothing, whatever lies under it: an OCR layer over a scan sits on the
+    # scan's own ink, and is hidden all the same (mode 7, a clip, shows what is painted through it).
+    invisible = {address for address, (_, mode) in content.text_modes.items() if mode == INVISIBLE_MODE}
+    if invisible:
+        for index in range(len(boxes)):
+            obj = pdfium_c.FPDFText_GetTextObject(raw, index)
+            if obj and address_of(obj) in invisible:
+                candidates[index] = "invisible"
     hidden: dict[int, str] = {}
     flat_causes: dict[int, str] = {}  # by text object: one small render per object, not per character
     for index, cause in candidates.items():
