@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai import FakeServer
-from text_layer_fixtures import HIDDEN_KINDS, SECRET, SHOWN, make_hidden_text_pdf
+from text_layer_fixtures import HIDDEN_KINDS, SECRET, SHOWN, make_helvetica_pdf, make_hidden_text_pdf
 from typer.testing import CliRunner
 
 from exaone_cli.ask.page_texts import good_text_layers
@@ -51,6 +51,18 @@ def test_light_text_on_a_dark_bar_and_grey_text_are_seen(hidden_pdf: Path) -> No
     count = len(HIDDEN_KINDS)
     layers = read_text_layers(open_source(str(hidden_pdf)), [count + 1, count + 2])
     assert [(layer.text, layer.complete, layer.reason) for layer in layers] == [(f"{SHOWN}\n{SECRET}", True, None)] * 2
+
+
+def test_invisible_text_over_ink_is_hidden_all_the_same(tmp_path: Path) -> None:
+    """An OCR layer lies on its scan's own letters: ink under every character, still not drawn."""
+    hatch = b" ".join(b"70 %d 260 1 re" % y for y in range(592, 620, 3)) + b" f"
+    shown = b"BT /F1 10 Tf 72 700 Td (%s) Tj ET" % SHOWN.encode()
+    ocr = b"BT /F1 14 Tf 3 Tr 72 600 Td (%s) Tj ET" % SECRET.encode()
+    (layer,) = read_text_layers(
+        open_source(str(make_helvetica_pdf(tmp_path / "ocr.pdf", [b"\n".join([shown, hatch, ocr])])))
+    )
+    assert (layer.text, layer.hidden) == (SHOWN, len(SECRET.replace(" ", "")))
+    assert "drawn invisibly" in (layer.reason or "")
 
 
 def test_a_page_that_is_mostly_hidden_text_is_invisible(tmp_path: Path) -> None:
