@@ -45,7 +45,8 @@ TEXT_LINES = [
 def make_documents(folder: Path, text_pages: int, scan_pages: int) -> dict[str, Path]:
     from pdf_fixtures import make_scanned_pdf, make_text_pdf
 
-    texts = ["\n".join(TEXT_LINES[(n + i) % len(TEXT_LINES)] for i in range(18)) for n in range(text_pages)]
+    # 9 lines wrap to at most 18 at 24 pt: all on the page (text past its edge is hidden, and not taken)
+    texts = ["\n".join(TEXT_LINES[(n + i) % len(TEXT_LINES)] for i in range(9)) for n in range(text_pages)]
     scans = ["\n".join(TEXT_LINES)] * scan_pages
     return {
         "born-digital": make_text_pdf(folder / "born-digital.pdf", texts),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from pdf_fixtures import SAMPLE_PAGES, make_scanned_pdf, make_text_pdf
-from text_layer_fixtures import make_layer_pdf, make_unembedded_korean_pdf
+from text_layer_fixtures import make_helvetica_pdf, make_layer_pdf, make_unembedded_korean_pdf
 
 from exaone_cli.errors import InputError
 from exaone_cli.inputs import open_source
@@ -63,7 +63,7 @@ def test_a_korean_font_not_embedded_and_without_any_map_is_garbled(tmp_path: Pat
 def test_a_scan_with_an_earlier_ocrs_invisible_text_is_invisible(mixed: Path) -> None:
     ocr_scan, buried = layers(mixed, [3, 4])
     assert ocr_scan.verdict == "invisible" and "invisible" in (ocr_scan.reason or "")
-    assert ocr_scan.text == SAMPLE_PAGES[2]  # the text is kept, but not trusted
+    assert ocr_scan.text == ""  # hidden text is never a page's text, not even an OCR's
     assert buried.verdict == "invisible"  # drawn, then painted over by the page image
 
 
@@ -95,7 +95,7 @@ def test_the_password_is_honoured_and_bad_input_is_an_input_error(tmp_path: Path
         layers(receipt_png)
 
 
-def test_reading_text_layers_renders_nothing_and_imports_no_torch(mixed: Path) -> None:
+def test_reading_text_layers_imports_no_torch_nor_pillow(mixed: Path) -> None:
     code = (
         "import json, sys; from exaone_cli.inputs import open_source; "
         "from exaone_cli.pages.text_layer import read_text_layers; "
@@ -106,7 +106,36 @@ def test_reading_text_layers_renders_nothing_and_imports_no_torch(mixed: Path) -
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     verdicts, heavy = json.loads(proc.stdout)
-    assert verdicts[0] == "good" and heavy == []  # not even Pillow: no page was made into pixels
+    assert verdicts[0] == "good" and heavy == []  # the visibility render stays a numpy array
+
+
+def test_a_hyphen_at_a_line_end_reads_as_the_page_shows_it_not_as_pdfiums_marker(tmp_path: Path) -> None:
+    """pdfium joins a line ending in a hyphen to the next with U+0002 ("founda\\x02tional"), or
+    U+FFFE through another call: the page shows a hyphen and a line break, and so does the text,
+    visible-only text included (a page that hid something is read character run by run)."""
+    lines = b"(This is about founda-) Tj T* (tional research and well-) Tj T* (known results.) Tj"
+    plain = b"BT /F1 12 Tf 72 700 Td 14 TL %s ET" % lines
+    hiding = plain + b" BT /F1 12 Tf 1 g 72 500 Td (white words) Tj ET"
+    pdf = make_helvetica_pdf(tmp_path / "hyphens.pdf", [plain, hiding])
+    expected = "This is about founda-\ntional research and well-\nknown results."
+    assert [(layer.text, layer.hidden) for layer in layers(pdf)] == [(expected, 0), (expected, 10)]
+
+
+def test_a_picture_inside_a_form_xobject_counts_for_the_pictures_rule(tmp_path: Path) -> None:
+    text = b"BT /F1 12 Tf 72 760 Td (Figure 1. Revenue by quarter, as a chart.) Tj ET"
+    pdf = make_helvetica_pdf(tmp_path / "chart.pdf", [text + b" /Fm1 Do", text])
+    chart, plain = layers(pdf)
+    assert chart.verdict == "good" and not chart.complete and chart.pictures == pytest.approx(300 * 400 / (595 * 800))
+    assert "images cover 25% of the page" in (chart.reason or "")
+    assert (plain.complete, plain.pictures) == (True, 0.0)
+
+
+def test_no_control_character_but_newline_and_tab_is_in_any_text(mixed: Path, tmp_path: Path) -> None:
+    careless = make_unembedded_korean_pdf(tmp_path / "careless.pdf", SAMPLE_PAGES, mapped=False)
+    found = layers(mixed) + layers(careless)
+    assert any(layer.verdict == "garbled" and layer.text for layer in found)  # garbage is still kept, cleaned
+    for layer in found:
+        assert not [ch for ch in layer.text if unicodedata.category(ch) == "Cc" and ch not in "\n\t"], layer
 
 
 # ---- the verdict on text alone ------------------------------------------------------------------
@@ -123,6 +152,8 @@ def test_reading_text_layers_renders_nothing_and_imports_no_torch(mixed: Path) -
         "ㄱ. 계약 기간은 1년으로 한다.\nㄴ. 계약 금액은 1,200만원으로 한다.\nㄷ. 대금은 매월 말일에 지급한다.",
         "α = 0.05 수준에서 유의하며 β 계수는 1.2이다. 표준편차 σ는 0.3이다.",
         unicodedata.normalize("NFD", "영수증 합계 12,500원"),  # decomposed Hangul: NFC composes it
+        "\u1112\u119e\u11ab글 문서: \u1112\u119e\u11ab글과 \u1109\u119e\u11af 아래아",  # old Hangul (ᄒᆞᆫ글)
+        "자음: ㄱ ㄲ ㄴ ㄷ ㄸ ㄹ ㅁ ㅂ ㅃ ㅅ ㅆ ㅇ\n모음: ㅏ ㅐ ㅑ ㅒ ㅓ ㅔ ㅕ ㅖ ㅗ ㅘ",  # a jamo chart
     ],
 )
 def test_real_text_passes(text: str) -> None:

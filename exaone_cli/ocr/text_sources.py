@@ -3,10 +3,10 @@
 
 - `fallback` (the default): every page goes to the model; a good text layer stands in only when
   the model fails a page on every try (retries.py);
-- `prefer`: a page whose layer is complete (good, and its images cover less than a fifth of the
-  page: TextLayer.complete) is taken from the layer, with no model call (no model is loaded when
-  every page is such a page); the rest go to the model, pages with pictures included (the
-  layer holds none of what a picture shows);
+- `prefer`: a page whose layer is complete (TextLayer.complete: good, nothing hidden left out,
+  images under a fifth of the page, no form values or annotations with words) is taken from the
+  layer, with no model call (no model is loaded when every page is such a page); the rest go to
+  the model, which sees only what the page draws;
 - `hint`: a good layer goes into the prompt as a reference for exact characters (olmOCR's
   "document anchoring"); the model still transcribes the image;
 - `off`: the layer is never read.
@@ -40,12 +40,13 @@ def text_layer_mode(value: str) -> TextLayerMode:
 
 def takes_layer(mode: TextLayerMode, layer: TextLayer | None) -> bool:
     """Whether the page's text is taken from its layer without asking the model: under prefer,
-    when the layer is complete (good, and not a page whose pictures the layer cannot hold)."""
+    when the layer is complete (good, and nothing the page shows is missing from it or hidden in it)."""
     return mode == "prefer" and layer is not None and layer.complete
 
 
 def layer_note(mode: TextLayerMode, layer: TextLayer | None) -> str | None:
-    """Why a good layer was not taken under prefer (the page's pictures), for the page's record."""
+    """Why a good layer was not taken under prefer (hidden text, pictures, form values), for the
+    page's record."""
     if mode != "prefer" or layer is None or not layer.good or layer.complete:
         return None
     return f"text layer good but not used: {layer.reason}"

@@ -22,7 +22,7 @@ PAGE_IMAGE_COVERAGE = 0.9
 
 @dataclass(frozen=True)
 class PageImage:
-    """One image drawn on the page (top level of the content stream).
+    """One image drawn on the page (at the top level of the content stream, or in a form XObject).
 
     `coverage`: the share of the page's visible box (crop box within media box) its bounds
     cover, 0..1. `dpi`: its own pixel density on the page, pixels per inch along its denser axis
@@ -36,6 +36,7 @@ class PageImage:
     dpi: float | None
     order: int
     opaque: bool = True
+    bounds: tuple[float, float, float, float] | None = None  # left, bottom, right, top in page space
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,14 @@ class PageContent:
             image.order > order and image.opaque and image.coverage >= PAGE_IMAGE_COVERAGE for image in self.images
         )
 
+    def invisible(self, text_object: Any) -> bool:
+        """Whether a text object is drawn in render mode 3 (invisible) or 7 (clip only)."""
+        import pypdfium2.raw as pdfium_c
+
+        address = address_of(text_object)
+        mode = self.text_modes.get(address, (-1, int(pdfium_c.FPDFTextObj_GetTextRenderMode(text_object))))[1]
+        return mode in _INVISIBLE_MODES
+
 
 _INVISIBLE_MODES = (3, 7)  # FPDF_TEXTRENDERMODE_INVISIBLE, FPDF_TEXTRENDERMODE_CLIP
 
@@ -88,7 +97,8 @@ def address_of(handle: Any) -> int:
 
 def page_content(page: Any, *, until_visible_text: bool = False) -> PageContent:
     """The images and text objects at the top level of `page` (a pypdfium2 PdfPage).
-    Objects inside form XObjects are not walked: scanning tools put page images at the top.
+    Images inside form XObjects are found too (forms in forms, MAX_FORM_DEPTH deep), in page space;
+    text inside them is judged by its render mode alone (PageContent.hidden).
     `until_visible_text` stops at the first visible text object (enough to tell a scan)."""
     import pypdfium2.raw as pdfium_c
 
@@ -108,22 +118,83 @@ def page_content(page: Any, *, until_visible_text: bool = False) -> PageContent:
                 break
         elif kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             images.append(_image(obj, order, (left, bottom, right, top), area))
+        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
+            images.extend(_form_images(obj, order, (left, bottom, right, top), area, _IDENTITY, 0))
     return PageContent(tuple(images), text_modes, visible)
 
 
-def _image(obj: Any, order: int, box: tuple[float, float, float, float], area: float) -> PageImage:
+Matrix = tuple[float, float, float, float, float, float]  # a b c d e f, as PDF writes it
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+MAX_FORM_DEPTH = 8  # forms inside forms: deeper nesting than any real file, and no cycles to follow
+
+
+def _form_images(
+    form: Any, order: int, box: tuple[float, float, float, float], area: float, outer: Matrix, depth: int
+) -> list[PageImage]:
+    """The images drawn inside a form XObject (and the forms inside it), in page space, each with
+    the form's own place among the page's objects (`order`). A chart pasted as a picture often
+    sits in a form, and counts for the pictures rule as it would at the top."""
+    import pypdfium2.raw as pdfium_c
+
+    found: list[PageImage] = []
+    matrix = pdfium_c.FS_MATRIX()
+    if depth >= MAX_FORM_DEPTH or not pdfium_c.FPDFPageObj_GetMatrix(form, matrix):
+        return found
+    total = _multiply((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), outer)
+    for index in range(pdfium_c.FPDFFormObj_CountObjects(form)):
+        obj = pdfium_c.FPDFFormObj_GetObject(form, index)
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            found.append(_image(obj, order, box, area, total))
+        elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
+            found.extend(_form_images(obj, order, box, area, total, depth + 1))
+    return found
+
+
+def _multiply(first: Matrix, then: Matrix) -> Matrix:
+    """The matrix that applies `first`, then `then` (PDF's row-vector convention)."""
+    a, b, c, d, e, f = first
+    a2, b2, c2, d2, e2, f2 = then
+    return (
+        a * a2 + b * c2,
+        a * b2 + b * d2,
+        c * a2 + d * c2,
+        c * b2 + d * d2,
+        e * a2 + f * c2 + e2,
+        e * b2 + f * d2 + f2,
+    )
+
+
+def _apply(matrix: Matrix, x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = matrix
+    return a * x + c * y + e, b * x + d * y + f
+
+
+def _image(
+    obj: Any, order: int, box: tuple[float, float, float, float], area: float, outer: Matrix = _IDENTITY
+) -> PageImage:
+    """An image object as a PageImage; `outer`: the matrix of the forms it sits in (their space
+    to the page's)."""
     import pypdfium2.raw as pdfium_c
 
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     coverage = 0.0
+    bounds = None
     if area > 0 and pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
-        width = min(right.value, box[2]) - max(left.value, box[0])
-        height = min(top.value, box[3]) - max(bottom.value, box[1])
+        if outer != _IDENTITY:
+            corners = [_apply(outer, x, y) for x in (left.value, right.value) for y in (bottom.value, top.value)]
+            xs, ys = [x for x, _ in corners], [y for _, y in corners]
+            bounds = (min(xs), min(ys), max(xs), max(ys))
+        else:
+            bounds = (left.value, bottom.value, right.value, top.value)
+        width = min(bounds[2], box[2]) - max(bounds[0], box[0])
+        height = min(bounds[3], box[3]) - max(bounds[1], box[1])
         coverage = max(width, 0.0) * max(height, 0.0) / area
-    return PageImage(coverage, _pixel_density(obj), order, not pdfium_c.FPDFPageObj_HasTransparency(obj))
+    opaque = not pdfium_c.FPDFPageObj_HasTransparency(obj)
+    return PageImage(coverage, _pixel_density(obj, outer), order, opaque, bounds)
 
 
-def _pixel_density(obj: Any) -> float | None:
+def _pixel_density(obj: Any, outer: Matrix = _IDENTITY) -> float | None:
     """Pixels per inch of an image object along its denser axis. The object's matrix maps the
     image's unit square onto the page: its columns' lengths are the drawn width and height in
     points, whatever the rotation."""
@@ -133,7 +204,8 @@ def _pixel_density(obj: Any) -> float | None:
     px_w, px_h = ctypes.c_uint(), ctypes.c_uint()
     if not (pdfium_c.FPDFPageObj_GetMatrix(obj, matrix) and pdfium_c.FPDFImageObj_GetImagePixelSize(obj, px_w, px_h)):
         return None
-    width_pt, height_pt = math.hypot(matrix.a, matrix.b), math.hypot(matrix.c, matrix.d)
+    a, b, c, d, _, _ = _multiply((matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f), outer)
+    width_pt, height_pt = math.hypot(a, b), math.hypot(c, d)
     if width_pt <= 0 or height_pt <= 0 or not px_w.value or not px_h.value:
         return None
     return max(px_w.value / width_pt, px_h.value / height_pt) * 72

@@ -27,7 +27,7 @@ class PdfiumDocument(Document):
         super().__init__(source, raster)
         with PDFIUM_LOCK:
             self._pdf = open_pdf(source, raster.password)
-            _init_forms(self._pdf)  # before any page is loaded, as pypdfium2 requires
+            init_forms(self._pdf)  # before any page is loaded, as pypdfium2 requires
             self._count = len(self._pdf)
         if self._count == 0:
             self.close()
@@ -109,7 +109,7 @@ def scan_capped_dpi(page: Any, raster: RasterOptions) -> int:
     return max(MIN_DPI, round(density))
 
 
-def _init_forms(pdf: Any) -> None:
+def init_forms(pdf: Any) -> None:
     """A form environment for every document, so pages look as a viewer shows them: filled-in
     fields and widget annotations are drawn (FPDF_FFLDraw after the page; `render` does it when
     the document has a form environment). pypdfium2's `init_forms` makes one only for documents

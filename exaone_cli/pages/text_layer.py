@@ -1,17 +1,25 @@
-"""A PDF page's own text layer, read with pdfium and judged page by page, without rendering the
-page or loading a model (and without importing torch).
+"""A PDF page's own text layer, read with pdfium and judged page by page, without loading a model
+(and without importing torch): milliseconds a page.
 
 Born-digital PDFs carry their exact characters: reading them costs milliseconds where a
 transcription costs seconds of GPU time and can only add errors. But text layers lie, so every
 page gets a verdict before its layer is trusted:
+
+Only what a reader sees is a page's text: each character is checked against a cheap grey render
+of the page (pages/visibility.py), and text drawn white on white, too small to read, covered,
+clipped, outside the crop box, in an optional-content layer that is off, in render mode 3 or
+under an image drawn after it is left out of `text`, whatever the verdict; a page that hid any
+is not `complete` (its reason says what was hidden and how), so `prefer` and document mode
+send it to the model, which sees only what is drawn.
 
 - `good`: readable text, drawn visibly: it can stand in for a transcription.
 - `garbled`: characters that cannot be the page's text: fonts without a Unicode mapping (Korean
   CID fonts without /ToUnicode: pdfium flags them, and they come out as control bytes or letters
   of unrelated scripts), replacement, private-use and control characters, pdfminer's `(cid:N)`
   placeholders, Hangul as loose compatibility jamo where syllables belong.
-- `invisible`: the text is drawn invisibly (render mode 3 or 7) or hidden under a page image: an
-  earlier OCR laid over a scan, as weak as the OCR that made it.
+- `invisible`: half the text or more is hidden: drawn invisibly (render mode 3 or 7) or under
+  a page image (an earlier OCR laid over a scan, as weak as the OCR that made it), or any of the
+  ways above (`text` holds the visible rest).
 - `none`: no text, or a few characters over a page image (a stamp, a page number).
 
 A `good` layer is still only the page's text, not what its pictures show: a page whose images
@@ -38,8 +46,10 @@ from typing import Any, Literal
 
 from ..errors import InputError
 from ..inputs import Source
-from .analysis import PageContent, address_of, page_content
-from .pdfium import PDFIUM_LOCK, open_pdf
+from .analysis import PageContent, page_content
+from .annotations import describe, drawn_annotations
+from .pdfium import PDFIUM_LOCK, init_forms, open_pdf
+from .visibility import Visibility, char_visibility, visible_text
 
 Verdict = Literal["good", "garbled", "invisible", "none"]
 VERDICTS: tuple[Verdict, ...] = ("good", "garbled", "invisible", "none")
@@ -62,19 +72,24 @@ PICTURE_SHARE = 0.2
 class TextLayer:
     """One page's text layer and whether it can be trusted.
 
-    `page`: 1-based, as `--pages` counts. `text`: the layer's text in the order pdfium gives it
-    (content-stream order, with the line breaks pdfium infers), lines joined by "\\n", Unicode NFC;
-    it is what the layer says whatever the verdict, "" when there is none. `verdict`: good,
+    `page`: 1-based, as `--pages` counts. `text`: the layer's visible text in the order pdfium
+    gives it (content-stream order, with the line breaks pdfium infers), lines joined by "\\n",
+    Unicode NFC; it is what the layer shows whatever the verdict, "" when there is none. `verdict`: good,
     garbled, invisible or none (see the module docstring). `reason`: one short line saying why
     the verdict is not `good`, or why a `good` layer is not `complete` (None when it is both).
     `pictures`: the share of the page its images cover (0..1, images under SMALL_IMAGE not
-    counted)."""
+    counted). `hidden`: how many characters the layer holds that a reader cannot see (left out
+    of `text`). `annotations`: how many filled-in form fields, FreeText notes, stamps, ink
+    drawings and signatures the page shows besides (pages/annotations.py): their words are not
+    in the layer."""
 
     page: int
     text: str
     verdict: Verdict
     reason: str | None = None
     pictures: float = 0.0
+    hidden: int = 0
+    annotations: int = 0
 
     @property
     def good(self) -> bool:
@@ -82,9 +97,12 @@ class TextLayer:
 
     @property
     def complete(self) -> bool:
-        """The layer is good and says everything the page shows: its images cover less than
-        PICTURE_SHARE of the page. Only a complete layer may replace a transcription."""
-        return self.good and self.pictures < PICTURE_SHARE
+        """The layer is good and says everything the page shows, and nothing more: its images
+        cover less than PICTURE_SHARE of the page, it shows no form values or annotations with
+        words of their own, and it held no hidden text (a page that hides text goes to the
+        model, which sees only what is drawn). Only a complete layer may replace
+        a transcription."""
+        return self.good and self.pictures < PICTURE_SHARE and self.hidden == 0 and self.annotations == 0
 
 
 def read_text_layers(
@@ -101,6 +119,7 @@ def read_text_layers(
         raise InputError(f"{source.display}: not a PDF (only PDFs have a text layer)")
     with PDFIUM_LOCK:
         pdf = open_pdf(source, password)
+        init_forms(pdf)  # so the render that checks visibility draws form fields as a viewer does
         count = len(pdf)
     try:
         numbers = list(range(1, count + 1)) if pages is None else list(pages)
@@ -131,21 +150,57 @@ def _read_page(pdf: Any, number: int) -> TextLayer:
         try:
             textpage = page.get_textpage()
             try:
-                raw = textpage.get_text_bounded()
                 content = page_content(page)
-                unmapped, hidden = _char_signals(textpage, content)
+                seen = char_visibility(page, textpage, content)
+                raw = visible_text(textpage, seen.hidden) if seen.hidden else textpage.get_text_bounded()
+                unmapped = _unmapped_share(textpage)
+                shown = drawn_annotations(page, pdf.formenv.raw if pdf.formenv else None)
             finally:
                 textpage.close()
         except pdfium.PdfiumError:
             return TextLayer(number, "", "none", "pdfium cannot read this page's text (damaged)")
         finally:
             page.close()
-    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    verdict, reason = judge(text, unmapped=unmapped, hidden=hidden, image_coverage=content.image_coverage)
+    text = decode_markers(unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")))
+    verdict, reason = judge(
+        text, unmapped=unmapped, hidden=seen.share(text), image_coverage=content.image_coverage, hidden_why=_why(seen)
+    )
     pictures = picture_share(content)
-    if verdict == "good" and pictures >= PICTURE_SHARE:
-        reason = f"images cover {pictures:.0%} of the page: what they show is not in the text layer"
-    return TextLayer(number, text, verdict, reason, pictures)
+    missing = []
+    if seen.hidden:
+        missing.append(f"{len(seen.hidden)} hidden character(s) left out of the text ({seen.describe()})")
+    if pictures >= PICTURE_SHARE:
+        missing.append(f"images cover {pictures:.0%} of the page: what they show is not in the text layer")
+    if shown:
+        missing.append(f"the page shows {describe(shown)} the text layer does not hold")
+    if verdict == "good" and missing:
+        reason = "; ".join(missing)
+    annotations = sum(shown.values())
+    return TextLayer(number, _CONTROLS.sub("", text), verdict, reason, pictures, len(seen.hidden), annotations)
+
+
+# pdfium marks a hyphen at a line end, where it joins the two lines, with U+0002 (FPDFText_GetBoundedText)
+# or U+FFFE (FPDFText_GetText): "founda\x02tional".
+# Between two control bytes it is a garbled font's glyph id, not a hyphen: left for the verdict.
+_LINE_END_HYPHEN = re.compile("(?<=[^\x00-\x1f])[\x02\ufffe](?=[^\x00-\x1f])")
+# Controls other than newline and tab, and Unicode's non-characters: never a page's text. They are
+# left in for the verdict (control bytes are a garbled font's signature) and taken out of `text`.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def decode_markers(text: str) -> str:
+    """`text` with pdfium's line-end hyphen marker decoded as the page shows it: a hyphen, and the
+    line break pdfium took out ("founda-\ntional", as a transcription of the page reads)."""
+    return _LINE_END_HYPHEN.sub("-\n", text)
+
+
+def _why(seen: Visibility) -> str:
+    """What hid a page's text, for the `invisible` verdict: an earlier OCR when render mode 3 or a
+    page image hid most of it, else the causes themselves (white text, tiny text, ...)."""
+    ocr = seen.causes["invisible"] + seen.causes["under-image"]
+    if ocr >= sum(seen.causes.values()) / 2:
+        return "invisible or under a page image): an earlier OCR"
+    return seen.describe() + ")"
 
 
 def picture_share(content: PageContent) -> float:
@@ -154,39 +209,41 @@ def picture_share(content: PageContent) -> float:
     return min(1.0, sum(image.coverage for image in content.images if image.coverage >= SMALL_IMAGE))
 
 
-def _char_signals(textpage: Any, content: PageContent) -> tuple[float, float]:
+def _unmapped_share(textpage: Any) -> float:
     """Of up to SAMPLE_CHARS characters spread over the page (pdfium's own line breaks and
-    spaces left out): the share whose font has no Unicode mapping for them, and the share a
-    reader cannot see."""
+    spaces left out): the share whose font has no Unicode mapping for them and that decode to
+    something implausible (a control byte, a letter of an unrelated script)."""
     import pypdfium2.raw as pdfium_c
 
     count = textpage.count_chars()
-    sampled = unmapped = hidden = 0
-    seen: dict[int, bool] = {}
+    sampled = unmapped = 0
     for index in range(0, count, max(1, -(-count // SAMPLE_CHARS))):
-        obj = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
-        if not obj:  # generated by pdfium (a line break, a space it inferred)
+        if not pdfium_c.FPDFText_GetTextObject(textpage.raw, index):  # generated by pdfium
             continue
         sampled += 1
-        unmapped += pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, index) == 1
-        address = address_of(obj)
-        if address not in seen:
-            seen[address] = content.hidden(obj)
-        hidden += seen[address]
-    return (unmapped / sampled, hidden / sampled) if sampled else (0.0, 0.0)
+        if pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, index) == 1:
+            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, index)
+            unmapped += code > 0x10FFFF or implausible(chr(code))
+    return unmapped / sampled if sampled else 0.0
 
 
 def judge(
-    text: str, *, unmapped: float = 0.0, hidden: float = 0.0, image_coverage: float = 0.0
+    text: str,
+    *,
+    unmapped: float = 0.0,
+    hidden: float = 0.0,
+    image_coverage: float = 0.0,
+    hidden_why: str = "invisible or under a page image): an earlier OCR",
 ) -> tuple[Verdict, str | None]:
     """The verdict on a page's layer text, with the reason when it is not good. `unmapped` and
     `hidden`: shares of the page's characters without a Unicode mapping and invisible to a
-    reader (from pdfium); `image_coverage`: the largest share of the page one image covers."""
+    reader (from pdfium; `text` holds the visible ones only); `image_coverage`: the largest
+    share of the page one image covers; `hidden_why`: what hid the text, for the reason."""
+    if hidden >= HIDDEN_SHARE:
+        return "invisible", f"{hidden:.0%} of the text hidden ({hidden_why}"
     chars = sum(1 for ch in text if not ch.isspace())
     if chars == 0:
         return "none", "no text"
-    if hidden >= HIDDEN_SHARE:
-        return "invisible", f"{hidden:.0%} of the text hidden (invisible or under a page image): an earlier OCR"
     if chars < SPARSE_CHARS and image_coverage >= 0.5:
         return "none", f"only {chars} character(s) over a page image"
     if unmapped >= UNMAPPED_SHARE:
@@ -218,7 +275,8 @@ def text_problem(text: str) -> str | None:
     placeholders = len(_CID.findall(text))
     if placeholders >= 3:
         return f"{placeholders} (cid:N) placeholders: the font has no Unicode mapping"
-    jamo, syllables = kinds["jamo"], scripts["HANGUL"]
+    jamo, old_syllables = loose_jamo(text)
+    syllables = scripts["HANGUL"] + old_syllables
     if jamo >= 5 and jamo >= JAMO_SHARE * (jamo + syllables):
         return f"Hangul as loose jamo ({jamo} of {jamo + syllables} Hangul letters) where syllables belong"
     letters = sum(scripts.values())
@@ -228,6 +286,40 @@ def text_problem(text: str) -> str | None:
         names = ", ".join(sorted(stray, key=lambda s: -stray[s])[:4]).title()
         return f"letters scattered over unrelated scripts ({names}, ...)"
     return None
+
+
+# A syllable written in conjoining jamo: leading consonant(s), vowel(s), optional trailing
+# consonant(s). NFC composes the modern ones; old Hangul (Hancom's "ᄒᆞᆫ글") stays so: still text.
+_JAMO_SYLLABLE = re.compile("[\u1100-\u115f\ua960-\ua97f]+[\u1160-\u11a7\ud7b0-\ud7c6]+[\u11a8-\u11ff\ud7cb-\ud7fb]*")
+_CONJOINING = re.compile("[\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff]")
+# Compatibility jamo spelling out words: a run of them with a consonant followed by a vowel
+# ("ㅇㅕㅇㅅㅜ"). A jamo chart or a list marker ("ㄱ. ", "ㄱ ㄲ ㄴ") has none.
+_JAMO_RUN = re.compile("[\u3131-\u318e]{2,}")
+_JAMO_SPELLING = re.compile("[\u3131-\u314e\u3165-\u3186][\u314f-\u3163\u3187-\u318e]")
+
+
+def loose_jamo(text: str) -> tuple[int, int]:
+    """(jamo where syllables belong, syllables written in conjoining jamo) in `text` (NFC): the
+    jamo that spell out words letter by letter, and conjoining jamo that form no syllable."""
+    syllables = len(_JAMO_SYLLABLE.findall(text))
+    leftover = len(_CONJOINING.findall(_JAMO_SYLLABLE.sub("", text)))
+    spelled = sum(len(run) for run in _JAMO_RUN.findall(text) if _JAMO_SPELLING.search(run))
+    return spelled + leftover, syllables
+
+
+def implausible(ch: str) -> bool:
+    """Whether a character cannot be what a font meant: a control, private-use, unassigned or
+    replacement character, or a letter of a script outside the common ones (a glyph id read as a
+    code point lands in Oriya or Myanmar). pdfium flags characters whose font has no Unicode map
+    even when its encoding decodes them right (French accents, Type 3 Latin): those count only
+    when what they decode to is implausible."""
+    kind = _kind(ch)
+    if kind in ("replacement", "private-use", "control", "unassigned"):
+        return True
+    return kind.startswith("letter:") and kind[7:] not in _PLAUSIBLE_SCRIPTS
+
+
+_PLAUSIBLE_SCRIPTS = _COMMON_SCRIPTS | {"CYRILLIC"}
 
 
 @functools.lru_cache(maxsize=8192)
