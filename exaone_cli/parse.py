@@ -426,10 +426,25 @@ def _mask_inline(text: str, start: int, end: int, mask: bytearray) -> None:
 
 # ---- citations: [p. N] ---------------------------------------------------------------------------
 
-__all__ += ["Citation", "find_citations"]
+__all__ += ["Citation", "find_citations", "unread_citations"]
 
-_BRACKETS = re.compile(r"\[([^\[\]\n]{1,200})\]")
-_CITED = re.compile(r"\s*(?:([A-Z]{1,2})\s*,?\s*)?pp?\.\s*(\d{1,6}(?:\s*[-–~,]\s*(?:pp?\.\s*)?\d{1,6})*)\s*")
+# The brackets models cite in: ASCII, full-width, and the lenticular 【】 of Korean and Chinese text.
+# The inside of a bracket holds no bracket of any kind, so one in another (`([A p. 2]는 ...)`) is
+# found on its own and not swallowed by the outer one.
+_INSIDE = r"([^()\[\]【】［］（）〔〕\n]{1,200})"
+_BRACKETS = re.compile(
+    "|".join(rf"{re.escape(o)}{_INSIDE}{re.escape(c)}" for o, c in ("[]", "()", "【】", "［］", "（）", "〔〕"))
+)
+_BEFORE = r"(?:[Pp]{1,2}\.|[Pp]gs?\.|[Pp]ages?\b|페이지|쪽)"  # p. 3, pp. 3-4, P. 3, page 3, 페이지 3
+_AFTER = r"(?:쪽|페이지)"  # 3쪽, 3-4페이지
+_NUMBER = r"\d{1,6}"
+_LABEL = r"(?:([A-Z]{1,2})(?:\s*,\s*|\s+|(?=[p\d])))?"
+_CITED = re.compile(
+    rf"\s*{_LABEL}(?:{_BEFORE}\s*({_NUMBER}(?:\s*[-–~,]\s*(?:{_BEFORE}\s*)?{_NUMBER})*)"
+    rf"|((?:{_NUMBER}(?:\s*{_AFTER})?\s*[-–~,]\s*)*{_NUMBER})\s*{_AFTER})\s*"
+)
+# What a citation looks like even when it cannot be read: a page word next to a number or numeral.
+_LOOKS_CITED = re.compile(rf"(?:(?<![A-Za-z]){_BEFORE}\s*(?:\d|[ivxlcIVXLC]+\b)|\d\s*{_AFTER})")
 _PAGE_NUMBER = re.compile(r"\d{1,6}|[-–~]")
 MAX_RANGE = 50  # a range wider than this is read as its two ends, not every page between
 
@@ -447,21 +462,38 @@ def find_citations(text: str) -> list[Citation]:
     """Every page cited in `text`, in order of appearance (repeats kept).
 
     The fixed forms are ``[p. N]`` and, for several documents, ``[A p. N]``. Tolerated, because
-    models write them: ``pp.``, a comma after the label, several pages ``[p. 3, 5]``, ranges
-    ``[p. 3-5]`` (expanded; wider than MAX_RANGE pages: the two ends), and several citations in
-    one bracket separated by ``;`` (``[A p. 2; B p. 7]``). Other bracketed text (``[1]``,
-    ``[x]``, Markdown links) is not a citation. Linear time: brackets are found in one pass and
-    each inside (at most 200 characters) is matched once."""
+    models write them: other brackets (``(p. 3)``, ``【p. 3】``, full-width ``［］（）〔〕``), other
+    page words (``P. 3``, ``page 3``, ``pg. 3``, Korean ``[3쪽]``, ``(3페이지)``, ``[페이지 3]``),
+    ``pp.``, a comma after the label, several pages ``[p. 3, 5]``, ranges ``[p. 3-5]`` (expanded;
+    wider than MAX_RANGE pages: the two ends), and several citations in one bracket separated by
+    ``;`` (``[A p. 2; B p. 7]``). Other bracketed text (``[1]``, ``[x]``, Markdown links) is not a
+    citation; what looks like one but is not read is `unread_citations`. Linear time: brackets
+    are found in one pass and each inside (at most 200 characters) is matched once."""
+    return _read_citations(text)[0]
+
+
+def unread_citations(text: str) -> list[str]:
+    """The brackets of `text` that look like citations (a page word beside a number or a roman
+    numeral: ``[p. iii]``, ``(see p. 3)``, ``[3쪽 표 2]``) but are not read as any, as written,
+    each once: the answer should be told, not silently left uncited."""
+    return _read_citations(text)[1]
+
+
+def _read_citations(text: str) -> tuple[list[Citation], list[str]]:
     found: list[Citation] = []
+    unread: list[str] = []
     for bracket in _BRACKETS.finditer(text):
-        parts = [_CITED.fullmatch(part) for part in bracket.group(1).split(";")]
+        inside = next(group for group in bracket.groups() if group is not None)
+        parts = [_CITED.fullmatch(part) for part in inside.split(";")]
         if not all(parts):
+            if _LOOKS_CITED.search(inside) and bracket.group(0) not in unread:
+                unread.append(bracket.group(0))
             continue
         for part in parts:
             assert part is not None
-            label, numbers = part.groups()
-            found += [Citation(label, page) for page in _expand(numbers)]
-    return found
+            label, before, after = part.groups()
+            found += [Citation(label, page) for page in _expand(before or after)]
+    return found, unread
 
 
 def _expand(numbers: str) -> list[int]:

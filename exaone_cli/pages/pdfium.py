@@ -46,6 +46,11 @@ class PdfiumDocument(Document):
             finally:
                 page.close()
 
+    def page_label(self, number: int) -> str | None:
+        self._check(number)
+        with PDFIUM_LOCK:
+            return pdf_page_label(self._pdf, number)
+
     def render(self, number: int) -> Page:
         self._check(number)
         with PDFIUM_LOCK:
@@ -96,6 +101,15 @@ def open_pdf(source: Source, password: str | None) -> Any:
     if raw is None:
         raise _pdfium_error(source.display, code, bool(password))
     return pdfium.PdfDocument(raw)
+
+
+def pdf_page_label(pdf: Any, number: int) -> str | None:
+    """Page `number`'s /PageLabels label (FPDF_GetPageLabel), None when the PDF has none or it is
+    empty. The document's text: printable characters only, at most 40. Call with PDFIUM_LOCK held."""
+    label = pdf.get_page_label(number - 1)
+    if not isinstance(label, str):
+        return None
+    return "".join(c for c in label if c.isprintable())[:40].strip() or None
 
 
 def scan_capped_dpi(page: Any, raster: RasterOptions) -> int:

@@ -101,6 +101,19 @@ class PopplerDocument(Document):
             except Exception:  # the point of poppler is to read what PDFium cannot
                 return self.raster.dpi
 
+    def page_label(self, number: int) -> str | None:
+        """Read through PDFium, best effort as `_dpi`: a file PDFium cannot read has no labels here."""
+        self._check(number)
+        from .pdfium import PDFIUM_LOCK, open_pdf, pdf_page_label
+
+        with PDFIUM_LOCK:
+            try:
+                if self._pdfium is None:
+                    self._pdfium = open_pdf(self.source, self._password)
+                return pdf_page_label(self._pdfium, number)
+            except Exception:  # the point of poppler is to read what PDFium cannot
+                return None
+
     def close(self) -> None:
         if self._pdfium is not None:
             from .pdfium import PDFIUM_LOCK
