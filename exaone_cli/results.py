@@ -216,6 +216,7 @@ class PageRecord:
     completion_tokens: int = 0
     seconds: float = 0.0
     error: str | None = None
+    hint: str | None = None  # what to do about `error` (null when there is nothing to say)
     # Where `text` came from: "model", "text-layer" (--text-layer prefer took a good layer) or
     # "text-layer-fallback" (the model failed every try and a good layer stood in). `text_layer`:
     # the layer's verdict, good|garbled|invisible|none, or None when it was not read (image
@@ -242,7 +243,7 @@ class PageRecord:
         values: dict[str, Any] = {
             name: body[name]
             for name in ("source", "sha256", "page", "preset", "model", "prompt_sha256", "width", "height", "dpi",
-                         "note", "visual_tokens", "text", "reasoning", "finish_reason", "seconds", "error",
+                         "note", "visual_tokens", "text", "reasoning", "finish_reason", "seconds", "error", "hint",
                          "text_source", "text_layer", "attempts", "replaced_characters")
             if name in body
         }  # fmt: skip
@@ -273,6 +274,7 @@ class PageRecord:
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "hint": self.hint,
             "text_source": self.text_source,
             "text_layer": self.text_layer,
             "attempts": self.attempts,
