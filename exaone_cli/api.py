@@ -13,7 +13,7 @@ from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .engines import Engine, Prompt, RemoteOptions, describe_engine, describe_source, open_engine
 from .engines.base import OnText
 from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
-from .errors import InputError
+from .errors import InputError, joined
 from .ocr.pipeline import DocumentPlan, error_text, plan_documents
 from .ocr.read_ahead import render_page
 from .ocr.retries import DEFAULT_PAGE_RETRIES
@@ -252,7 +252,7 @@ def dry_run(settings: OcrSettings) -> DryRunPlan:
     rows: list[DryRunPage] = []
     for plan in plan_documents(settings.files, settings.ranges, raster, read_layers=mode != "off"):
         if plan.source is None:
-            rows.append(DryRunPage(plan.display, None, error=plan.error))
+            rows.append(DryRunPage(plan.display, None, error=joined(plan.error, plan.hint)))
             continue
         try:
             with open_document(plan.source, raster) as document:
@@ -272,7 +272,7 @@ def _dry_run_page(document: Document, plan: DocumentPlan, number: int, settings:
         if plan.source is not None and plan.source.kind != "pdf":  # decoded as the run does: same errors, notes
             rendered = render_page(plan, number, document, None, (load.min_pixels, load.max_pixels))
             if rendered.error is not None or rendered.page is None:
-                return DryRunPage(plan.display, number, error=rendered.error)
+                return DryRunPage(plan.display, number, error=joined(rendered.error, rendered.hint))
             page = rendered.page
             width, height, dpi, note = page.width, page.height, page.dpi, page.note
         else:  # PDF pages are sized, not rendered: a dry run of 300 pages stays quick

@@ -64,3 +64,11 @@ def debug_enabled() -> bool:
 def error_text(exc: ExaoneError) -> str:
     """An error as one line for a record and for stderr: what went wrong, then what to do."""
     return f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+
+
+def joined(message: str | None, hint: str | None) -> str | None:
+    """An error and its hint as one line (`message; hint`), for the places that have one line:
+    records keep them apart (`error`, `hint`), and stderr prints `Error:` and `Hint:` lines."""
+    if message is None:
+        return None
+    return f"{message}; {hint}" if hint else message

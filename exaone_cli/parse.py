@@ -159,9 +159,10 @@ def _scan_boxes(text: str) -> list[tuple[str, bool]]:
             i = j
             continue
         if text[j] != "{":
-            end = _token_end(text, j, code)
-            if end > j and text.count("\n", start, j) < 2:  # a blank line ends the paragraph: no argument
-                found.append((text[j:end], run % 2 == 0))
+            end = _word_end(text, j, code, match, code_before)
+            word = _without_trailing_punctuation(text[j:end])
+            if word and text.count("\n", start, j) < 2:  # a blank line ends the paragraph: no argument
+                found.append((word, run % 2 == 0))
             i = max(end, j)
             continue
         close = match[j]
@@ -173,20 +174,54 @@ def _scan_boxes(text: str) -> list[tuple[str, bool]]:
     return found
 
 
-def _token_end(text: str, j: int, code: bytearray) -> int:
-    """End of the one TeX token at ``text[j]`` (a character, ``\\name`` or ``\\c``), or ``j``
-    when that character cannot be an argument."""
+def _word_end(text: str, j: int, code: bytearray, match: list[int], code_before: list[int]) -> int:
+    """End of the braceless argument at ``text[j]``: the run of characters up to whitespace,
+    ``$``, ``}``, an unmatched ``{`` or code (a backslash takes the next character with it, so
+    ``\\{`` or ``\\%`` is part of the word, and so is a whole group: ``1{,}000``), or ``j``
+    when ``text[j]`` cannot begin an argument.
+
+    TeX would box one token (``\\boxed 12`` shows a boxed 1); a model writing ``\\boxed 12.``
+    means 12, which is how lm-evaluation-harness reads it too, so the answer is the word."""
     n = len(text)
     if text[j] in _NOT_A_TOKEN:
         return j
-    if text[j] != "\\":
-        return j + 1
-    k = j + 1
-    while k < n and not code[k] and text[k] in _ASCII_LETTERS:
-        k += 1
-    if k > j + 1:
-        return k
-    return j + 2 if j + 1 < n and not code[j + 1] else j
+    k = j
+    while k < n and not code[k] and not text[k].isspace() and text[k] not in "$}":
+        if text[k] == "{":
+            if k == j or match[k] < 0 or code_before[match[k]] != code_before[k]:
+                break
+            k = match[k] + 1  # a group inside the word (1{,}000) belongs to it
+        else:
+            k += 2 if text[k] == "\\" and k + 1 < n and not code[k + 1] else 1
+    return min(k, n)
+
+
+# Sentence punctuation after a braceless box ends the sentence, it is not part of the answer.
+_TRAILING = frozenset(".,;:!?\u3002\uff0c\u3001\uff01\uff1f\uff1a\uff1b\"'\u201d\u2019")
+_CLOSERS = {")": "(", "]": "[", "\uff09": "\uff08"}
+
+
+def _without_trailing_punctuation(word: str) -> str:
+    """``word`` without the punctuation that ends the sentence around it: ``12.`` is ``12``,
+    ``(3).`` is ``(3)``, a lone ``.`` is nothing (never an answer). An escaped character
+    (``\\%``, ``\\.``) and a bracket closing one opened in the word stay."""
+    unopened = {c: word.count(c) - word.count(o) for c, o in _CLOSERS.items()}
+    end = len(word)
+    while end > 0 and not _odd_backslashes_before(word, end - 1):
+        c = word[end - 1]
+        if c in _CLOSERS and unopened[c] > 0:
+            unopened[c] -= 1
+        elif c not in _TRAILING:
+            break
+        end -= 1
+    return word[:end]
+
+
+def _odd_backslashes_before(text: str, i: int) -> bool:
+    k = i
+    while k > 0 and text[k - 1] == "\\":
+        k -= 1
+    return (i - k) % 2 == 1
 
 
 # \text{..} and its kin: wrappers whose content is the plain text (LaTeX2e and amsmath names).
@@ -203,16 +238,20 @@ def plain_text(tex: str) -> str:
 
     Unwraps ``\text{}``, ``\textbf{}``, ``\mathrm{}`` and their kin (``_WRAPPERS``), turns
     ``1{,}118`` into ``1,118`` (the group only stops TeX's math spacing after the comma),
-    drops TeX spacing between digits (``1\,118`` -> ``1118``: a digit-group separator),
-    makes other spacing commands (``\,`` ``\;`` ``\quad``...) a space, and un-escapes
-    ``\% \$ \& \# \_ \{ \}``.  Anything else (``\frac{1}{2}``, ``x^2``) stays as written.
+    drops TeX spacing between digits (``1\,118`` -> ``1118``, ``11,\! 111`` -> ``11,111``:
+    digit-group separators), makes other spacing commands (``\,`` ``\;`` ``\quad``...) a
+    space, and un-escapes ``\% \$ \& \# \_ \{ \}``.  Math stays math: a box holding any
+    other command (``\frac{1}{2}``, ``\left\{``, ``\begin{cases}``) is returned as written,
+    since half-unwrapped TeX is neither TeX nor text.  ``x^2`` stays as written.
     One pass with precomputed brace matches: linear in the length.
     """
+    if _is_math(tex):
+        return tex.strip()
     n = len(tex)
     match = _match_braces(tex, bytearray(n))
     dropped = bytearray(n)  # closing braces of unwrapped groups
     out: list[str] = []
-    last = ""  # the last character written, to tell digit grouping from other spacing
+    last = before_last = ""  # the last two characters written, to tell digit grouping from spacing
     i = 0
     while i < n:
         c = tex[i]
@@ -235,16 +274,42 @@ def plain_text(tex: str) -> str:
                 dropped[match[k]] = 1
                 piece, step = "", k + 1 - i
             elif name in _SPACING:
-                between_digits = last.isdigit() and tex[i + step : i + step + 1].isdigit()
-                piece = "" if between_digits else _SPACING[name]
+                after = k
+                while after < n and tex[after] in " \t":
+                    after += 1
+                # after a digit any spacing is a group separator (1\,118); after a digit and a
+                # comma only the negative space is (11,\!111), a real space parts a list (3,\ 5)
+                grouped = last.isdigit() or (name == "!" and last == "," and before_last.isdigit())
+                if grouped and tex[after : after + 1].isdigit():  # 1\,118, 11,\! 111: one number
+                    piece, step = "", after - i
+                else:
+                    piece = _SPACING[name]
             elif name in _ESCAPED:
                 piece = name
             else:
                 piece = tex[i : i + step]
         out.append(piece)
-        last = piece[-1:] or last
+        if piece:
+            before_last, last = (piece[-2:-1] or last), piece[-1]
         i += step
     return "".join(out).strip()
+
+
+def _is_math(tex: str) -> bool:
+    """True when ``tex`` holds a command other than the text wrappers, spacing and escapes
+    (``\\frac``, ``\\left``, ``\\begin{cases}``, ``\\\\``): unwrapping ``\\text{}`` or
+    unescaping ``\\{`` there would turn valid TeX into neither TeX nor text."""
+    i = tex.find("\\")
+    n = len(tex)
+    while 0 <= i < n - 1:
+        j = i + 1
+        while j < n and tex[j] in _ASCII_LETTERS:
+            j += 1
+        name = tex[i + 1 : j] or tex[i + 1]
+        if name not in _WRAPPERS and name not in _SPACING and name not in _ESCAPED:
+            return True
+        i = tex.find("\\", max(j, i + 2))
+    return False
 
 
 def _match_braces(text: str, code: bytearray) -> list[int]:
@@ -361,10 +426,25 @@ def _mask_inline(text: str, start: int, end: int, mask: bytearray) -> None:
 
 # ---- citations: [p. N] ---------------------------------------------------------------------------
 
-__all__ += ["Citation", "find_citations"]
+__all__ += ["Citation", "find_citations", "unread_citations"]
 
-_BRACKETS = re.compile(r"\[([^\[\]\n]{1,200})\]")
-_CITED = re.compile(r"\s*(?:([A-Z]{1,2})\s*,?\s*)?pp?\.\s*(\d{1,6}(?:\s*[-–~,]\s*(?:pp?\.\s*)?\d{1,6})*)\s*")
+# The brackets models cite in: ASCII, full-width, and the lenticular 【】 of Korean and Chinese text.
+# The inside of a bracket holds no bracket of any kind, so one in another (`([A p. 2]는 ...)`) is
+# found on its own and not swallowed by the outer one.
+_INSIDE = r"([^()\[\]【】［］（）〔〕\n]{1,200})"
+_BRACKETS = re.compile(
+    "|".join(rf"{re.escape(o)}{_INSIDE}{re.escape(c)}" for o, c in ("[]", "()", "【】", "［］", "（）", "〔〕"))
+)
+_BEFORE = r"(?:[Pp]{1,2}\.|[Pp]gs?\.|[Pp]ages?\b|페이지|쪽)"  # p. 3, pp. 3-4, P. 3, page 3, 페이지 3
+_AFTER = r"(?:쪽|페이지)"  # 3쪽, 3-4페이지
+_NUMBER = r"\d{1,6}"
+_LABEL = r"(?:([A-Z]{1,2})(?:\s*,\s*|\s+|(?=[p\d])))?"
+_CITED = re.compile(
+    rf"\s*{_LABEL}(?:{_BEFORE}\s*({_NUMBER}(?:\s*[-–~,]\s*(?:{_BEFORE}\s*)?{_NUMBER})*)"
+    rf"|((?:{_NUMBER}(?:\s*{_AFTER})?\s*[-–~,]\s*)*{_NUMBER})\s*{_AFTER})\s*"
+)
+# What a citation looks like even when it cannot be read: a page word next to a number or numeral.
+_LOOKS_CITED = re.compile(rf"(?:(?<![A-Za-z]){_BEFORE}\s*(?:\d|[ivxlcIVXLC]+\b)|\d\s*{_AFTER})")
 _PAGE_NUMBER = re.compile(r"\d{1,6}|[-–~]")
 MAX_RANGE = 50  # a range wider than this is read as its two ends, not every page between
 
@@ -382,21 +462,38 @@ def find_citations(text: str) -> list[Citation]:
     """Every page cited in `text`, in order of appearance (repeats kept).
 
     The fixed forms are ``[p. N]`` and, for several documents, ``[A p. N]``. Tolerated, because
-    models write them: ``pp.``, a comma after the label, several pages ``[p. 3, 5]``, ranges
-    ``[p. 3-5]`` (expanded; wider than MAX_RANGE pages: the two ends), and several citations in
-    one bracket separated by ``;`` (``[A p. 2; B p. 7]``). Other bracketed text (``[1]``,
-    ``[x]``, Markdown links) is not a citation. Linear time: brackets are found in one pass and
-    each inside (at most 200 characters) is matched once."""
+    models write them: other brackets (``(p. 3)``, ``【p. 3】``, full-width ``［］（）〔〕``), other
+    page words (``P. 3``, ``page 3``, ``pg. 3``, Korean ``[3쪽]``, ``(3페이지)``, ``[페이지 3]``),
+    ``pp.``, a comma after the label, several pages ``[p. 3, 5]``, ranges ``[p. 3-5]`` (expanded;
+    wider than MAX_RANGE pages: the two ends), and several citations in one bracket separated by
+    ``;`` (``[A p. 2; B p. 7]``). Other bracketed text (``[1]``, ``[x]``, Markdown links) is not a
+    citation; what looks like one but is not read is `unread_citations`. Linear time: brackets
+    are found in one pass and each inside (at most 200 characters) is matched once."""
+    return _read_citations(text)[0]
+
+
+def unread_citations(text: str) -> list[str]:
+    """The brackets of `text` that look like citations (a page word beside a number or a roman
+    numeral: ``[p. iii]``, ``(see p. 3)``, ``[3쪽 표 2]``) but are not read as any, as written,
+    each once: the answer should be told, not silently left uncited."""
+    return _read_citations(text)[1]
+
+
+def _read_citations(text: str) -> tuple[list[Citation], list[str]]:
     found: list[Citation] = []
+    unread: list[str] = []
     for bracket in _BRACKETS.finditer(text):
-        parts = [_CITED.fullmatch(part) for part in bracket.group(1).split(";")]
+        inside = next(group for group in bracket.groups() if group is not None)
+        parts = [_CITED.fullmatch(part) for part in inside.split(";")]
         if not all(parts):
+            if _LOOKS_CITED.search(inside) and bracket.group(0) not in unread:
+                unread.append(bracket.group(0))
             continue
         for part in parts:
             assert part is not None
-            label, numbers = part.groups()
-            found += [Citation(label, page) for page in _expand(numbers)]
-    return found
+            label, before, after = part.groups()
+            found += [Citation(label, page) for page in _expand(before or after)]
+    return found, unread
 
 
 def _expand(numbers: str) -> list[int]:

@@ -52,15 +52,24 @@ def document_prompt(
     example: str,
     labels: Sequence[tuple[str, str]] = (),
     boxed_hint: bool = True,
+    printed: str | None = None,
 ) -> str:
     """The user text of document mode: page texts under their markers, the question, and the rule
     for citing pages in the form `cite` (`[p. N]`, or `[A p. N]` with `labels` naming each
     document: (label, file name) pairs); the boxed-answer instruction unless it is turned off.
+    `printed`: the word that shows a page's printed label in its marker, when some page has one:
+    the prompt then says to cite the index, not the label.
     The instructions are in the question's language (prompts/ask_document.{ko,en}.txt)."""
     lang = _lang(question)
     legend = f"\n{_LEGEND[lang]}: " + ", ".join(f"{label} = {name}" for label, name in labels) if labels else ""
+    rule = template(f"ask_document_labels.{lang}").format(printed=printed, example=example).strip() if printed else ""
     body = template(f"ask_document.{lang}").format(
-        cite=cite, example=example, legend=legend, pages=pages, question=question.strip()
+        cite=cite,
+        example=example,
+        legend=legend,
+        pages=pages,
+        question=question.strip(),
+        labels=f" {rule}" * bool(rule),
     )
     return template(f"ask.{lang}").format(question=body) if boxed_hint else body
 

@@ -39,20 +39,23 @@ class ImageRef:
 class PageRead:
     """A page whose content was in the prompt: as an image (`text_source` "image"), or as text
     transcribed by the model ("model") or taken from the PDF's text layer ("text-layer");
-    `cached` when that text came from the page store."""
+    `cached` when that text came from the page store; `label`: the page's printed label
+    (/PageLabels: "iii", "3-12"), None when its PDF has none; `page` is always the index."""
 
     source: str
     page: int
     text_source: str = "image"
     cached: bool = False
+    label: str | None = None
 
 
 @dataclass(frozen=True)
 class Cited:
-    """A page an answer cites, resolved to its document."""
+    """A page an answer cites, resolved to its document; `label` as in PageRead."""
 
     source: str
     page: int
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,22 +96,31 @@ class OnPage(Protocol):
     def page(self) -> int: ...
 
 
-def describe_pages(pages: Sequence[OnPage]) -> str:
-    """`contract.pdf p. 3, 7-9; minutes.pdf p. 2`: pages grouped by file, runs of pages joined."""
-    by_source: dict[str, list[int]] = {}
+def describe_pages(pages: Sequence[OnPage], *, labels: bool = False) -> str:
+    """`contract.pdf p. 3, 7-9; minutes.pdf p. 2`: pages grouped by file, runs of pages joined.
+    With `labels`, a page whose printed label is not its index shows it: `report.pdf p. 5 (printed
+    iii), 14 (printed 3-12)` (such pages stand alone, outside runs)."""
+    by_source: dict[str, dict[int, str | None]] = {}
     for page in pages:
-        by_source.setdefault(page.source, []).append(page.page)
+        printed = getattr(page, "label", None) if labels else None
+        by_source.setdefault(page.source, {})[page.page] = printed if printed != str(page.page) else None
     return "; ".join(f"{source} p. {_spans(numbers)}" for source, numbers in by_source.items())
 
 
-def _spans(numbers: Sequence[int]) -> str:
+def _spans(numbers: dict[int, str | None]) -> str:
     spans: list[list[int]] = []
-    for n in sorted(set(numbers)):
-        if spans and n == spans[-1][1] + 1:
+    for n in sorted(numbers):
+        if spans and n == spans[-1][1] + 1 and numbers[n] is None and numbers[spans[-1][1]] is None:
             spans[-1][1] = n
         else:
             spans.append([n, n])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+    return ", ".join(_span(a, b, numbers[a]) for a, b in spans)
+
+
+def _span(first: int, last: int, printed: str | None) -> str:
+    if printed is not None:
+        return f"{first} (printed {printed})"
+    return str(first) if first == last else f"{first}-{last}"
 
 
 @dataclass(frozen=True)
@@ -204,6 +216,7 @@ class PageRecord:
     completion_tokens: int = 0
     seconds: float = 0.0
     error: str | None = None
+    hint: str | None = None  # what to do about `error` (null when there is nothing to say)
     # Where `text` came from: "model", "text-layer" (--text-layer prefer took a good layer) or
     # "text-layer-fallback" (the model failed every try and a good layer stood in). `text_layer`:
     # the layer's verdict, good|garbled|invisible|none, or None when it was not read (image
@@ -230,7 +243,7 @@ class PageRecord:
         values: dict[str, Any] = {
             name: body[name]
             for name in ("source", "sha256", "page", "preset", "model", "prompt_sha256", "width", "height", "dpi",
-                         "note", "visual_tokens", "text", "reasoning", "finish_reason", "seconds", "error",
+                         "note", "visual_tokens", "text", "reasoning", "finish_reason", "seconds", "error", "hint",
                          "text_source", "text_layer", "attempts", "replaced_characters")
             if name in body
         }  # fmt: skip
@@ -261,6 +274,7 @@ class PageRecord:
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "hint": self.hint,
             "text_source": self.text_source,
             "text_layer": self.text_layer,
             "attempts": self.attempts,

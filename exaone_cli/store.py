@@ -175,11 +175,16 @@ class PageStore:
         self._db: sqlite3.Connection | None = connection
         self._on_error = on_error
         self.broken = False  # a failure switched the store off for the rest of the run
+        self.read_only = False  # opened for reading only: this user cannot write the file or its folder
 
     @classmethod
     def open(cls, path: Path | None = None, on_error: Warn | None = None) -> PageStore:
         """Open (creating if needed) the store at `path` (default: default_store_path()).
-        Raises StoreError when the folder cannot be made or the file is not a usable store."""
+        Raises StoreError when the folder cannot be made or the file is not a usable store.
+
+        A store this user cannot write (a read-only folder, another user's file or folder) is
+        opened read-only: its pages are read, new pages are not kept (`read_only`; one line
+        through `on_error` says so), and `drop`/`clear` raise StoreError."""
         path = path or default_store_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -187,15 +192,60 @@ class PageStore:
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
+            if path.is_file() and os.access(path, os.R_OK):
+                return cls._read_only(path, on_error)
             raise StoreError(f"the page store at {path} cannot be opened ({exc})", hint=_HINT) from exc
         try:
             _prepare(db)
         except (sqlite3.Error, StoreError) as exc:
             db.close()
+            if not _writable(path):
+                return cls._read_only(path, on_error)
             if isinstance(exc, StoreError):
                 raise UnusableStore(exc.message, hint=exc.hint) from exc
             raise UnusableStore(f"the page store at {path} is not usable ({exc})", hint=_UNUSABLE_HINT) from exc
         return cls(path, db, on_error)
+
+    @classmethod
+    def _read_only(cls, path: Path, on_error: Warn | None) -> PageStore:
+        """The store opened for reading only: `mode=ro`, or, when SQLite cannot make the WAL's
+        shared-memory file beside it (a read-only folder), `immutable=1` (a snapshot: nothing
+        else may write it meanwhile, and in such a folder this user's exaone cannot)."""
+        uri = path.resolve().as_uri()
+        last: sqlite3.Error | None = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                db = sqlite3.connect(f"{uri}?{options}", uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            except sqlite3.Error as exc:
+                last = exc
+                continue
+            try:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                db.execute("SELECT COUNT(*) FROM pages WHERE key = ''").fetchone()
+            except sqlite3.Error as exc:
+                db.close()
+                last = exc
+                continue
+            if version > SCHEMA_VERSION:
+                db.close()
+                raise StoreError(
+                    f"the page store at {path} was written by a newer exaone (schema {version}; this one reads "
+                    f"{SCHEMA_VERSION}), and this user cannot write it",
+                    hint=_READ_ONLY_HINT,
+                )
+            store = cls(path, db, on_error)
+            store.read_only = True
+            if on_error is not None:
+                on_error(
+                    f"the page store at {path} cannot be written by this user ({_why_read_only(path)}): "
+                    f"stored pages are read, new pages are not kept (set {CACHE_DIR_ENV} to a folder of yours "
+                    "to keep them)"
+                )
+            return store
+        raise StoreError(
+            f"the page store at {path} cannot be written by this user and cannot be read ({last})",
+            hint=_READ_ONLY_HINT,
+        )
 
     def close(self) -> None:
         if self._db is not None:
@@ -249,7 +299,7 @@ class PageStore:
             key.digest, key.sha256, key.page, key.text_source, _sqlite_text(key.settings), _sqlite_text(source),
             _record_json(record), time.time(),
         )  # fmt: skip
-        if self.broken:
+        if self.broken or self.read_only:  # a read-only store said so once, when it was opened
             return
         with self._guard("write"), self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
@@ -299,6 +349,11 @@ class PageStore:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE: take the write lock at the start (waiting up to the busy timeout), so
         two writers never deadlock upgrading a read lock."""
+        if self.read_only:
+            raise StoreError(
+                f"the page store at {self.path} cannot be changed: {_why_read_only(self.path)}",
+                hint=_READ_ONLY_HINT,
+            )
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -328,8 +383,29 @@ class PageStore:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-_HINT = f"set {CACHE_DIR_ENV} to a writable folder, remove the file, or run with --no-cache"
+_HINT = f"set {CACHE_DIR_ENV} to a folder you can write, or run with --no-cache"
 _UNUSABLE_HINT = f"`exaone cache clear` removes it; or set {CACHE_DIR_ENV} to another folder, or run with --no-cache"
+_READ_ONLY_HINT = (
+    f"its owner can run `exaone cache clear`; for your own store, set {CACHE_DIR_ENV} to a folder of yours"
+)
+
+
+def _writable(path: Path) -> bool:
+    """True when this user can write the store's file (if there is one) and its folder: SQLite
+    makes the WAL and shared-memory files beside it."""
+    return os.access(path.parent, os.W_OK | os.X_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def _why_read_only(path: Path) -> str:
+    """Why this user cannot write the store, in a person's words."""
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        owner = ""
+        with contextlib.suppress(OSError, AttributeError):  # no getuid on Windows
+            if folder.stat().st_uid != os.getuid():
+                owner = ", another user's"
+        return f"its folder {folder} is not writable{owner}"
+    return "the file is not writable"
 
 
 def _prepare(db: sqlite3.Connection) -> None:

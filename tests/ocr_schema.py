@@ -11,7 +11,7 @@ PAGE: dict[str, Any] = {
     "type": "object",
     "required": [
         "source", "sha256", "page", "width", "height", "dpi", "note", "grid", "visual_tokens", "text", "reasoning",
-        "boxed", "finish_reason", "tokens", "seconds", "error", "text_source", "text_layer", "attempts",
+        "boxed", "finish_reason", "tokens", "seconds", "error", "hint", "text_source", "text_layer", "attempts",
         "replaced_characters", "cached",
     ],
     "properties": {
@@ -35,6 +35,7 @@ PAGE: dict[str, Any] = {
         },
         "seconds": {"type": "number", "minimum": 0},
         "error": NULLABLE_STR,
+        "hint": NULLABLE_STR,  # what to do about `error`; null without an error or with nothing to say
         "text_source": {"enum": ["model", "text-layer", "text-layer-fallback"]},
         "text_layer": {"enum": ["good", "garbled", "invisible", "none", None]},
         "attempts": {"type": "integer", "minimum": 0},

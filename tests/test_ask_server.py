@@ -274,7 +274,10 @@ def test_a_bare_page_citation_goes_to_the_one_document_with_that_page_or_is_drop
     assert proc.returncode == 0, proc.stderr
     body = json.loads(proc.stdout)
     assert len(body["pages_read"]) == 40  # every page was in the prompt
-    assert body["citations"] == [{"source": str(contract), "page": 23}, {"source": str(contract), "page": 7}]
+    assert body["citations"] == [
+        {"source": str(contract), "page": 23, "label": None},
+        {"source": str(contract), "page": 7, "label": None},
+    ]
     assert body["dropped_citations"] == ["[p. 3]", "[A p. 99]", "[D p. 1]"]  # as written, first one first
     stderr = " ".join(proc.stderr.split())
     assert "[p. 3] without a document label" in stderr and "which document?" in stderr

@@ -61,7 +61,10 @@ def test_a_long_document_is_answered_from_the_page_that_holds_the_answer(
         code, body, stderr = ask_server(server, str(pdf), QUESTION)
     assert code == 0, stderr
     assert body["final"] == "3,700만원" and body["mode"] == "text"
-    assert body["citations"] == [{"source": str(pdf), "page": ANSWER_PAGE}] and body["dropped_citations"] == []
+    assert (
+        body["citations"] == [{"source": str(pdf), "page": ANSWER_PAGE, "label": None}]
+        and body["dropped_citations"] == []
+    )
     read = [page["page"] for page in body["pages_read"]]
     assert ANSWER_PAGE in read and {ANSWER_PAGE - 1, ANSWER_PAGE + 1} <= set(read)  # with its neighbours
     assert body["pages_total"] == 150 and len(read) < 150 // 3  # the budget is far smaller than the document
@@ -82,7 +85,9 @@ def test_a_born_digital_document_is_read_from_its_text_layer(
         code, body, stderr = ask_server(server, str(pdf), QUESTION)
     assert code == 0, stderr
     assert server.transcriptions == 0  # no page went to the model: the layers are good
-    assert body["final"] == "3,700만원" and body["citations"] == [{"source": str(pdf), "page": ANSWER_PAGE}]
+    assert body["final"] == "3,700만원" and body["citations"] == [
+        {"source": str(pdf), "page": ANSWER_PAGE, "label": None}
+    ]
     assert {page["text_source"] for page in body["pages_read"]} == {"text-layer"}
     assert len(body["pages_read"]) < 150 // 3
     with sqlite3.connect(page_store) as db:  # kept in the store like every page text exaone reads
@@ -119,7 +124,7 @@ def test_citations_of_pages_not_in_the_prompt_are_dropped_with_a_warning(
     with DocumentServer(texts=coded(pages), respond=cites_too_much) as server:
         code, body, stderr = ask_server(server, str(pdf), QUESTION)
     assert code == 0
-    assert body["citations"] == [{"source": str(pdf), "page": 87}]  # once, though cited twice
+    assert body["citations"] == [{"source": str(pdf), "page": 87, "label": None}]  # once, though cited twice
     assert body["dropped_citations"] == ["[p. 149]", "[p. 900]"]
     assert "Warning: the answer cites [p. 149], [p. 900], not in the prompt" in stderr
 
@@ -137,8 +142,54 @@ def test_several_documents_are_cited_by_label(tmp_path: Path, page_store: Path) 
     assert code == 0, stderr
     assert f"A = {one}, B = {two}" in server.questions[0] and "[B p. 12]\n" in server.questions[0]
     assert "[A p. N]" in server.questions[0]
-    assert body["citations"][0] == {"source": str(two), "page": 12}
+    assert body["citations"][0] == {"source": str(two), "page": 12, "label": None}
     assert "[C p. 1]" in body["dropped_citations"]
+
+
+def add_page_labels(pdf: Path) -> Path:
+    """Give `pdf` printed page labels as reports have them: i, ii, iii, iv, then 1, 2, 3, ..."""
+    import pikepdf
+
+    with pikepdf.open(pdf, allow_overwriting_input=True) as doc:
+        roman, decimal = pikepdf.Dictionary(S=pikepdf.Name.r), pikepdf.Dictionary(S=pikepdf.Name.D)
+        doc.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array([0, roman, 4, decimal]))
+        doc.save(pdf)
+    return pdf
+
+
+def test_printed_page_labels_are_shown_beside_the_index(tmp_path: Path, page_store: Path) -> None:
+    """Issue #22 item 6: page 9 of a report whose front matter is i-iv is printed "5". The prompt
+    shows both and says which to cite; JSON and the rich view give the label beside the index; a
+    citation of a printed roman label cannot be read, and the user is told instead of silence."""
+    pages = contract_pages(12, 9, ANSWER)
+    pdf = add_page_labels(make_coded_pdf(tmp_path / "보고서.pdf", pages))
+
+    def answer(prompt: str) -> str:
+        return "위약금은 3,700만원입니다 (p. 9). 머리말은 [p. iv]에 있습니다."
+
+    with DocumentServer(texts=coded(pages), respond=answer) as server:
+        code, body, stderr = ask_server(server, str(pdf), QUESTION, "--max-images", "1")
+    assert code == 0, stderr
+    prompt = server.questions[0]
+    assert "[p. 9] (printed: 5)\n" in prompt and "[p. 1] (printed: i)\n" in prompt
+    assert (
+        "[p. 3] (printed: iii)처럼 함께 적혀 있습니다. 인용에는 인쇄된 번호가 아니라 표시의 순서 N([p. 3])을" in prompt
+    )
+    assert body["citations"] == [{"source": str(pdf), "page": 9, "label": "5"}]
+    read = {page["page"]: page["label"] for page in body["pages_read"]}
+    assert read[2] == "ii" and read[9] == "5"
+    assert "[p. iv], which looks like a citation but names no page index exaone can read" in " ".join(stderr.split())
+
+
+def test_a_document_without_labels_says_nothing_of_them(tmp_path: Path, page_store: Path) -> None:
+    pages = contract_pages(6, 2, ANSWER)
+    pdf = make_coded_pdf(tmp_path / "계약서.pdf", pages)
+    with DocumentServer(texts=coded(pages), respond=lambda _: "3,700만원입니다 【p. 2】.") as server:
+        code, body, stderr = ask_server(server, str(pdf), QUESTION, "--max-images", "1")
+    assert code == 0, stderr
+    assert "printed" not in server.questions[0] and "[p. 2]\n" in server.questions[0]
+    assert body["citations"] == [{"source": str(pdf), "page": 2, "label": None}]
+    assert "looks like a citation" not in stderr
 
 
 def test_look_shows_the_cited_pages_as_images_and_keeps_both_answers(
@@ -157,7 +208,7 @@ def test_look_shows_the_cited_pages_as_images_and_keeps_both_answers(
     assert server.looks == [[ANSWER_PAGE]]  # one image question, showing page 87 and only it
     assert body["final"] == "3,700만원"  # the text answer stays where it was
     look = body["look"]
-    assert look["final"] == "3,800만원" and look["citations"] == [{"source": str(pdf), "page": 87}]
+    assert look["final"] == "3,800만원" and look["citations"] == [{"source": str(pdf), "page": 87, "label": None}]
     assert [(i["source"], i["page"]) for i in look["images"]] == [(str(pdf), ANSWER_PAGE)]
     assert "3,700만원입니다 [p. 87]" in look["prompt"]  # the model was shown its text answer
     assert "Looking at the cited pages as images" in stderr
@@ -180,8 +231,8 @@ def test_pages_that_fit_still_go_in_as_images(tmp_path: Path) -> None:
         code, body, _ = ask_server(server, str(pdf), "합계는?")
     assert code == 0 and body["mode"] == "images" and server.transcriptions == 0
     assert body["pages_read"] == [
-        {"source": str(pdf), "page": 1, "text_source": "image", "cached": False},
-        {"source": str(pdf), "page": 2, "text_source": "image", "cached": False},
+        {"source": str(pdf), "page": 1, "text_source": "image", "cached": False, "label": None},
+        {"source": str(pdf), "page": 2, "text_source": "image", "cached": False, "label": None},
     ]
     assert body["citations"] == [] and body["look"] is None and body["pages_total"] == 2
 
@@ -252,7 +303,7 @@ def test_the_local_engine_answers_from_the_text_layer(tiny_model: Path, tmp_path
     body = json.loads(proc.stdout)
     assert body["mode"] == "text" and body["model"] == str(tiny_model)
     assert body["pages_read"] == [
-        {"source": str(pdf), "page": n, "text_source": "text-layer", "cached": False} for n in (1, 2, 3)
+        {"source": str(pdf), "page": n, "text_source": "text-layer", "cached": False, "label": None} for n in (1, 2, 3)
     ]
     # The prompt the tiny model saw: the chat template around the pages' own text.
     assert body["prompt"].startswith("<|user|>\n아래는 문서의 페이지 텍스트입니다.")
@@ -284,7 +335,7 @@ def test_server_and_local_engine_give_the_same_json(tiny_model: Path, tmp_path: 
     assert shape(a["pages_read"]) == shape(b["pages_read"]) and a["mode"] == b["mode"] == "text"
     assert [p["page"] for p in a["pages_read"]] == [p["page"] for p in b["pages_read"]] == [1, 2, 3]
     assert {p["text_source"] for p in a["pages_read"] + b["pages_read"]} == {"text-layer"}
-    assert a["citations"] == [{"source": str(pdf), "page": 2}]
+    assert a["citations"] == [{"source": str(pdf), "page": 2, "label": None}]
 
 
 def test_a_long_text_prompt_is_prefilled_in_chunks_with_the_same_answer(tiny_model: Path) -> None:

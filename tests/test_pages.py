@@ -200,20 +200,21 @@ def test_rendering_one_page_of_many_gives_that_page(pdfs: dict[str, Path], raste
 def test_poppler_renders_one_page_per_call_never_the_document(
     pdfs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pdf2image
+    import subprocess
 
-    calls: list[tuple[object, object]] = []
-    real = pdf2image.convert_from_path
+    calls: list[tuple[str, str]] = []
+    real = subprocess.run
 
-    def spy(*args: object, **kwargs: object) -> object:
-        calls.append((kwargs.get("first_page"), kwargs.get("last_page")))
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+    def spy(args: list[str], **kwargs: object) -> object:
+        if args[0] == "pdftoppm":
+            calls.append((args[args.index("-f") + 1], args[args.index("-l") + 1]))
+        return real(args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(pdf2image, "convert_from_path", spy)
+    monkeypatch.setattr(subprocess, "run", spy)
     with _open(pdfs["text"], "poppler", dpi=50) as document:
         document.render(9)
         document.render(3)
-    assert calls == [(9, 9), (3, 3)]
+    assert calls == [("9", "9"), ("3", "3")]
 
 
 @rasterizers

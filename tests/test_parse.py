@@ -212,7 +212,8 @@ BOX_CASES = [
     ("boxedfoo-not-a-box", "\\boxedfoo{1} \\boxed{2}", ["2"]),
     # A command without a group takes one token as its argument, as TeX does (issue #12 item 7);
     # these three cases used to expect no box at all.
-    ("digit-is-a-one-token-argument", "\\boxed1{2}", ["1"]),
+    ("digit-then-group-is-one-word", "\\boxed1{2}", ["1{2}"]),
+    ("unmatched-brace-ends-the-word", "\\boxed 12{ and", ["12"]),
     ("whitespace-before-brace", "\\boxed {x}", ["x"]),
     ("newline-before-brace", "\\boxed\n\t{x}", ["x"]),
     ("json-doubled-command", "\\\\boxed{1}", ["1"]),
@@ -224,10 +225,22 @@ BOX_CASES = [
     ("one-token-argument-then-group", "\\boxed x \\boxed{y}", ["x", "y"]),
     ("one-token-after-space", "답: \\boxed 5", ["5"]),
     ("one-token-after-newline", "답: \\boxed\n5", ["5"]),
-    ("one-token-is-one-character", "\\boxed 12", ["1"]),
+    # Issue #22 item 10: a braceless box takes the word the model meant, not TeX's one token,
+    # and never the punctuation that ends the sentence.
+    ("braceless-takes-the-number", "\\boxed 12", ["12"]),
+    ("braceless-without-the-full-stop", "답은 \\boxed 12.", ["12"]),
+    ("braceless-decimal-then-full-stop", "\\boxed 3.5.", ["3.5"]),
+    ("braceless-negative-then-comma", "\\boxed -15, 그리고", ["-15"]),
+    ("braceless-ideographic-full-stop", "\\boxed 42。", ["42"]),
+    ("braceless-parenthesised-choice", "\\boxed (3).", ["(3)"]),
+    ("braceless-unopened-paren-dropped", "(답: \\boxed 7)", ["7"]),
+    ("braceless-escaped-percent-stays", "\\boxed 50\\%.", ["50\\%"]),
+    ("braceless-punctuation-is-no-answer", "\\boxed . 그래서", []),
+    ("braceless-colon-is-no-answer", "\\boxed: 12", []),
+    ("braceless-stops-at-dollar", "$\\boxed 12$", ["12"]),
     ("one-token-control-word", "\\boxed\\pi r", ["\\pi"]),
     ("one-token-control-symbol", "\\boxed \\{", ["\\{"]),
-    ("one-token-hangul", "\\boxed 서울", ["서"]),
+    ("braceless-hangul-word", "\\boxed 서울", ["서울"]),
     ("blank-line-is-no-argument", "\\boxed\n\n5", []),
     ("close-brace-is-no-argument", "{\\boxed }", []),
     ("dollar-is-no-argument", "$\\boxed $", []),
@@ -304,6 +317,38 @@ FINAL_CASES = [
     ),
     ("json-doubled-math", "\\\\boxed{\\\\frac{1}{2}}", ["\\\\frac{1}{2}"], "\\frac{1}{2}"),
     ("unmatched-wrapper-stays", "\\boxed{\\text}", ["\\text"], "\\text"),
+    # Issue #22 item 10: math stays math, digit groups are one number, `\boxed 12.` is 12.
+    (
+        "left-brace-stays-escaped",
+        "\\boxed{\\left\\{ 1, 2 \\right\\}}",
+        ["\\left\\{ 1, 2 \\right\\}"],
+        "\\left\\{ 1, 2 \\right\\}",
+    ),
+    (
+        "text-inside-cases-stays",
+        "\\boxed{\\begin{cases} 1 & \\text{if } x>0 \\\\ 0 & \\text{otherwise} \\end{cases}}",
+        ["\\begin{cases} 1 & \\text{if } x>0 \\\\ 0 & \\text{otherwise} \\end{cases}"],
+        "\\begin{cases} 1 & \\text{if } x>0 \\\\ 0 & \\text{otherwise} \\end{cases}",
+    ),
+    (
+        "text-inside-array-stays",
+        "\\boxed{\\begin{array}{c} \\text{a b} \\end{array}}",
+        ["\\begin{array}{c} \\text{a b} \\end{array}"],
+        "\\begin{array}{c} \\text{a b} \\end{array}",
+    ),
+    (
+        "fraction-with-unit-stays-tex",
+        "\\boxed{\\frac{1}{2}\\,\\text{cm}}",
+        ["\\frac{1}{2}\\,\\text{cm}"],
+        "\\frac{1}{2}\\,\\text{cm}",
+    ),
+    ("percent-in-math-stays-escaped", "\\boxed{\\frac{1}{2}\\%}", ["\\frac{1}{2}\\%"], "\\frac{1}{2}\\%"),
+    ("negative-thin-space-group", "\\boxed{11,\\! 111}", ["11,\\! 111"], "11,111"),
+    ("negative-thin-space-group-no-space", "\\boxed{1,\\!234,\\!567}", ["1,\\!234,\\!567"], "1,234,567"),
+    ("braced-comma-then-thin-space", "\\boxed{11{,}\\!111}", ["11{,}\\!111"], "11,111"),
+    ("comma-list-keeps-its-space", "\\boxed{3,\\ 5}", ["3,\\ 5"], "3, 5"),
+    ("braceless-full-stop", "답은 \\boxed 12.", ["12"], "12"),
+    ("braceless-word-with-group", "\\boxed 1{,}000.", ["1{,}000"], "1,000"),
 ]
 
 
@@ -466,3 +511,43 @@ def test_boxes_come_from_the_answer(raw: str) -> None:
     for content in result.boxed:
         assert content in result.answer
         assert content == content.strip()
+
+
+# ---- issue #22 item 10: what the model meant, as properties ------------------------------------
+
+PUNCTUATION = st.text(alphabet=".,;:!?。，、！？", min_size=1, max_size=3)
+
+
+@given(
+    st.integers(min_value=-(10**9), max_value=10**9), st.sampled_from(["", *".,;:!?。"]), st.sampled_from([" ", "\n"])
+)
+def test_braceless_box_is_the_number_without_the_sentence_end(number: int, end: str, after: str) -> None:
+    result = parse_answer(f"답은 \\boxed {number}{end}{after}다음", thinking=False)
+    assert (result.boxed, result.final) == ([str(number)], str(number))
+
+
+@given(PUNCTUATION, st.sampled_from([" ", "\n", "$"]))
+def test_braceless_box_never_takes_punctuation(marks: str, after: str) -> None:
+    assert parse_answer(f"\\boxed {marks}{after}", thinking=False).boxed == []
+
+
+@given(st.integers(min_value=1000, max_value=10**12), st.sampled_from([",\\!", ",\\! ", "{,}\\!", "{,}"]))
+def test_digit_groups_are_one_number(number: int, separator: str) -> None:
+    written = f"{number:,}".replace(",", separator)
+    assert parse_answer(f"\\boxed{{{written}}}", thinking=False).final == f"{number:,}"
+
+
+MATH = st.lists(
+    st.sampled_from(
+        ["\\left\\{", "\\right\\}", "\\text{if }", "x", "&", "\\\\", "\\frac{1}{2}", "\\%", " ", "\\,", "1"]
+    ),
+    min_size=1,
+    max_size=12,
+).map("".join)
+
+
+@given(MATH, st.sampled_from(["cases", "array", "aligned"]))
+def test_math_stays_math(body: str, environment: str) -> None:
+    """A box holding real TeX comes back as written: valid TeX, not a half-unwrapped mix."""
+    content = f"\\begin{{{environment}}} {body} \\end{{{environment}}}"
+    assert parse_answer(f"\\boxed{{{content}}}", thinking=False).final == content

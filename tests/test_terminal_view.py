@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from terminal import run_on_terminal
+from terminal import Stdout, run_on_terminal
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "examples" / "report.pdf"  # two pages of Korean text
@@ -194,3 +194,32 @@ def test_dry_run_keeps_file_names_whole_on_a_terminal_and_is_plain_text_when_pip
     assert not any(ch in piped.stdout.decode() for ch in "┃│━─")
     assert lines[0].split("\t")[:2] == ["source", "page"]
     assert [line.split("\t")[:2] for line in lines[1:5]] == [[p, n] for p in paths for n in ("1", "2")]
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [(["ocr"], b"OCR"), (["extract", "--fields", "합계:integer"], b"Extract")],
+    ids=["ocr", "extract"],
+)
+@pytest.mark.parametrize("stdout", ["file", "terminal"])
+def test_ctrl_c_leaves_no_progress_line_above_or_below_the_interrupted_line(
+    tmp_path: Path, command: list[str], shown: bytes, stdout: Stdout
+) -> None:
+    """Issue #22 item 11a: Ctrl-C pressed as the progress line first appears (what a person
+    reacts to) left the line frozen above "Interrupted after ..." and drawn again under it."""
+    from PIL import Image
+    from test_ask_server import HangingStream
+
+    image = tmp_path / "receipt.png"
+    Image.new("RGB", (200, 100), "white").save(image)
+    name, *options = command
+    for _ in range(3):  # the moment the signal lands varies; each try must be clean
+        with HangingStream(["x"]) as server:
+            run = run_on_terminal(
+                name, str(image), *options, "--server", server.url, *(["--jsonl"] if stdout == "file" else []),
+                stdout=stdout, interrupt_after=shown, timeout=60,
+            )  # fmt: skip
+        assert run.returncode == 130, run.text
+        assert run.text.count("Interrupted after 0 of 1") == 1, run.text
+        assert not [line for line in run.screen if "━" in line], run.text  # no bar, frozen or redrawn
+        assert run.screen[-1].startswith(("output", "standard output", "Interrupted")), run.text

@@ -25,7 +25,7 @@ from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..ocr.run import ProgressFactory
 from ..ocr.settings import transcription_request
 from ..pages import Page, PageRanges, RasterOptions, open_document, open_input
-from ..parse import Citation, find_citations
+from ..parse import Citation, find_citations, unread_citations
 from ..prompts import document_prompt, look_prompt
 from ..results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
 from ..store import PageStore
@@ -48,6 +48,7 @@ def neutralize(text: str) -> str:
     return _MARKUP.sub("<\u200b", text)
 
 
+PRINTED = "printed"  # the word before a page's printed label in its marker: `[p. 5] (printed: iii)`
 MIN_PAGE_TOKENS = 256  # a budget that cannot hold this much page text is a usage error
 
 
@@ -61,6 +62,11 @@ class AskPlan:
     tokens: list[list[int | None]]
     notes: tuple[str, ...] = ()  # per input, the requested pages it does not have
     missing: dict[str, str] = field(default_factory=dict)  # the same, by input (its display name)
+    labels: dict[tuple[int, int], str] = field(default_factory=dict)  # (input, page): printed label
+
+    def label(self, document: int, page: int) -> str | None:
+        """The page's printed label (/PageLabels), None when its PDF has none."""
+        return self.labels.get((document, page))
 
     @property
     def page_count(self) -> int:
@@ -79,6 +85,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
     tokens: list[list[int | None]] = []
     notes: list[str] = []
     missing: dict[str, str] = {}
+    labels: dict[tuple[int, int], str] = {}
     for name in names:
         source = open_input(name)
         with open_document(source, raster) as document:
@@ -95,6 +102,8 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
                 missing[source.display] = note
             sizes: list[int | None] = []
             for number in numbers:
+                if (printed := document.page_label(number)) is not None:
+                    labels[len(documents), number] = printed
                 width, height, _, _ = document.page_size(number)
                 try:
                     sizes.append(visual_tokens(width, height, load.min_pixels, load.max_pixels).tokens)
@@ -102,7 +111,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
                     sizes.append(None)
             documents.append(DocumentPlan(source.display, source, numbers, document.page_count))
         tokens.append(sizes)
-    return AskPlan(documents, tokens, tuple(notes), missing)
+    return AskPlan(documents, tokens, tuple(notes), missing, labels)
 
 
 def fits_as_images(plan: AskPlan, question: str, max_images: int, context_tokens: int) -> bool:
@@ -136,14 +145,20 @@ class DocumentQuestion:
         return len(self.plan.documents) > 1
 
     def marker(self, document: int, page: int) -> str:
-        return f"[{label(document)} p. {page}]" if self.several else f"[p. {page}]"
+        """The page's marker in the prompt: `[p. 5]`, and its printed label after it when it has
+        one that is not the index (`[p. 5] (printed: iii)`), so the model can tell them apart."""
+        cite = f"[{label(document)} p. {page}]" if self.several else f"[p. {page}]"
+        printed = self.plan.label(document, page)
+        return f"{cite} ({PRINTED}: {printed})" if printed not in (None, str(page)) else cite
 
     def prompt(self, pages: str) -> str:
         labels = [(label(i), plan.display) for i, plan in enumerate(self.plan.documents)] if self.several else []
         cite, example = ("[A p. N]", "[A p. 3]") if self.several else ("[p. N]", "[p. 3]")
+        printed = any(text != str(page) for (_, page), text in self.plan.labels.items())
         return document_prompt(
-            self.question, pages, cite=cite, example=example, labels=labels, boxed_hint=self.boxed_hint
-        )
+            self.question, pages, cite=cite, example=example, labels=labels, boxed_hint=self.boxed_hint,
+            printed=PRINTED if printed else None,
+        )  # fmt: skip
 
     def text_budget(self) -> int:
         """Tokens left for page text: --context-tokens less the prompt around the pages (the
@@ -200,7 +215,7 @@ def answer_from_text(
     empty = answer_or_cut_note(parsed, generation, ask.thinking, sampling.max_new_tokens)
     if generation.note:
         on_warning(generation.note)
-    check = resolve_citations(ask, find_citations(parsed.answer), chosen)
+    check = resolve_citations(ask, find_citations(parsed.answer), chosen, unread_citations(parsed.answer))
     for line in check.warnings("in the prompt"):
         on_warning(line)
     if check.assigned:
@@ -211,7 +226,9 @@ def answer_from_text(
         question=ask.question, images=[], parsed=parsed, thinking=ask.thinking, preset=preset,
         preset_reason=reason, sampling=sampling, model=engine.name, generation=generation, mode="text",
         pages_total=ask.plan.page_count,
-        pages_read=[PageRead(p.source, p.page, p.text_source, p.cached) for p in chosen],
+        pages_read=[
+            PageRead(p.source, p.page, p.text_source, p.cached, ask.plan.label(p.document, p.page)) for p in chosen
+        ],
         citations=citations, dropped_citations=dropped, note=empty,
     )  # fmt: skip
     if ask.look:
@@ -247,7 +264,8 @@ class CitationCheck:
     pages cited, as (file, page), first appearance first, each once. The rest, as written, by
     why they were dropped: `absent` (the page was in the prompt in no document), `ambiguous`
     (no label, and several documents had that page in the prompt), `unknown` (a label that
-    names no document). `assigned`: bare citations given to the one document that had the page."""
+    names no document). `assigned`: bare citations given to the one document that had the page.
+    `unread`: what looks like a citation but is not read as one (``[p. iii]``), as written."""
 
     citations: list[Cited] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
@@ -255,6 +273,8 @@ class CitationCheck:
     unknown: list[str] = field(default_factory=list)
     assigned: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # all three kinds, first appearance first
+    unread: list[str] = field(default_factory=list)
+    several: bool = False
 
     def warnings(self, shown: str) -> list[str]:
         """One line per kind of dropped citation; `shown` says where the pages were ("in the prompt")."""
@@ -268,24 +288,34 @@ class CitationCheck:
             )
         if self.unknown:
             lines.append(f"the answer cites {', '.join(self.unknown)}, a label of no document: dropped from citations")
+        if self.unread:
+            form = "[A p. N]" if self.several else "[p. N]"
+            lines.append(
+                f"the answer has {', '.join(self.unread)}, which looks like a citation but names no page index "
+                f"exaone can read (the form is {form}, N the page's position in the file): not in citations"
+            )
         return lines
 
 
-def resolve_citations(ask: DocumentQuestion, citations: list[Citation], read: Sequence[PageText]) -> CitationCheck:
+def resolve_citations(
+    ask: DocumentQuestion, citations: list[Citation], read: Sequence[PageText], unread: Sequence[str] = ()
+) -> CitationCheck:
     """The answer's citations against the pages in the prompt (`read`). The rule: a labelled
     citation `[B p. 4]` is that document's page; a bare `[p. N]` is the one document's page with
     one document, and with several it is given to the one document whose page N was in the
     prompt (said in `assigned`), or dropped as ambiguous when several had it. A page that was
     not in the prompt is dropped (`absent`)."""
     in_prompt = {(p.document, p.page): p.source for p in read}
-    check = CitationCheck()
+    check = CitationCheck(unread=list(unread), several=ask.several)
     for citation in citations:
         written = f"[{citation.label + ' ' if citation.label else ''}p. {citation.page}]"
         holders = _documents_of(ask, citation, in_prompt)
         if holders is None:
             kind = check.unknown
         elif len(holders) == 1:
-            cited = Cited(in_prompt[holders[0], citation.page], citation.page)
+            cited = Cited(
+                in_prompt[holders[0], citation.page], citation.page, ask.plan.label(holders[0], citation.page)
+            )
             if cited not in check.citations:
                 check.citations.append(cited)
             if citation.label is None and ask.several:
@@ -328,7 +358,7 @@ def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: No
     if not images:
         return None
     cited = [c for c in cited if any(i.source == c.source and i.number == c.page for i in images)]
-    note(f"Looking at the cited pages as images: {describe_pages(cited)}")
+    note(f"Looking at the cited pages as images: {describe_pages(cited, labels=True)}")
     index_of = {plan.display: i for i, plan in enumerate(ask.plan.documents)}
     markers = ", ".join(ask.marker(index_of[c.source], c.page) for c in cited)
     text = look_prompt(
@@ -342,7 +372,7 @@ def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: No
         warn(f"--look: no second answer: {generation.error}")
     parsed = parse_generation(generation, ask.thinking)
     shown = [PageText(index_of[c.source], c.source, c.page, "") for c in cited]
-    check = resolve_citations(ask, find_citations(parsed.answer), shown)
+    check = resolve_citations(ask, find_citations(parsed.answer), shown, unread_citations(parsed.answer))
     for line in check.warnings("among the images"):
         warn(f"--look: {line.replace('the answer', 'the second answer', 1)}")
     citations = check.citations

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from ..config import LoadOptions
 from ..engines import Engine, RemoteOptions
+from ..errors import joined
 from ..ocr.pipeline import DocumentPlan, OcrRequest
 from ..ocr.run import OcrRun, ProgressFactory, model_key, text_layer_key
 from ..ocr.settings import OcrSettings
@@ -87,7 +88,7 @@ def page_texts(
                 continue
             record = transcribed.get((index, number))
             if record is None or record.error:
-                reason = record.error if record and record.error else "no text"
+                reason = joined(record.error, record.hint) if record and record.error else "no text"
                 warn(f"{plan.display}: page {number} is left out of the answer ({reason})")
                 continue
             texts.append(PageText(index, plan.display, number, record.text, "model", record.cached))

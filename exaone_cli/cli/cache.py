@@ -19,6 +19,7 @@ from ..memory.hardware import format_bytes
 from ..store import (
     NO_CACHE_ENV,
     PageStore,
+    StoreError,
     StoreInfo,
     UnusableStore,
     default_store_path,
@@ -105,7 +106,13 @@ def clear_command(debug: DebugOpt = False) -> None:
         try:
             store = PageStore.open(path)
         except UnusableStore as exc:  # the command meant to clear the store must be able to
-            remove_store_file(path)
+            try:
+                remove_store_file(path)
+            except OSError as why:
+                raise StoreError(
+                    f"the page store at {path} cannot be removed ({why.strerror or why})",
+                    hint="its owner can remove it; or set EXAONE_CACHE_DIR to a folder of yours",
+                ) from None
             err.print(f"Removed {path}: it was not a usable page store ({exc.message}).")
             return
         with store:

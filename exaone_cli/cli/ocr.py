@@ -190,19 +190,19 @@ def _run(settings: OcrSettings, err: Console, *, quiet: bool) -> OcrRun:
         say(err, run.summary())
     # The terminal view shows each error in its panel; on the same terminal once is enough.
     in_panels = settings.fmt == "rich" and same_terminal(sys.stdout, sys.stderr)
-    unreadable = [plan.error for plan in run.plans if plan.error]
-    for message in [] if in_panels else unreadable:  # named with the plan line that counts them
-        report(err, message)
+    unreadable = [plan for plan in run.plans if plan.error]
+    for plan in [] if in_panels else unreadable:  # named with the plan line that counts them
+        report(err, plan.error or "", plan.hint)
     if run.skipped:
         say(err, f"Resumed: {run.skipped} page(s) already in {settings.output} are skipped.")
     try:
         with view.running(run.pages):  # the pages the plan line counts; unreadable inputs are no page
             for record in run:
-                named = record.page is None and record.error in unreadable
+                named = record.page is None and record.error in [plan.error for plan in unreadable]
                 view.advance(record, page=not named)
                 if record.error:
                     if not (in_panels or named):
-                        report(err, record.error)
+                        report(err, record.error, record.hint)
                 elif record.text_source == "text-layer-fallback":
                     warn(err, f"{record.source}: page {record.page}: {record.note}")
                 elif record.warning and not in_panels:  # the panel's footer says it on this terminal

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..config import Sampling
 from ..engines import Engine, Prompt, check_constrained_decoding, open_engine
 from ..engines.base import Generation
-from ..errors import ExaoneError, GenerationError, InputError, UsageError
+from ..errors import ExaoneError, GenerationError, InputError, UsageError, joined
 from ..ocr.pipeline import DocumentPlan, error_text, plan_documents
 from ..pages import Page, open_document
 from ..vision import visual_tokens
@@ -165,7 +165,7 @@ class ExtractRun:
             if plan.note:
                 self.warn(f"{plan.display}: {plan.note}")
             if plan.error:
-                yield self._result(plan, (), errors=[plan.error], finish_reason="error")
+                yield self._result(plan, (), errors=[joined(plan.error, plan.hint) or ""], finish_reason="error")
             elif self.settings.per_page:
                 yield from (_Job(plan, (number,)) for number in plan.pages)
             else:

@@ -58,7 +58,7 @@ def plan_documents(
             note = ranges.missing_note(count)
             plans.append(DocumentPlan(source.display, source, selected, count, layers=layers, note=note))
         except InputError as exc:
-            plans.append(DocumentPlan("<stdin>" if name == "-" else name, error=error_text(exc)))
+            plans.append(DocumentPlan("<stdin>" if name == "-" else name, error=exc.message, hint=exc.hint))
         except EngineError:  # a missing part (rhwp for an HWP file) ends the run: exit 3, the install line
             raise
         except Exception as exc:  # a file no reader expected: still only this file's error
@@ -206,13 +206,22 @@ def _generate(engine: Engine, request: OcrRequest, items: list[Rendered]) -> lis
             raise  # the engine itself is unusable (bad API key, ...): no page can succeed
         if len(items) > 1:
             return [record for item in items for record in _generate(engine, request, [item])]
-        reason = error_text(exc) if isinstance(exc, ExaoneError) else f"{type(exc).__name__}: {exc}"
+        reason = exc.message if isinstance(exc, ExaoneError) else f"{type(exc).__name__}: {exc}"
+        hint = exc.hint if isinstance(exc, ExaoneError) else None
         item = items[0]
         message = f"{item.plan.display}: page {item.number}: generation failed: {reason}"
         facts = _page_facts(request, item)
         return [
             _record(
-                request, engine.name, item.plan, item.number, **facts, error=message, finish_reason="error", attempts=1
+                request,
+                engine.name,
+                item.plan,
+                item.number,
+                **facts,
+                error=message,
+                hint=hint,
+                finish_reason="error",
+                attempts=1,
             )
         ]
 
@@ -297,7 +306,7 @@ def _in_input_order(
         pages.setdefault(id(plan), []).append(number)
     for plan in plans:
         if plan.error:
-            yield _record(request, model, plan, None, error=plan.error, finish_reason="error"), None
+            yield _record(request, model, plan, None, error=plan.error, hint=plan.hint, finish_reason="error"), None
         for number in pages.get(id(plan), []):
             if found and (id(plan), number) in found:
                 yield found[id(plan), number], None
@@ -308,7 +317,7 @@ def _in_input_order(
             item = next(rendered)
             assert item.plan is plan and item.number == number, "read-ahead out of step with the plan"
             if item.error:
-                failed = _record(request, model, plan, number, error=item.error, finish_reason="error")
+                failed = _record(request, model, plan, number, error=item.error, hint=item.hint, finish_reason="error")
                 yield last_chance(failed, plan.layer(number)), None
             else:
                 yield None, item

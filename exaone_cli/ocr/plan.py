@@ -23,6 +23,7 @@ class DocumentPlan:
     pages: tuple[int, ...] = ()
     page_count: int = 0
     error: str | None = None
+    hint: str | None = None  # what to do about `error`, when there is something
     layers: Mapping[int, TextLayer] | None = None
     note: str | None = None  # requested pages it does not have; goes into each of its records
 

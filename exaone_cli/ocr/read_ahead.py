@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ..errors import InputError, error_text
+from ..errors import InputError
 from ..pages import Document, Page, RasterOptions, open_document
 from ..vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
 from .plan import DocumentPlan
@@ -23,6 +23,7 @@ class Rendered:
     number: int
     page: Page | None = None
     error: str | None = None
+    hint: str | None = None
 
 
 _DONE = object()
@@ -78,7 +79,7 @@ class ReadAhead:
     def _run(self) -> None:
         document: Document | None = None
         current: DocumentPlan | None = None
-        open_error: str | None = None
+        open_error: InputError | None = None
         try:
             for plan, number in self._jobs:
                 if self._stop.is_set():
@@ -91,7 +92,7 @@ class ReadAhead:
                         assert plan.source is not None
                         document = open_document(plan.source, self._raster)
                     except InputError as exc:
-                        open_error = error_text(exc)
+                        open_error = exc
                 item = self._render(plan, number, document, open_error, self._budget)
                 if not self._put(item):
                     return
@@ -102,27 +103,33 @@ class ReadAhead:
 
     @staticmethod
     def _render(
-        plan: DocumentPlan, number: int, document: Document | None, open_error: str | None, budget: tuple[int, int]
+        plan: DocumentPlan,
+        number: int,
+        document: Document | None,
+        open_error: InputError | None,
+        budget: tuple[int, int],
     ) -> Rendered:
         return render_page(plan, number, document, open_error, budget)
 
 
 def render_page(
-    plan: DocumentPlan, number: int, document: Document | None, open_error: str | None, budget: tuple[int, int]
+    plan: DocumentPlan, number: int, document: Document | None, open_error: InputError | None, budget: tuple[int, int]
 ) -> Rendered:
     """Page `number` of `plan` as the model would get it (`budget`: min and max pixels), or the
     error a run would record for it (an unreadable page never raises). `--dry-run` decodes image
     files through this too, so it reports the same errors and notes as the run."""
     if document is None:
-        return Rendered(plan, number, error=open_error or f"{plan.display}: could not be opened")
+        if open_error is not None:
+            return Rendered(plan, number, error=open_error.message, hint=open_error.hint)
+        return Rendered(plan, number, error=f"{plan.display}: could not be opened")
     try:
         page = document.render(number)
         visual_tokens(page.width, page.height, *budget)  # refuses shapes the model cannot take
         return Rendered(plan, number, page=page)
     except InputError as exc:
-        text = error_text(exc)
+        text = exc.message
         if not text.startswith(plan.display):
             text = f"{plan.display}: page {number}: {text}"
-        return Rendered(plan, number, error=text)
+        return Rendered(plan, number, error=text, hint=exc.hint)
     except Exception as exc:  # a broken page must not end the run
         return Rendered(plan, number, error=f"{plan.display}: page {number}: {type(exc).__name__}: {exc}")

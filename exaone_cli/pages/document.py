@@ -95,6 +95,11 @@ class Document(ABC):
     def page_size(self, number: int) -> PageSize:
         """The size `render(number)` will produce, without rendering."""
 
+    def page_label(self, number: int) -> str | None:
+        """The page's printed label (/PageLabels: "iii", "3-12", "A-1"), None when the file has
+        none. Only a PDF has them; a viewer shows it in its page box instead of the index."""
+        return None
+
     @abstractmethod
     def render(self, number: int) -> Page:
         """Page `number` (1-based) as RGB pixels; InputError if that page cannot be made."""

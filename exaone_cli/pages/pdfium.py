@@ -7,17 +7,32 @@ in the process may call pypdfium2 without that lock.
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, debug_enabled
 from ..inputs import Source
 from .analysis import scan_dpi
 from .document import MIN_DPI, PASSWORD_HINT, WRONG_PASSWORD_HINT, Document, Page, PageSize, RasterOptions, fit_dpi
+from .passwords import password_forms
 from .pixels import rgb
 
 PDFIUM_LOCK = threading.RLock()
+XFA_NOTE = "an XFA form: this PDFium cannot draw its dynamic content, so the page may show only a placeholder"
+
+
+class _QuietXfa(logging.Filter):
+    """pypdfium2 logs, on every `init_forms()` of an XFA PDF, two lines that end in a pip command
+    (rebuild pypdfium2 with V8): a library's advice to its developers, not to exaone's users, who
+    get XFA_NOTE on the page instead. Shown under --debug / EXAONE_DEBUG=1."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return debug_enabled() or "XFA" not in record.getMessage()
+
+
+logging.getLogger("pypdfium2._helpers.document").addFilter(_QuietXfa())
 
 
 class PdfiumDocument(Document):
@@ -28,6 +43,7 @@ class PdfiumDocument(Document):
         with PDFIUM_LOCK:
             self._pdf = open_pdf(source, raster.password)
             init_forms(self._pdf)  # before any page is loaded, as pypdfium2 requires
+            self._xfa = is_xfa(self._pdf)
             self._count = len(self._pdf)
         if self._count == 0:
             self.close()
@@ -46,6 +62,11 @@ class PdfiumDocument(Document):
             finally:
                 page.close()
 
+    def page_label(self, number: int) -> str | None:
+        self._check(number)
+        with PDFIUM_LOCK:
+            return pdf_page_label(self._pdf, number)
+
     def render(self, number: int) -> Page:
         self._check(number)
         with PDFIUM_LOCK:
@@ -56,7 +77,8 @@ class PdfiumDocument(Document):
                 image = page.render(scale=size.dpi / 72).to_pil()
             finally:
                 page.close()
-        return Page(self.source.display, number, rgb(image), dpi=size.dpi, note=size.note)
+        note = "; ".join(n for n in (size.note, XFA_NOTE if self._xfa else None) if n) or None
+        return Page(self.source.display, number, rgb(image), dpi=size.dpi, note=note)
 
     def _load(self, number: int) -> Any:
         import pypdfium2 as pdfium
@@ -84,18 +106,32 @@ class PdfiumDocument(Document):
 
 def open_pdf(source: Source, password: str | None) -> Any:
     """The pypdfium2 PdfDocument for a PDF source, or an InputError a user can act on (encrypted,
-    wrong password, damaged). A password is tried, then none: owner-only PDFs refuse a needless
+    wrong password, damaged). A password is tried in each form the standard allows (as given, NFC,
+    SASLprep'd, Latin-1: pages/passwords.py), then none: owner-only PDFs refuse a needless
     password. Call with PDFIUM_LOCK held."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as codes
 
-    password = password or None
-    raw, code = _pdfium_load(source.path, password)
-    if raw is None and code == codes.FPDF_ERR_PASSWORD and password:
-        raw, _ = _pdfium_load(source.path, None)
+    raw, code = None, 0
+    for form in password_forms(password or "") if password else []:
+        raw, code = _pdfium_load(source.path, form)
+        if raw is not None or code != codes.FPDF_ERR_PASSWORD:
+            break
+    if raw is None and (code == codes.FPDF_ERR_PASSWORD or not password):
+        raw, none_code = _pdfium_load(source.path, None)
+        code = code or none_code
     if raw is None:
         raise _pdfium_error(source.display, code, bool(password))
     return pdfium.PdfDocument(raw)
+
+
+def pdf_page_label(pdf: Any, number: int) -> str | None:
+    """Page `number`'s /PageLabels label (FPDF_GetPageLabel), None when the PDF has none or it is
+    empty. The document's text: printable characters only, at most 40. Call with PDFIUM_LOCK held."""
+    label = pdf.get_page_label(number - 1)
+    if not isinstance(label, str):
+        return None
+    return "".join(c for c in label if c.isprintable())[:40].strip() or None
 
 
 def scan_capped_dpi(page: Any, raster: RasterOptions) -> int:
@@ -107,6 +143,13 @@ def scan_capped_dpi(page: Any, raster: RasterOptions) -> int:
     if density is None or round(density) >= raster.dpi:
         return raster.dpi
     return max(MIN_DPI, round(density))
+
+
+def is_xfa(pdf: Any) -> bool:
+    """True for a PDF whose form is XFA (full or foreground), which this PDFium build cannot run."""
+    import pypdfium2.raw as pdfium_c
+
+    return bool(pdf.get_formtype() in (pdfium_c.FORMTYPE_XFA_FULL, pdfium_c.FORMTYPE_XFA_FOREGROUND))
 
 
 def init_forms(pdf: Any) -> None:
@@ -127,13 +170,13 @@ def init_forms(pdf: Any) -> None:
         pdf.formenv = pdfium.PdfFormEnv(handle, config)
 
 
-def _pdfium_load(path: Path, password: str | None) -> tuple[Any, int]:
+def _pdfium_load(path: Path, password: bytes | None) -> tuple[Any, int]:
     """FPDF_LoadDocument itself: pypdfium2's wrapper reports a zero-page PDF with PDFium's last,
     stale error code (a previous file's "wrong password"), and only the raw call tells them apart."""
     import pypdfium2.raw as pdfium_c
 
     encoded = (str(path) + "\0").encode("utf-8", errors="surrogateescape")
-    raw = pdfium_c.FPDF_LoadDocument(encoded, None if password is None else (password + "\0").encode("utf-8"))
+    raw = pdfium_c.FPDF_LoadDocument(encoded, None if password is None else password + b"\0")
     return (raw, 0) if raw else (None, int(pdfium_c.FPDF_GetLastError()))
 
 

@@ -1,38 +1,56 @@
-"""PDFs through poppler: pdfinfo and pdftoppm subprocesses via pdf2image, one page per call."""
+"""PDFs through poppler: pdfinfo (via pdf2image) and pdftoppm subprocesses, one page per call."""
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import subprocess
 from typing import Any
 
 from ..errors import InputError, UsageError
 from ..inputs import Source
 from .document import PASSWORD_HINT, WRONG_PASSWORD_HINT, Document, Page, PageSize, RasterOptions, fit_dpi
+from .passwords import password_forms
 from .pixels import rgb
 
-_POPPLER_TIMEOUT_S = 300
+_POPPLER_TIMEOUT_S = 300  # pdfinfo: one run for the whole file
+# pdftoppm, per page: a JBIG2 or Flate "content bomb" makes poppler allocate gigabytes and work for
+# minutes on a page PDFium renders in seconds, so the child gets an address-space limit (the page
+# itself at the pixel cap, 3 bytes a pixel, fits many times over) and a time limit; either ends
+# that page with an error, not the run or the machine.
+PAGE_TIMEOUT_S = 120
+BASE_MEMORY_BYTES = 1 << 30
+BYTES_PER_CAPPED_PIXEL = 16
 
 
 class PopplerDocument(Document):
-    """A PDF through poppler (pdfinfo + pdftoppm subprocesses via pdf2image), one page per call.
+    """A PDF through poppler (pdfinfo + pdftoppm subprocesses), one page per call, each page's
+    pdftoppm bounded in memory and time.
 
     Page count and sizes come from one `pdfinfo` run, not from PDFium: users reach for poppler when
     PDFium fails on a file, so this path must not depend on PDFium parsing it."""
 
     def __init__(self, source: Source, raster: RasterOptions) -> None:
         super().__init__(source, raster)
-        self._password = raster.password or None
+        self._password: str | None = None
         self._pdfium: Any = None  # opened when a page's scan resolution is first asked for
-        try:
-            info = self._pdfinfo(self._password)
-        except _PasswordRefused:
-            if self._password is None:
-                raise
+        info = None
+        # each byte form the standard allows (pages/passwords.py), as poppler reads its arguments
+        forms = [form.decode("utf-8", "surrogateescape") for form in password_forms(raster.password or "")]
+        for form in [form for form in forms if form]:
+            try:
+                info, self._password = self._pdfinfo(form), form
+                break
+            except _PasswordRefused:
+                continue
+        if info is None:
             try:  # a password meant for other files must not lock out one that needs none (owner-only)
                 info = self._pdfinfo(None)
             except _PasswordRefused:
-                raise InputError(f"{source.display}: wrong password", hint=WRONG_PASSWORD_HINT) from None
-            self._password = None
+                if raster.password:
+                    raise InputError(f"{source.display}: wrong password", hint=WRONG_PASSWORD_HINT) from None
+                raise
         self._count = int(info["Pages"])
         if self._count == 0:
             raise InputError(f"{source.display}: the PDF has no pages")
@@ -101,6 +119,19 @@ class PopplerDocument(Document):
             except Exception:  # the point of poppler is to read what PDFium cannot
                 return self.raster.dpi
 
+    def page_label(self, number: int) -> str | None:
+        """Read through PDFium, best effort as `_dpi`: a file PDFium cannot read has no labels here."""
+        self._check(number)
+        from .pdfium import PDFIUM_LOCK, open_pdf, pdf_page_label
+
+        with PDFIUM_LOCK:
+            try:
+                if self._pdfium is None:
+                    self._pdfium = open_pdf(self.source, self._password)
+                return pdf_page_label(self._pdfium, number)
+            except Exception:  # the point of poppler is to read what PDFium cannot
+                return None
+
     def close(self) -> None:
         if self._pdfium is not None:
             from .pdfium import PDFIUM_LOCK
@@ -110,31 +141,66 @@ class PopplerDocument(Document):
             self._pdfium = None
 
     def render(self, number: int) -> Page:
-        from pdf2image import convert_from_path
-        from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFPopplerTimeoutError
-
         size = self.page_size(number)
         what = f"{self.source.display}: page {number}"
+        assert size.dpi is not None
+        # One page per call; the crop box, as PDFium and pdfinfo use; PPM on stdout.
+        args = ["pdftoppm", "-f", str(number), "-l", str(number), "-r", str(size.dpi), "-cropbox"]
+        if self._password is not None:
+            args += ["-upw", self._password, "-opw", self._password]
+        args.append(str(self.source.path))
+        limit = BASE_MEMORY_BYTES + BYTES_PER_CAPPED_PIXEL * self.raster.max_page_pixels
         try:
-            # One page per call; the crop box, as PDFium and pdfinfo use.
-            options: dict[str, Any] = {"dpi": size.dpi, "userpw": self._password, "ownerpw": self._password}
-            images = convert_from_path(
-                str(self.source.path),
-                first_page=number,
-                last_page=number,
-                use_cropbox=True,
-                timeout=_POPPLER_TIMEOUT_S,
-                **options,
-            )
-        except PDFInfoNotInstalledError:
+            done = subprocess.run(
+                args, capture_output=True, timeout=PAGE_TIMEOUT_S, check=False,
+                preexec_fn=_memory_limit(limit) if os.name == "posix" else None,
+            )  # fmt: skip
+        except FileNotFoundError:
             raise _poppler_missing() from None
-        except PDFPopplerTimeoutError:
-            raise InputError(f"{what}: pdftoppm timed out", hint="try --rasterizer pdfium or a lower --dpi") from None
-        except PDFPageCountError:
-            raise InputError(f"{what}: poppler can no longer read the file") from None
-        if not images:
-            raise InputError(f"{what}: poppler could not render this page", hint="try --rasterizer pdfium")
-        return Page(self.source.display, number, rgb(images[0]), dpi=size.dpi, note=size.note)
+        except subprocess.TimeoutExpired:
+            raise InputError(
+                f"{what}: pdftoppm took more than {PAGE_TIMEOUT_S} s and was stopped",
+                hint="try --rasterizer pdfium or a lower --dpi",
+            ) from None
+        stderr = done.stderr.decode("utf-8", "replace")
+        if "Out of memory" in stderr or done.returncode < 0:
+            raise InputError(
+                f"{what}: pdftoppm needed more than its {_size(limit)} memory limit (a damaged or hostile page?)",
+                hint="try --rasterizer pdfium",
+            )
+        try:
+            from PIL import Image
+
+            image = Image.open(io.BytesIO(done.stdout))
+            image.load()
+        except Exception:
+            errors = [line.strip() for line in stderr.splitlines() if line.strip()]
+            why = f" ({errors[-1]})" if errors else ""
+            raise InputError(
+                f"{what}: poppler could not render this page{why}", hint="try --rasterizer pdfium"
+            ) from None
+        return Page(self.source.display, number, rgb(image), dpi=size.dpi, note=size.note)
+
+
+def _size(limit: int) -> str:
+    return f"{limit / 2**30:.1f} GiB" if limit >= 1 << 30 else f"{limit >> 20} MiB"
+
+
+def _memory_limit(limit: int) -> Any:
+    """A preexec_fn that caps the child's address space at `limit` bytes (never above its own
+    hard limit), so an allocation past it fails in the child instead of swapping the machine."""
+
+    def apply() -> None:
+        try:  # an exception here would fail the launch itself; a system without the limit runs unbounded
+            import resource
+
+            _, hard = resource.getrlimit(resource.RLIMIT_AS)
+            cap = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        except (ImportError, ValueError, OSError):
+            pass
+
+    return apply
 
 
 class _PasswordRefused(InputError):

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from ..errors import joined
 from ..results import PageRecord
 from .terminal import for_terminal
 
@@ -17,13 +18,14 @@ def _label(record: PageRecord) -> str:
 
 def text_block(record: PageRecord) -> str:
     """A page in `--format text`: a separator line naming the page, then its text."""
-    body = f"[error: {record.error}]" if record.error else record.text
+    body = f"[error: {joined(record.error, record.hint)}]" if record.error else record.text
     return f"===== {_label(record)} =====\n{body}\n"
 
 
 def markdown_block(record: PageRecord, first: bool) -> str:
     """A page in `--format markdown`: pages separated by a rule, each named in a comment."""
-    body = f"> **error:** {record.error}" if record.error else record.text
+    hint = f"\n>\n> **hint:** {record.hint}" if record.hint else ""
+    body = f"> **error:** {record.error}{hint}" if record.error else record.text
     rule = "" if first else "\n---\n\n"
     return f"{rule}<!-- {_label(record)} -->\n\n{body}\n"
 
@@ -33,7 +35,10 @@ def print_page(console: Console, record: PageRecord) -> None:
     page's text, its name and its messages are untrusted: controls are shown, not obeyed."""
     label = Text(for_terminal(_label(record)))  # a Text: a file name is not rich markup
     if record.error:
-        console.print(Panel(Text(for_terminal(record.error), style="red"), title=label, title_align="left"))
+        body = Text(for_terminal(record.error), style="red")
+        if record.hint:
+            body.append_text(Text.assemble("\n", ("Hint: ", "yellow"), for_terminal(record.hint)))
+        console.print(Panel(body, title=label, title_align="left"))
         return
     notes = [for_terminal(note) for note in (record.note,) if note]
     if record.text_source == "text-layer":

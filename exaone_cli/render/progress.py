@@ -12,6 +12,8 @@ to a standard output that shares the terminal goes above the progress line (`Ocr
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,6 +113,22 @@ def loaded_line(what: str, seconds: float, detail: str) -> Text:
     return Text.assemble(("Loaded ", "green"), line)
 
 
+@contextmanager
+def sigint_held() -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM held back while the block runs, then delivered: for the few
+    milliseconds in which rich draws or clears a live line, which an exception in the middle
+    leaves half done. A no-op off the main thread and where signals cannot be masked (Windows)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class _AboveProgress:
     """Standard output while a progress line may be live on the same terminal: each write takes
     the line away, writes, and draws the line again below what was written."""
@@ -123,12 +141,15 @@ class _AboveProgress:
         progress = self._view.progress
         if progress is None or not progress.live.is_started:
             return self._stream.write(text)
-        progress.stop()
+        with sigint_held():
+            progress.stop()
         try:
             written = self._stream.write(text)
             self._stream.flush()
         finally:
-            progress.start()
+            if self._view.progress is progress:  # not when the run ended (Ctrl-C) meanwhile
+                with sigint_held():
+                    progress.start()
         return written
 
     def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, encoding, ...
@@ -184,11 +205,20 @@ class OcrView:
             expand=False,
         )
         self._task = self.progress.add_task(self.label, total=total, rate="– tok/s")
+        progress = self.progress
         try:
-            with self.progress:
-                yield self
+            # A Ctrl-C that lands while the line is drawn for the first time (what a person sees,
+            # and reacts to) used to leave rich's console with half a write in its buffer (drawn
+            # again, frozen, by the next print) and skip `with progress:`'s exit, so the refresh
+            # thread drew the line again under "Interrupted ...". Starting and stopping hold SIGINT
+            # back for those milliseconds; stop() runs however the block ends (twice is harmless).
+            with sigint_held():
+                progress.start()
+            yield self
         finally:
             self.progress = None
+            with sigint_held():
+                progress.stop()
 
     @property
     def seconds(self) -> float:

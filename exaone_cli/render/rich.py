@@ -92,7 +92,7 @@ def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoni
         final = Text(for_terminal(parsed.final), style="bold")
         console.print(Panel(final, title="final answer", border_style="green", expand=False))
     if result.citations:
-        console.print(Text.assemble(("Sources: ", "bold"), for_terminal(describe_pages(result.citations))))
+        console.print(Text.assemble(("Sources: ", "bold"), for_terminal(describe_pages(result.citations, labels=True))))
     if result.look is not None:
         look = result.look
         title = for_terminal(f"after looking at {describe_pages(look.images)}")
