@@ -147,3 +147,35 @@ def test_the_tiny_model_loads_once_for_every_question(tiny_model: Path, receipt_
     cut = [body for body in bodies if body["finish_reason"] == "length"]
     assert proc.returncode == (1 if cut else 0)  # a cut answer fails its question, as with exaone ask
     assert "<|user|>\n합계는?" not in bodies[1]["prompt"] or bodies[0]["finish_reason"] == "stop"
+
+
+def long_answers(prompt: str) -> str:
+    if "길게" in prompt.rsplit("질문:", 1)[-1]:
+        return "설명 " * 600 + "\\boxed{끝}"  # about 1,200 tokens
+    return from_the_pages(prompt)
+
+
+def test_a_conversation_too_long_for_the_context_drops_its_oldest_turns_and_says_so_once(
+    contract: tuple[Path, list[str]],
+) -> None:
+    pdf, _ = contract
+    questions = [FIRST] + ["길게 설명해 주세요"] * 4
+    with DocumentServer(respond=long_answers) as server:
+        proc = chat(server, pdf, "\n".join(questions) + "\n", "--jsonl", "--no-think")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("the oldest") == 1, proc.stderr  # told once, not at every question
+    earlier = [request["messages"][:-1] for request in server.requests]
+    assert [len(messages) // 2 for messages in earlier[:3]] == [0, 1, 2]  # all of it, while it fits
+    assert 0 < len(earlier[-1]) // 2 < 4  # the newest turns only
+    assert earlier[-1][0]["content"] != FIRST and earlier[-1][-2]["content"] == questions[-2]
+
+
+def test_fit_history_keeps_the_newest_turns_whole() -> None:
+    from exaone_cli.ask.history import fit_history, turn_tokens
+    from exaone_cli.engines import Turn
+
+    turns = [Turn(f"질문 {n}", "답 " * 50) for n in range(5)]
+    cost = turn_tokens(turns[0])
+    assert fit_history(turns, cost * 5) == tuple(turns)
+    assert fit_history(turns, cost * 2 + cost // 2) == tuple(turns[3:])
+    assert fit_history(turns, cost - 1) == ()
