@@ -89,6 +89,7 @@ def test_a_follow_up_reaches_the_page_of_the_question_before_it(contract: tuple[
     assert earlier[1]["content"] == f"위약금은 3,700만원입니다 [p. {ANSWER_PAGE}]. \\boxed{{3,700만원}}"
     assert len(server.requests) == 2  # no page transcribed: the text layer, read once
     assert proc.stderr.count("Loaded ") == 1 and "40 page(s) (40 from the text layer), read as text" in proc.stderr
+    assert proc.stderr.count("answering from their text") == 1  # said once, not at every question
 
 
 def test_fresh_answers_each_question_on_its_own(contract: tuple[Path, list[str]]) -> None:

@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -164,3 +165,23 @@ def test_every_command(contract: Path, receipt_png: Path, tmp_path: Path) -> Non
         {"source": str(pdf), "page": ANSWER_PAGE}
     ]
     assert not re.search(r"\x1b\[", json.dumps(saved))
+
+
+def test_ctrl_c_stops_the_local_model_and_the_loaded_model_answers_on(
+    tiny_model: Path, receipt_png: Path, tmp_path: Path
+) -> None:
+    """The local engine, interrupted inside generate: the session keeps the loaded model."""
+    with chat_terminal(
+        str(receipt_png), "--model", str(tiny_model), "--no-think", "--max-new-tokens", "100000", "--no-history",
+        data=tmp_path,
+    ) as child:  # fmt: skip
+        child.expect_exact("Loaded ", timeout=180)
+        ask(child, "합계는?")
+        child.expect_exact("Generating")
+        time.sleep(2)  # well inside an answer of 100,000 tokens
+        child.sendcontrol("c")
+        child.expect_exact("Stopped.")
+        ask(child, "/pages")
+        child.expect_exact("No answer yet.")
+        ask(child, "/exit")
+        assert ended(child) == 0

@@ -84,6 +84,13 @@ class ChatSession:
         self.turns = 0  # questions asked, answered or not: the `turn` of the next one is turns + 1
         self.plan: AskPlan | None = None
         self._told_trim = False
+        self._said: set[str] = set()
+
+    def _note_once(self, text: str) -> None:
+        """A note said the same at every question ("N pages do not fit ... as images") is said once."""
+        if text not in self._said:
+            self._said.add(text)
+            self.say.on_note(text)
 
     # ---- the session's life ---------------------------------------------------------------------
 
@@ -130,7 +137,7 @@ class ChatSession:
             question, self.inputs, load=o.load, flags=o.flags, thinking=self.thinking, boxed_hint=o.boxed_hint,
             engine=self.engine, on_text=on_text, on_status=self.say.on_status, on_warning=self.say.on_warning,
             ranges=o.ranges, raster=o.raster, max_images=o.max_images, remote=o.remote,
-            context_tokens=o.context_tokens, cache=o.cache, progress=self.say.progress, on_note=self.say.on_note,
+            context_tokens=o.context_tokens, cache=o.cache, progress=self.say.progress, on_note=self._note_once,
             page_tokens=o.page_tokens, page_retries=o.page_retries, history=history, memo=self.memo,
         )  # fmt: skip
         if result.history_used < len(history) and not self._told_trim:
