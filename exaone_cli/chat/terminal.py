@@ -80,13 +80,12 @@ def _key_bindings() -> Any:
 
 
 class ChatTerminal:
-    """The read-answer loop over a ChatSession, with the terminal's own views."""
+    """The read-answer loop over a ChatSession, with the terminal's own views (the spinner, notes,
+    the page progress bar: the session's callbacks, used from the moment it opens)."""
 
-    def __init__(
-        self, session: ChatSession, out: Console, err: Console, *, history: Path | None, show_reasoning: bool,
-        warn: Warn,
-    ) -> None:  # fmt: skip
-        self.session = session
+    session: ChatSession  # the conversation `run` holds
+
+    def __init__(self, out: Console, err: Console, *, history: Path | None, show_reasoning: bool, warn: Warn) -> None:
         self.out, self.err = out, err
         self.history = history
         self.show_reasoning = show_reasoning
@@ -120,10 +119,12 @@ class ChatTerminal:
 
     # ---- the loop -----------------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, session: ChatSession) -> None:
+        """Questions and commands until /exit, Ctrl-D, or Ctrl-C on an empty line."""
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import InMemoryHistory
 
+        self.session = session
         prompt: PromptSession[str] = PromptSession(
             history=_private_history(self.history) if self.history else InMemoryHistory(),
             key_bindings=_key_bindings(),

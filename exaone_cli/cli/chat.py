@@ -139,14 +139,14 @@ def chat_command(
         options = ChatOptions(load, remote, flags, boxed_hint, parse_page_ranges(pages), raster, max_images,
                               context_tokens, cache, page_tokens, page_retries)  # fmt: skip
         terminal = sys.stdin.isatty()
-        view = ChatTerminal(None, out, err, history=None if no_history else history_file(),  # type: ignore[arg-type]
-                            show_reasoning=show_reasoning, warn=lambda message: warn(err, message))  # fmt: skip
+        view = ChatTerminal(out, err, history=None if no_history else history_file(), show_reasoning=show_reasoning,
+                            warn=lambda message: warn(err, message))  # fmt: skip
         callbacks = ChatCallbacks(
             on_status=view.status, on_warning=lambda message: warn(err, message), on_note=view.note,
             on_loaded=lambda what, seconds, detail: say(err, loaded_line(what, seconds, detail)),
             progress=view.progress if err.is_terminal else None,
         )  # fmt: skip
-        session = view.session = ChatSession(list(inputs or []), options, thinking=think, callbacks=callbacks)
+        session = ChatSession(list(inputs or []), options, thinking=think, callbacks=callbacks)
         try:
             with spinner(err, "Loading") as view.live:
                 lines = session.open()
@@ -154,7 +154,7 @@ def chat_command(
                 view.note(line)
             if terminal:
                 view.note("/help for commands; Ctrl-D ends")
-                view.run()
+                view.run(session)
                 return
             failed = run_piped(
                 session, sys.stdin, sys.stdout, jsonl=jsonl, fresh=fresh, show_reasoning=show_reasoning,
