@@ -185,3 +185,24 @@ def test_ctrl_c_stops_the_local_model_and_the_loaded_model_answers_on(
         child.expect_exact("No answer yet.")
         ask(child, "/exit")
         assert ended(child) == 0
+
+
+def test_answers_sent_to_a_file_are_plain_and_the_prompt_stays_on_the_terminal(
+    receipt_png: Path, tmp_path: Path
+) -> None:
+    """`exaone chat receipt.png > answers.txt`: the file holds the answers, no prompt, no escapes."""
+    answers = tmp_path / "answers.txt"
+    environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    environment.update(TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1", EXAONE_NO_HISTORY="1")
+    with FakeServer() as server:
+        child = pexpect.spawn(
+            "bash", ["-c", 'exec "$0" -m exaone_cli chat "$1" --server "$2" --no-think > "$3"', sys.executable,
+                     str(receipt_png), server.url, str(answers)],
+            env=environment, encoding="utf-8", dimensions=(50, 120), timeout=60,
+        )  # fmt: skip
+        ask(child, "합계는?")
+        child.expect_exact(PROMPT)  # the next prompt: on the terminal
+        child.sendcontrol("d")
+        assert ended(child) == 0
+    text = answers.read_text(encoding="utf-8")
+    assert text.startswith("saw 1 image(s): 합계는?") and "\x1b" not in text and ">" not in text

@@ -123,11 +123,13 @@ class ChatTerminal:
         """Questions and commands until /exit, Ctrl-D, or Ctrl-C on an empty line."""
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import InMemoryHistory
+        from prompt_toolkit.output import create_output
 
         self.session = session
         prompt: PromptSession[str] = PromptSession(
             history=_private_history(self.history) if self.history else InMemoryHistory(),
             key_bindings=_key_bindings(),
+            output=create_output(always_prefer_tty=True),  # stdout sent to a file keeps only the answers
         )
         while True:
             try:
