@@ -9,8 +9,11 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from .ask.docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
+from .ask.history import fit_history
+from .ask.page_texts import PageTextMemo
+from .ask.retrieval import estimate_tokens
 from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
-from .engines import Engine, Prompt, RemoteOptions, describe_engine, describe_source, open_engine
+from .engines import Engine, Prompt, RemoteOptions, Turn, describe_engine, describe_source, open_engine
 from .engines.base import OnText
 from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
 from .errors import InputError, joined
@@ -61,6 +64,8 @@ def ask(
     page_tokens: int = 4096,
     page_retries: int = DEFAULT_PAGE_RETRIES,
     engine_opener: Callable[[], Engine] | None = None,
+    history: Sequence[Turn] = (),
+    memo: PageTextMemo | None = None,
 ) -> AskResult:
     """Answer `question` about the images/pages in `inputs` (none for a text-only question).
 
@@ -78,6 +83,10 @@ def ask(
     a loaded engine, and `engine_opener` gives the caller's engine when the model is needed (a
     server keeps one open for its life); either is left open. Otherwise one is opened from `load`
     and closed again.
+
+    A conversation (`exaone chat`) passes its earlier turns as `history` (the newest that fit
+    beside the pages and the question go into the prompt: the result's `history_used`) and a
+    `memo` that keeps each document's page texts for the next question.
     """
     load, flags = load or LoadOptions(), flags or SamplingFlags()
     ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
@@ -95,13 +104,14 @@ def ask(
         for page in pages:
             if page.note:  # how the image was made (a lower DPI, a dark background): also in `images`
                 on_warning(f"{page.source}: page {page.number}: {page.note}")
+        room = context_tokens - plan.visual_tokens - estimate_tokens(question)
         result = _ask_images(question, pages, plan.page_count, flags, thinking, boxed_hint, engine,
-                             on_text, on_status, on_warning, opener, keep)  # fmt: skip
+                             on_text, on_status, on_warning, opener, keep, fit_history(history, room))  # fmt: skip
         images = [ref.with_note(plan.missing.get(ref.source)) for ref in result.images]
         return replace(result, input_notes=plan.notes, images=images)
     document = DocumentQuestion(
         question, plan, load, raster, remote, flags, thinking, boxed_hint, context_tokens, limit, look,
-        page_tokens=page_tokens, page_retries=page_retries,
+        page_tokens=page_tokens, page_retries=page_retries, history=tuple(history),
     )  # fmt: skip
     document.text_budget()  # a budget too small for any page fails before anything loads
     on_note(
@@ -114,7 +124,7 @@ def ask(
     try:
         result = answer_from_text(
             document, engine, store, on_text=on_text, on_status=on_status, on_warning=on_warning,
-            on_note=on_note, progress=progress,
+            on_note=on_note, progress=progress, memo=memo,
         )  # fmt: skip
         return replace(result, input_notes=plan.notes)
     finally:
@@ -172,16 +182,18 @@ def _ask_images(
     on_warning: OnStatus,
     opener: Callable[[], Engine],
     keep: bool,
+    history: tuple[Turn, ...] = (),
 ) -> AskResult:
-    """The question with every page as an image, in one prompt; the engine is closed after unless
-    `keep`."""
+    """The question with every page as an image, in one prompt (after a conversation's turns); the
+    engine is closed after unless `keep`."""
     has_document = any(page.dpi is not None for page in pages)  # rendered from a PDF
     preset, reason, sampling = flags.resolve(question, len(pages), has_document)
     if engine is None:
         engine = opener()
     try:
         on_status("Generating")
-        prompt = Prompt(text=ask_prompt(question, boxed_hint), images=[p.image for p in pages], thinking=thinking)
+        images = [p.image for p in pages]
+        prompt = Prompt(text=ask_prompt(question, boxed_hint), images=images, thinking=thinking, history=history)
         generation = generate_answer(engine, prompt, sampling, on_text)
     finally:
         if not keep:
@@ -203,6 +215,7 @@ def _ask_images(
         note=empty,
         pages_total=total,
         pages_read=[PageRead(page.source, page.number) for page in pages],
+        history_used=len(history),
     )
 
 

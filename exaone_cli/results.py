@@ -148,6 +148,7 @@ class AskResult:
     citations: list[Cited] = field(default_factory=list)
     dropped_citations: list[str] = field(default_factory=list)  # cited pages that were not in the prompt
     look: LookAgain | None = None
+    history_used: int = 0  # a conversation's earlier turns in the prompt (exaone chat; not in ask's JSON)
 
     @property
     def error(self) -> str | None:

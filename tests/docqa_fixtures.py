@@ -133,7 +133,7 @@ class DocumentServer(FakeServer):
     looks: list[list[int]] = field(default_factory=list)
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
-        parts = body["messages"][0]["content"]
+        parts = body["messages"][-1]["content"]
         text = next(part["text"] for part in parts if part["type"] == "text")
         images = [_decode(part["image_url"]["url"]) for part in parts if part["type"] == "image_url"]
         reply = super().answer(body)

@@ -96,8 +96,8 @@ class FakeServer:
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         """Echo which page it saw, so tests can check order: the text of the user message."""
-        text = next(part["text"] for part in body["messages"][0]["content"] if part["type"] == "text")
-        images = sum(1 for part in body["messages"][0]["content"] if part["type"] == "image_url")
+        text = next(part["text"] for part in body["messages"][-1]["content"] if part["type"] == "text")
+        images = sum(1 for part in body["messages"][-1]["content"] if part["type"] == "image_url")
         thinking = body.get("chat_template_kwargs", {}).get("enable_thinking", True)
         message: dict[str, Any] = {"role": "assistant", "content": f"saw {images} image(s): {text}"}
         if thinking and self.reasoning_parser:

@@ -94,3 +94,16 @@ def test_startup_benchmark_puts_exaone_help_beside_a_bare_typer_app(tmp_path: Pa
     rows = {row["command"]: row for row in json.loads(out.read_text())}
     assert rows["exaone --help"]["ratio_to_bare_typer"] > 0
     assert "bare two-command typer app --help" in rows
+
+
+def test_chat_vs_ask_benchmark_runs_both_sides(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "chat.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/chat_vs_ask.py"), "--model", str(tiny_model), "--questions", "2",
+         "--pages", "4", "--answer-tokens", "2", "--repeats", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["questions"] == 2 and result["chat_s"] > 0 and result["ask_s"] > 0
+    assert "one `exaone chat`" in proc.stdout

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
-from ..engines import Engine, Prompt, RemoteOptions
+from ..engines import Engine, Prompt, RemoteOptions, Turn
 from ..engines.base import Generation, OnText
 from ..engines.finish import answer_or_cut_note, generate_answer, parse_generation
 from ..errors import InputError, UsageError
@@ -30,7 +30,8 @@ from ..prompts import document_prompt, look_prompt
 from ..results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
 from ..store import PageStore
 from ..vision import visual_tokens
-from .page_texts import PageText, page_texts
+from .history import fit_history, follow_up_terms, turn_tokens
+from .page_texts import PageText, PageTextMemo, page_texts
 from .retrieval import choose_pages, estimate_tokens, rank_pages
 
 Note = Callable[[str], None]
@@ -139,6 +140,7 @@ class DocumentQuestion:
     look: bool = False
     page_tokens: int = 4096  # the transcription's token limit per page (ocr's --max-new-tokens)
     page_retries: int = DEFAULT_PAGE_RETRIES  # more tries for a page, as ocr's --page-retries
+    history: tuple[Turn, ...] = ()  # a conversation's earlier turns (exaone chat), oldest first
 
     @property
     def several(self) -> bool:
@@ -162,8 +164,8 @@ class DocumentQuestion:
 
     def text_budget(self) -> int:
         """Tokens left for page text: --context-tokens less the prompt around the pages (the
-        instructions and the question). UsageError (before any model loads) when not even a short
-        page would fit."""
+        instructions and the question; a conversation's earlier turns come out of it). UsageError
+        (before any model loads) when not even a short page would fit."""
         budget = self.context_tokens - estimate_tokens(self.prompt(""))
         if budget < MIN_PAGE_TOKENS:
             raise UsageError(
@@ -193,23 +195,25 @@ def answer_from_text(
     on_warning: Note = lambda _: None,
     on_note: Note = lambda _: None,
     progress: ProgressFactory | None = None,
+    memo: PageTextMemo | None = None,
 ) -> AskResult:
-    """Answer `ask.question` from the text of its pages: see the module docstring."""
-    budget = ask.text_budget()
-    request = transcription_request(ask.raster, ask.load, max_new_tokens=ask.page_tokens, page_retries=ask.page_retries)
-    texts = page_texts(
-        ask.plan.documents, engine=engine, request=request, load=ask.load, remote=ask.remote, store=store,
-        progress=progress, warn=on_warning,
-    )  # fmt: skip
+    """Answer `ask.question` from the text of its pages: see the module docstring. With `memo`
+    (a conversation), each document's page texts are made once and kept there; the earlier
+    turns that do not fit beside the pages are left out (the result's `history_used` says how
+    many stayed)."""
+    texts = document_texts(ask, engine, store, memo=memo, progress=progress, on_warning=on_warning)
     if not texts:
         raise InputError("no page could be read, so the question cannot be answered from them")
+    query = follow_up_terms(ask.question, ask.history)
+    ask = replace(ask, history=_history_beside(ask, texts))
+    budget = ask.text_budget() - sum(map(turn_tokens, ask.history))
     on_status("Choosing the pages to read")
-    chosen = _choose(ask, texts, budget, on_warning)
+    chosen = _choose(ask, texts, budget, on_warning, query)
     on_note(_read_note(ask, texts, chosen))
     preset, reason, sampling = ask.flags.resolve(ask.question, 0, has_document=True)
     pages = "\n\n".join(f"{ask.marker(p.document, p.page)}\n{neutralize(p.text)}" for p in chosen)
     on_status("Generating")
-    prompt = Prompt(text=ask.prompt(pages), images=[], thinking=ask.thinking)
+    prompt = Prompt(text=ask.prompt(pages), images=[], thinking=ask.thinking, history=ask.history)
     generation = generate_answer(engine, prompt, sampling, on_text)
     parsed = parse_generation(generation, ask.thinking)
     empty = answer_or_cut_note(parsed, generation, ask.thinking, sampling.max_new_tokens)
@@ -229,23 +233,55 @@ def answer_from_text(
         pages_read=[
             PageRead(p.source, p.page, p.text_source, p.cached, ask.plan.label(p.document, p.page)) for p in chosen
         ],
-        citations=citations, dropped_citations=dropped, note=empty,
+        citations=citations, dropped_citations=dropped, note=empty, history_used=len(ask.history),
     )  # fmt: skip
     if ask.look:
         result = replace(result, look=look_again(ask, engine, result, on_warning, on_note))
     return result
 
 
-def _choose(ask: DocumentQuestion, texts: list[PageText], budget: int, warn: Note) -> list[PageText]:
-    """The pages that go into the prompt; when not even one fits whole, the best one, cut to fit."""
+def document_texts(
+    ask: DocumentQuestion,
+    engine: Engine,
+    store: PageStore | None,
+    *,
+    memo: PageTextMemo | None = None,
+    progress: ProgressFactory | None = None,
+    on_warning: Note = lambda _: None,
+) -> list[PageText]:
+    """The text of every selected page (page_texts.py), each document's once per `memo`."""
+    request = transcription_request(ask.raster, ask.load, max_new_tokens=ask.page_tokens, page_retries=ask.page_retries)
+
+    def make(documents: Sequence[DocumentPlan]) -> list[PageText]:
+        return page_texts(
+            documents, engine=engine, request=request, load=ask.load, remote=ask.remote, store=store,
+            progress=progress, warn=on_warning,
+        )  # fmt: skip
+
+    return memo.texts(ask.plan.documents, make) if memo is not None else make(ask.plan.documents)
+
+
+def _history_beside(ask: DocumentQuestion, texts: list[PageText]) -> tuple[Turn, ...]:
+    """The earlier turns that fit beside the pages: the pages keep at least half of the text
+    budget (all of it they need, when less), the newest turns take what is left."""
+    if not ask.history:
+        return ()
+    budget = ask.text_budget()
+    pages = sum(estimate_tokens(p.text) + 8 for p in texts)
+    return fit_history(ask.history, budget - min(pages, budget // 2))
+
+
+def _choose(ask: DocumentQuestion, texts: list[PageText], budget: int, warn: Note, query: str) -> list[PageText]:
+    """The pages that go into the prompt, ranked by `query` (the question; a follow-up's with the
+    question before it, history.py); when not even one fits whole, the best one, cut to fit."""
     blocks = [f"{ask.marker(p.document, p.page)}\n{p.text}" for p in texts]
     ids = choose_pages(
-        ask.question, [p.text for p in texts], budget, documents=[p.document for p in texts],
+        query, [p.text for p in texts], budget, documents=[p.document for p in texts],
         cost=lambda i: estimate_tokens(blocks[i]) + 2,
     )  # fmt: skip
     if ids:
         return [texts[i] for i in ids]
-    best = texts[(rank_pages(ask.question, [p.text for p in texts]) or [0])[0]]
+    best = texts[(rank_pages(query, [p.text for p in texts]) or [0])[0]]
     warn(f"{best.source}: page {best.page} alone is longer than --context-tokens allows; only its start is read")
     return [replace(best, text=best.text[: max(0, budget - 16)])]  # a character costs at most one token
 

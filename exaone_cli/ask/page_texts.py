@@ -41,6 +41,35 @@ class PageText:
     cached: bool = False
 
 
+class PageTextMemo:
+    """The page texts of a conversation's documents, each document's made once (`exaone chat`):
+    the second question about a 300-page report reads no page again, even without the page store,
+    and a document added later costs only its own pages. Kept by file content, name and pages."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str | None, tuple[int, ...]], list[PageText]] = {}
+
+    @staticmethod
+    def _key(plan: DocumentPlan) -> tuple[str, str | None, tuple[int, ...]]:
+        return (plan.display, plan.sha256, tuple(plan.pages))
+
+    def texts(
+        self, documents: Sequence[DocumentPlan], make: Callable[[Sequence[DocumentPlan]], list[PageText]]
+    ) -> list[PageText]:
+        """The texts of `documents`, in order; `make` is called once for those not yet known."""
+        new = [plan for plan in documents if self._key(plan) not in self._known]
+        if new:
+            made = make(new)
+            for index, plan in enumerate(new):
+                self._known[self._key(plan)] = [replace(p, document=0) for p in made if p.document == index]
+        known = [self._known[self._key(plan)] for plan in documents]
+        return [replace(page, document=index) for index, pages in enumerate(known) for page in pages]
+
+    def known(self, plan: DocumentPlan) -> list[PageText] | None:
+        """The texts made for `plan`, or None when none were made yet."""
+        return self._known.get(self._key(plan))
+
+
 class _Collect:
     """A sink that keeps the records (the pipeline's sinks write files; this one only listens)."""
 

@@ -39,6 +39,7 @@ class CommandSpec(NamedTuple):
 COMMANDS: dict[str, CommandSpec] = {
     "ocr": CommandSpec("ocr", "ocr_command", "OCR_HELP", "Transcribe documents and images to text, page by page."),
     "ask": CommandSpec("ask", "ask_command", "ASK_HELP", "Ask EXAONE 4.5 a question, about images, documents of any length, or nothing."),  # noqa: E501
+    "chat": CommandSpec("chat", "chat_command", "CHAT_HELP", "A conversation with EXAONE 4.5 about images and documents, the model loaded once.", needs_args=False),  # noqa: E501
     "doctor": CommandSpec("doctor", "doctor_command", "DOCTOR_HELP", "Check this machine, and plan the model's memory without loading any weights.", needs_args=False),  # noqa: E501
     "extract": CommandSpec("extract", "extract_command", "EXTRACT_HELP", "Pull fields out of documents as JSON that matches a schema."),  # noqa: E501
     "cache": CommandSpec("cache", "cache_app", "CACHE_HELP", "See and clear the page store: the page texts exaone keeps so no page is read twice.", group=True),  # noqa: E501

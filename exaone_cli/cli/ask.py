@@ -89,51 +89,70 @@ Examples:
 
 DOCUMENT = "Documents"
 
+# The options `exaone chat` shares with ask (cli/chat.py), defined once.
+MaxImagesOpt = Annotated[
+    int, typer.Option("--max-images", min=1, help="At most this many pages/images in one prompt as images.")
+]
+ContextTokensOpt = Annotated[
+    int,
+    typer.Option(
+        "--context-tokens",
+        min=1024,
+        envvar="EXAONE_CONTEXT_TOKENS",
+        help="Tokens of one prompt: the pages (as images or text) and the question. Raise it for vLLM.",
+        rich_help_panel=DOCUMENT,
+    ),
+]
+PageTokensOpt = Annotated[
+    int,
+    typer.Option(
+        "--page-tokens",
+        min=1,
+        metavar="N",
+        help="Token limit for transcribing each page not yet in the page store, as exaone ocr's "
+        "--max-new-tokens (run exaone ocr first to choose every setting: ask reuses its pages).",
+        rich_help_panel=DOCUMENT,
+    ),
+]
+PageRetriesOpt = Annotated[
+    int,
+    typer.Option(
+        "--page-retries",
+        min=0,
+        metavar="N",
+        help="More tries for a page whose transcription loops, is cut or fails, as exaone ocr's.",
+        rich_help_panel=DOCUMENT,
+    ),
+]
+ThinkOpt = Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (the model's default).")]
+BoxedHintOpt = Annotated[
+    bool, typer.Option("--boxed-hint/--no-boxed-hint", help="Add the card's \\boxed{} answer instruction.")
+]
+AnswerTokensOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-new-tokens",
+        metavar="N",
+        help="Token limit for the answer (and its reasoning); pages are transcribed with --page-tokens.",
+        rich_help_panel=SAMPLING,
+    ),
+]
+
 
 def ask_command(
     ctx: typer.Context,
     args: Annotated[list[str], typer.Argument(metavar="[IMAGE|PDF]... QUESTION", show_default=False)],
     pages: PagesOpt = None,
-    max_images: Annotated[
-        int, typer.Option("--max-images", min=1, help="At most this many pages/images in one prompt as images.")
-    ] = 8,
-    context_tokens: Annotated[
-        int,
-        typer.Option(
-            "--context-tokens",
-            min=1024,
-            envvar="EXAONE_CONTEXT_TOKENS",
-            help="Tokens of one prompt: the pages (as images or text) and the question. Raise it for vLLM.",
-            rich_help_panel=DOCUMENT,
-        ),
-    ] = DEFAULT_CONTEXT_TOKENS,
+    max_images: MaxImagesOpt = 8,
+    context_tokens: ContextTokensOpt = DEFAULT_CONTEXT_TOKENS,
     look: Annotated[
         bool,
         typer.Option(
             "--look", help="Then show the cited pages as images for a second answer.", rich_help_panel=DOCUMENT
         ),
     ] = False,
-    page_tokens: Annotated[
-        int,
-        typer.Option(
-            "--page-tokens",
-            min=1,
-            metavar="N",
-            help="Token limit for transcribing each page not yet in the page store, as exaone ocr's "
-            "--max-new-tokens (run exaone ocr first to choose every setting: ask reuses its pages).",
-            rich_help_panel=DOCUMENT,
-        ),
-    ] = 4096,
-    page_retries: Annotated[
-        int,
-        typer.Option(
-            "--page-retries",
-            min=0,
-            metavar="N",
-            help="More tries for a page whose transcription loops, is cut or fails, as exaone ocr's.",
-            rich_help_panel=DOCUMENT,
-        ),
-    ] = DEFAULT_PAGE_RETRIES,
+    page_tokens: PageTokensOpt = 4096,
+    page_retries: PageRetriesOpt = DEFAULT_PAGE_RETRIES,
     cache: CacheOpt = True,
     dpi: DpiOpt = 200,
     rasterizer: RasterizerOpt = None,
@@ -154,24 +173,14 @@ def ask_command(
     concurrency: ConcurrencyOpt = 4,
     retries: RetriesOpt = 3,
     timeout: TimeoutOpt = 600.0,
-    think: Annotated[bool, typer.Option("--think/--no-think", help="Reasoning mode (the model's default).")] = True,
-    boxed_hint: Annotated[
-        bool, typer.Option("--boxed-hint/--no-boxed-hint", help="Add the card's \\boxed{} answer instruction.")
-    ] = True,
+    think: ThinkOpt = True,
+    boxed_hint: BoxedHintOpt = True,
     preset: PresetOpt = "auto",
     temperature: TemperatureOpt = None,
     top_p: TopPOpt = None,
     top_k: TopKOpt = None,
     presence_penalty: PresencePenaltyOpt = None,
-    max_new_tokens: Annotated[
-        int,
-        typer.Option(
-            "--max-new-tokens",
-            metavar="N",
-            help="Token limit for the answer (and its reasoning); pages are transcribed with --page-tokens.",
-            rich_help_panel=SAMPLING,
-        ),
-    ] = 4096,
+    max_new_tokens: AnswerTokensOpt = 4096,
     seed: SeedOpt = None,
     fmt: FormatOpt = Format.auto,
     json_out: JsonOpt = False,

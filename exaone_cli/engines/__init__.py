@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 from ..config import LoadOptions
 from ..errors import EngineError
-from .base import Engine, Generation, Prompt
+from .base import Engine, Generation, Prompt, Turn
 from .remote import RemoteOptions
 
 __all__ = [
-    "Engine", "Generation", "Prompt", "RemoteOptions", "check_constrained_decoding", "describe_engine",
+    "Engine", "Generation", "Prompt", "RemoteOptions", "Turn", "check_constrained_decoding", "describe_engine",
     "describe_source", "open_engine",
 ]  # fmt: skip
 

@@ -19,8 +19,18 @@ OnText = Callable[[int, str], None]
 
 
 @dataclass(frozen=True)
+class Turn:
+    """An earlier exchange of a conversation (`exaone chat`): the question as the user asked it
+    and the answer without its reasoning, as EXAONE's chat template keeps past assistant turns."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
 class Prompt:
-    """One chat request: images (in order) then text, as a single user turn.
+    """One chat request: images (in order) then text, as a single user turn, after the earlier
+    turns of a conversation (`history`, oldest first; text only).
 
     `schema`, a JSON Schema, asks for an answer (after the reasoning, when thinking) that is JSON
     matching it: the local engine constrains decoding with a grammar, a server gets it as
@@ -30,6 +40,14 @@ class Prompt:
     images: Sequence[Image] = field(default_factory=tuple)
     thinking: bool = True
     schema: Mapping[str, Any] | None = None
+    history: Sequence[Turn] = field(default_factory=tuple)
+
+    def earlier_messages(self) -> list[dict[str, str]]:
+        """The history as chat messages, plain strings (what every chat template takes)."""
+        messages = []
+        for turn in self.history:
+            messages += [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
+        return messages
 
 
 @dataclass(frozen=True)

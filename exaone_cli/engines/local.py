@@ -252,7 +252,7 @@ class LocalEngine:
         """The model's own chat template, with enable_thinking passed through."""
         content: list[dict[str, Any]] = [{"type": "image"} for _ in prompt.images]
         content.append({"type": "text", "text": prompt.text})
-        messages = [{"role": "user", "content": content}]
+        messages = [*prompt.earlier_messages(), {"role": "user", "content": content}]
         return str(
             self.processor.apply_chat_template(
                 messages, tokenize=False, add_generation_prompt=True, enable_thinking=prompt.thinking

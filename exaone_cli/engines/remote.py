@@ -191,7 +191,7 @@ class RemoteEngine:
         content.append({"type": "text", "text": prompt.text})
         body: dict[str, Any] = {
             "model": self.name,
-            "messages": [{"role": "user", "content": content}],
+            "messages": [*prompt.earlier_messages(), {"role": "user", "content": content}],
             "max_tokens": sampling.max_new_tokens,
             "temperature": max(sampling.temperature, 0.0),
             "stream": stream,

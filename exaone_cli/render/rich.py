@@ -12,7 +12,7 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 from ..engines.finish import stopped_in_reasoning
-from ..results import AskResult, describe_pages
+from ..results import AskResult, LookAgain, describe_pages
 from .terminal import for_terminal
 
 _THINK = "<think>"
@@ -94,14 +94,7 @@ def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoni
     if result.citations:
         console.print(Text.assemble(("Sources: ", "bold"), for_terminal(describe_pages(result.citations, labels=True))))
     if result.look is not None:
-        look = result.look
-        title = for_terminal(f"after looking at {describe_pages(look.images)}")
-        console.print(
-            Panel(Text(for_terminal(look.parsed.answer)), title=title, title_align="left", border_style="cyan")
-        )
-        if look.parsed.final is not None:
-            final = Text(for_terminal(look.parsed.final), style="bold")
-            console.print(Panel(final, title="final answer", border_style="green", expand=False))
+        print_look(result.look, console)
     if result.mode == "text":
         err.print(
             Text(for_terminal(f"read {len(result.pages_read)} of {result.pages_total} pages as text: "
@@ -116,3 +109,12 @@ def print_ask(result: AskResult, console: Console, err: Console, *, show_reasoni
             style="dim",
         )
     )
+
+
+def print_look(look: LookAgain, console: Console) -> None:
+    """The second answer of --look (or exaone chat's /look), after looking at the cited pages."""
+    title = for_terminal(f"after looking at {describe_pages(look.images)}")
+    console.print(Panel(Text(for_terminal(look.parsed.answer)), title=title, title_align="left", border_style="cyan"))
+    if look.parsed.final is not None:
+        final = Text(for_terminal(look.parsed.final), style="bold")
+        console.print(Panel(final, title="final answer", border_style="green", expand=False))

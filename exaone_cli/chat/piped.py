@@ -1,0 +1,58 @@
+"""`exaone chat` with standard input not a terminal: each line is a question, and each answer is
+written as soon as it is finished, as text or as one JSON object per line (`--jsonl`).
+
+A question that fails is a record with `error` (on stderr too), and the session goes on with the
+next line; `run_piped` says whether any failed, for the exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from ..engines.text import valid_text
+from ..errors import ExaoneError
+from ..json_text import write_json
+from ..render.text import ask_text
+from .session import ChatSession
+from .transcript import error_record, record
+
+
+def run_piped(
+    session: ChatSession,
+    lines: Iterable[str],
+    out: TextIO,
+    *,
+    jsonl: bool = False,
+    fresh: bool = False,
+    final_only: bool = False,
+    show_reasoning: bool = False,
+    on_failed: Callable[[int, str], None] = lambda turn, message: None,
+) -> bool:
+    """Answer every non-blank line of `lines` in order; True when any question failed (an error,
+    or an answer that is empty or cut: what makes `exaone ask` exit 1). `on_failed(turn, why)`
+    is told each failure."""
+    failed = False
+    for line in lines:
+        question = line.strip()
+        if not question:
+            continue
+        try:
+            result = session.ask(question, fresh=fresh)
+        except ExaoneError as exc:
+            failed = True
+            message = exc.message if not exc.hint else f"{exc.message} ({exc.hint})"
+            on_failed(session.turns, message)
+            if jsonl:
+                write_json(error_record(session.turns, question, message), out)
+            continue
+        why = result.error or result.note
+        if why:
+            failed = True
+            on_failed(session.turns, why)
+        if jsonl:
+            write_json(record(session.exchanges[-1]), out)
+        elif not result.error:
+            out.write(valid_text(ask_text(result, final_only=final_only, show_reasoning=show_reasoning)) + "\n\n")
+            out.flush()
+    return failed

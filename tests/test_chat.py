@@ -1,0 +1,182 @@
+"""`exaone chat` with questions piped in: one engine for every question, the conversation in the
+prompt, a follow-up that finds the pages of the question before it, records as `ask --json`'s plus
+`turn`, a failed question as a record with `error`, and `/save`'s transcript formats.
+
+The document server (docqa_fixtures.py) answers only from the pages it was sent, so a follow-up
+reaches the right page only if the retrieval took the conversation into account.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_exaone
+from docqa_fixtures import DocumentServer, contract_pages, make_coded_pdf
+
+from exaone_cli.ask.retrieval import choose_pages, estimate_tokens
+
+ANSWER_PAGE = 23
+ANSWER = (
+    "제23조의2 (위약금) 계약을 해지하는 자는 상대방에게 위약금 3,700만원을 지급한다. "
+    "2022년 기준 금액은 2,900만원이었다."
+)
+FIRST = "위약금은 얼마인가요?"
+FOLLOW_UP = "그럼 작년에는?"  # no word of the subject: only the question before it names it
+CONTEXT = "6000"
+
+
+def from_the_pages(prompt: str) -> str:
+    """The model: the answer when the page that holds it was in the prompt, else 'not found'
+    citing the first page it was shown."""
+    question = prompt.rsplit("질문:", 1)[-1]
+    if "위약금 3,700만원" not in prompt:
+        shown = next((line for line in prompt.splitlines() if line.startswith("[p. ")), "[p. 1]")
+        return f"문서에서 찾을 수 없습니다 {shown}. \\boxed{{없음}}"
+    if "작년" in question:
+        return f"작년에는 2,900만원이었습니다 [p. {ANSWER_PAGE}]. \\boxed{{2,900만원}}"
+    return f"위약금은 3,700만원입니다 [p. {ANSWER_PAGE}]. \\boxed{{3,700만원}}"
+
+
+@pytest.fixture(scope="module")
+def contract(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A 40-page born-digital contract (its pages come from the text layer, no transcription)."""
+    pages = contract_pages(40, ANSWER_PAGE, ANSWER)
+    return make_coded_pdf(tmp_path_factory.mktemp("chat") / "계약서.pdf", pages), pages
+
+
+def chat(server: DocumentServer, pdf: Path, questions: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`exaone chat` with `questions` on standard input (a pipe), as a person's script runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "exaone_cli", "chat", str(pdf), "--server", server.url, "--context-tokens", CONTEXT,
+         "--retries", "0", *args],
+        input=questions, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "100"},
+    )  # fmt: skip
+
+
+def records(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def test_the_follow_up_alone_would_not_find_its_page(contract: tuple[Path, list[str]]) -> None:
+    """The premise of the next test: ranked by itself, the follow-up misses the answer page."""
+    _, pages = contract
+    budget = int(CONTEXT) - 600
+    assert ANSWER_PAGE - 1 not in choose_pages(FOLLOW_UP, pages, budget)
+    assert sum(map(estimate_tokens, pages)) > budget  # the document does not fit whole
+
+
+def test_a_follow_up_reaches_the_page_of_the_question_before_it(contract: tuple[Path, list[str]]) -> None:
+    pdf, _ = contract
+    with DocumentServer(respond=from_the_pages) as server:
+        proc = chat(server, pdf, f"{FIRST}\n\n{FOLLOW_UP}\n", "--jsonl")
+    assert proc.returncode == 0, proc.stderr
+    first, second = records(proc.stdout)
+    assert (first["turn"], second["turn"]) == (1, 2)
+    assert first["final"] == "3,700만원" and second["final"] == "2,900만원"
+    for body in (first, second):  # per answer: its own citations, of pages it read
+        assert body["citations"] == [{"source": str(pdf), "page": ANSWER_PAGE}]
+        assert ANSWER_PAGE in [page["page"] for page in body["pages_read"]]
+        assert body["mode"] == "text" and body["schema_version"] == 1 and "reasoning" in body
+    # The follow-up went to the server after the first exchange, the answer without its reasoning.
+    earlier = server.requests[-1]["messages"][:-1]
+    assert [m["role"] for m in earlier] == ["user", "assistant"]
+    assert earlier[0]["content"] == FIRST
+    assert earlier[1]["content"] == f"위약금은 3,700만원입니다 [p. {ANSWER_PAGE}]. \\boxed{{3,700만원}}"
+    assert len(server.requests) == 2  # no page transcribed: the text layer, read once
+    assert proc.stderr.count("Loaded ") == 1 and "40 page(s) (40 from the text layer), read as text" in proc.stderr
+    assert proc.stderr.count("answering from their text") == 1  # said once, not at every question
+
+
+def test_fresh_answers_each_question_on_its_own(contract: tuple[Path, list[str]]) -> None:
+    pdf, _ = contract
+    with DocumentServer(respond=from_the_pages) as server:
+        proc = chat(server, pdf, f"{FIRST}\n{FOLLOW_UP}\n", "--jsonl", "--fresh")
+    assert proc.returncode == 0, proc.stderr
+    _, second = records(proc.stdout)
+    assert second["final"] == "없음" and ANSWER_PAGE not in [p["page"] for p in second["pages_read"]]
+    assert all(len(request["messages"]) == 1 for request in server.requests)
+
+
+def test_text_output_is_each_answer_as_it_finishes(contract: tuple[Path, list[str]]) -> None:
+    pdf, _ = contract
+    with DocumentServer(respond=from_the_pages) as server:
+        proc = chat(server, pdf, f"{FIRST}\n{FOLLOW_UP}\n", "--no-think")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (
+        f"위약금은 3,700만원입니다 [p. {ANSWER_PAGE}]. \\boxed{{3,700만원}}\n\n"
+        f"작년에는 2,900만원이었습니다 [p. {ANSWER_PAGE}]. \\boxed{{2,900만원}}\n\n"
+    )
+
+
+def test_a_failed_question_is_a_record_and_the_session_goes_on(contract: tuple[Path, list[str]]) -> None:
+    pdf, _ = contract
+    with DocumentServer(respond=from_the_pages, faults=["none", "500"]) as server:
+        proc = chat(server, pdf, f"{FIRST}\n{FOLLOW_UP}\n{FIRST}\n", "--jsonl")
+    assert proc.returncode == 1, proc.stderr
+    first, failed, third = records(proc.stdout)
+    assert failed["turn"] == 2 and failed["question"] == FOLLOW_UP and "500" in failed["error"]
+    assert first["error"] is None and third["final"] == "3,700만원" and third["turn"] == 3
+    assert "question 2:" in proc.stderr
+    # The failed question left no turn behind: the third question follows the first.
+    earlier = server.requests[-1]["messages"][:-1]
+    assert [m["role"] for m in earlier] == ["user", "assistant"] and earlier[0]["content"] == FIRST
+
+
+def test_a_missing_document_is_one_line_before_anything_loads(tmp_path: Path) -> None:
+    proc = run_exaone("chat", str(tmp_path / "없는.pdf"), "--server", "http://127.0.0.1:9/v1")
+    assert proc.returncode == 1 and proc.stderr.count("Error:") == 1 and "없는.pdf" in proc.stderr  # as ask
+    assert "Traceback" not in proc.stderr and "Loading" not in proc.stderr
+
+
+def test_the_tiny_model_loads_once_for_every_question(tiny_model: Path, receipt_png: Path) -> None:
+    """The local engine: three questions, one load, three records; the second prompt holds the
+    first exchange when the first answer was whole (random weights rarely end one)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "exaone_cli", "chat", str(receipt_png), "--model", str(tiny_model), "--no-think",
+         "--max-new-tokens", "3", "--jsonl", "--no-cache"],
+        input="합계는?\n부가세는?\n카드 번호는?\n", capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    bodies = records(proc.stdout)
+    assert [body["turn"] for body in bodies] == [1, 2, 3], proc.stderr
+    assert proc.stderr.count("Loaded ") == 1
+    assert all(body["mode"] == "images" and body["images"][0]["source"] == str(receipt_png) for body in bodies)
+    cut = [body for body in bodies if body["finish_reason"] == "length"]
+    assert proc.returncode == (1 if cut else 0)  # a cut answer fails its question, as with exaone ask
+    assert "<|user|>\n합계는?" not in bodies[1]["prompt"] or bodies[0]["finish_reason"] == "stop"
+
+
+def long_answers(prompt: str) -> str:
+    if "길게" in prompt.rsplit("질문:", 1)[-1]:
+        return "설명 " * 600 + "\\boxed{끝}"  # about 1,200 tokens
+    return from_the_pages(prompt)
+
+
+def test_a_conversation_too_long_for_the_context_drops_its_oldest_turns_and_says_so_once(
+    contract: tuple[Path, list[str]],
+) -> None:
+    pdf, _ = contract
+    questions = [FIRST] + ["길게 설명해 주세요"] * 4
+    with DocumentServer(respond=long_answers) as server:
+        proc = chat(server, pdf, "\n".join(questions) + "\n", "--jsonl", "--no-think")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("the oldest") == 1, proc.stderr  # told once, not at every question
+    earlier = [request["messages"][:-1] for request in server.requests]
+    assert [len(messages) // 2 for messages in earlier[:3]] == [0, 1, 2]  # all of it, while it fits
+    assert 0 < len(earlier[-1]) // 2 < 4  # the newest turns only
+    assert earlier[-1][0]["content"] != FIRST and earlier[-1][-2]["content"] == questions[-2]
+
+
+def test_fit_history_keeps_the_newest_turns_whole() -> None:
+    from exaone_cli.ask.history import fit_history, turn_tokens
+    from exaone_cli.engines import Turn
+
+    turns = [Turn(f"질문 {n}", "답 " * 50) for n in range(5)]
+    cost = turn_tokens(turns[0])
+    assert fit_history(turns, cost * 5) == tuple(turns)
+    assert fit_history(turns, cost * 2 + cost // 2) == tuple(turns[3:])
+    assert fit_history(turns, cost - 1) == ()
