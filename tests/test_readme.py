@@ -113,3 +113,13 @@ def test_every_json_key_is_documented(tiny_model: Path) -> None:
     reference = (ROOT / "docs" / "reference" / "output.md").read_text(encoding="utf-8")
     not_in_the_manual = sorted(key for key in keys if f"`{key}`" not in reference)
     assert not not_in_the_manual, "docs/reference/output.md does not document these JSON keys"
+
+
+def test_hints_that_point_at_the_readme_name_a_section_it_has() -> None:
+    """Error hints say "see the README's Install": the section they name must still be there."""
+    headings = set(re.findall(r"^## (.+)$", README, flags=re.M))
+    named = set()
+    for module in (ROOT / "exaone_cli").rglob("*.py"):
+        named |= set(re.findall(r"see the README's ([A-Z][\w ]*?)\)", module.read_text(encoding="utf-8")))
+    assert named, "no hint names a README section any more: drop this test"
+    assert named <= headings, f"hints name README sections it lacks: {sorted(named - headings)}"
