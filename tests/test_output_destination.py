@@ -13,9 +13,12 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
+from fake_openai import FakeServer
+from pdf_fixtures import make_text_pdf
 from typer.testing import CliRunner
 
 from exaone_cli.cli import app
@@ -142,3 +145,44 @@ def test_resume_still_takes_a_file_whose_last_line_was_cut(tiny_model: Path, ima
     assert code in (0, 1), stderr
     assert "Resumed: 1 page(s)" in stderr
     assert [json.loads(line)["source"] for line in out.read_text().splitlines()] == [str(image)] * 2
+
+
+def _ocr_in_background(server: FakeServer, pdf: Path, out: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "exaone_cli", "ocr", str(pdf), "--server", server.url, "-o", str(out), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("extra", [[], ["--resume"], ["--format", "json"]])
+def test_a_second_run_writing_the_same_file_is_refused_and_the_first_one_s_file_stays_whole(
+    tmp_path: Path, extra: list[str]
+) -> None:
+    pdf = make_text_pdf(tmp_path / "doc.pdf", [f"page {i}" for i in range(1, 5)])
+    out = tmp_path / "pages.jsonl"
+    with FakeServer(delay=lambda body: 0.4) as server:
+        first = _ocr_in_background(server, pdf, out, "--dpi", "40", "--text-layer", "off", *extra)
+        lock = tmp_path / ".pages.jsonl.lock"
+        deadline = time.monotonic() + 60
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        code, stdout, stderr = invoke("ocr", str(pdf), "--server", server.url, "-o", str(out), "--dpi", "40", *extra)
+        first_stderr = first.communicate(timeout=120)[1]
+    assert first.returncode == 0, first_stderr
+    assert code == 2, stderr
+    assert stderr.splitlines()[0] == f"Error: -o {out} is being written by another exaone run (process {first.pid})"
+    assert "another -o file" in stderr and stdout == ""
+    text = out.read_text()
+    pages = json.loads(text)["documents"][0]["pages"] if "json" in extra else [json.loads(x) for x in text.splitlines()]
+    assert [page["page"] for page in pages] == [1, 2, 3, 4]
+    assert not lock.exists()  # removed when the run ended
+
+
+def test_extract_holds_its_output_file_too(tmp_path: Path) -> None:
+    from exaone_cli.ocr.output import exclusive_output
+
+    out = tmp_path / "fields.jsonl"
+    with exclusive_output(out):
+        code, _, stderr = invoke("extract", str(tmp_path / "any.png"), "--template", "receipt", "-o", str(out))
+    assert code == 2, stderr
+    assert f"Error: -o {out} is being written by another exaone run (process {os.getpid()})" in stderr

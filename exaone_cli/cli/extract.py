@@ -17,6 +17,7 @@ from ..errors import ExitCode
 from ..extract.runner import ExtractRun, check_local_grammar, extract_run
 from ..extract.schema import resolve_schema, template_titles
 from ..extract.settings import FORMATS, ExtractSettings, format_flag
+from ..ocr.output import exclusive_output
 from ..render.extract import error_line, make_result_sink
 from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from .errors import error_boundary, report, warn
@@ -161,7 +162,8 @@ def extract_command(
             fmt=format_flag(fmt, json=json_out, jsonl=jsonl_out, csv=csv_out), output=output,
             stdout_is_terminal=sys.stdout.isatty(),
         )  # fmt: skip
-        run = _run(settings, err, quiet=quiet)
+        with exclusive_output(settings.output):  # a second run writing the same file is refused
+            run = _run(settings, err, quiet=quiet)
         if run.failed:
             raise typer.Exit(int(ExitCode.INPUT_FAILED))
 

@@ -14,6 +14,7 @@ from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..engines import describe_engine, describe_source
 from ..engines.remote import remote_options
 from ..errors import ExitCode
+from ..ocr.output import exclusive_output
 from ..ocr.retries import DEFAULT_PAGE_RETRIES, MAX_PAGE_RETRIES, RETRY_LADDER_HELP
 from ..ocr.settings import FORMATS, OcrSettings
 from ..ocr.text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
@@ -173,7 +174,8 @@ def ocr_command(
             plan = dry_run(settings)
             print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"))
             raise typer.Exit(int(ExitCode.INPUT_FAILED if plan.failed else ExitCode.OK))
-        run = _run(settings, err, quiet=quiet)
+        with exclusive_output(settings.output):  # a second run writing the same file is refused
+            run = _run(settings, err, quiet=quiet)
         if run.failed or run.warned:
             raise typer.Exit(int(ExitCode.INPUT_FAILED))
 

@@ -2,17 +2,19 @@
 
 JSON Lines are written and flushed one page at a time (an interrupted run keeps every finished
 page as a complete line); JSON, Markdown and text files are written whole, to a temporary file
-renamed over the target, so they never appear truncated.
+renamed over the target, so they never appear truncated. While a run writes a file it holds an
+advisory lock on it (`exclusive_output`): a second run naming the same file is refused (exit 2).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -107,6 +109,71 @@ def _try_creating_a_file(shown: str, target: Path) -> None:
             f"-o {shown}: cannot create a file in {target.parent} ({_reason(exc)})",
             hint="choose a folder on a disk you can write to",
         ) from exc
+
+
+@contextlib.contextmanager
+def exclusive_output(output: Path | None) -> Iterator[None]:
+    """Hold the -o file for the whole run (before --resume reads it, until the last byte is
+    written): two runs writing one file would glue their lines together. The lock is an advisory
+    `flock` on a hidden sidecar file beside the target (`.NAME.lock`, holding the writer's process
+    id), not on the target itself: the atomic writer replaces the target, which would leave a lock
+    on the old file. A second run is refused at once (UsageError, exit 2) naming the process that
+    holds the file, rather than waiting an unknown time behind it. Devices and pipes (/dev/null,
+    /dev/stdout) are not locked. The sidecar is removed when the run ends; one left by a killed
+    run holds no lock and is reused."""
+    if output is None:
+        yield
+        return
+    target = Path(os.path.realpath(output))
+    if _special(target):
+        yield
+        return
+    lock = target.parent / f".{target.name}.lock"
+    fd = _claim(lock, output)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()  # before the lock is released, so a run that opens it next makes a new one
+        os.close(fd)
+
+
+def _claim(lock: Path, shown: Path) -> int:
+    """The lock file's descriptor, locked; UsageError naming the holder when another run has it."""
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UsageError(
+                f"-o {shown}: cannot create the lock file {lock} ({_reason(exc)})",
+                hint="choose a folder you can write to",
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise UsageError(
+                f"-o {shown} is being written by another exaone run ({holder})",
+                hint="wait for that run to finish, or choose another -o file",
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # not a lock file its last holder removed while this run opened it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return fd
+        os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    try:
+        pid = int(os.pread(fd, 32, 0).decode("ascii", "replace").strip())
+    except ValueError:
+        return "a process that has not said which"
+    return f"process {pid}"
 
 
 class OutputError(ExaoneError):
