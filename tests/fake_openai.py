@@ -25,6 +25,7 @@ class FakeServer:
     delay: Callable[[dict[str, Any]], float] = lambda body: 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     reasoning_parser: bool = False
+    finish_reason: str = "stop"  # "length": every answer ended at the token limit
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -103,7 +104,7 @@ class FakeServer:
             "object": "chat.completion",
             "created": 0,
             "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
         }
 

@@ -387,6 +387,19 @@ def test_the_terminal_shows_a_table_of_fields_with_controls_made_visible(receipt
     assert '"schema_version"' not in out  # a table, not JSON
 
 
+def test_a_valid_result_cut_by_the_token_limit_is_a_warning_not_a_check_mark(receipt_png: Path) -> None:
+    # Issue #23: "✓ valid" and exit 0 for a result the token limit closed early.
+    value = {"상호": "카페", "합계금액": 4500, "거래일자": None}
+    with JsonServer(contents=[json.dumps(value)], finish_reason="length") as server:
+        code, out, err = in_terminal("extract", str(receipt_png), "--fields", FIELDS, "--server", server.url)
+        piped, stdout, stderr = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--json")
+    assert code == 1, err
+    assert "✓ valid" not in out and "valid but cut short by the token limit" in out and "4500" in out
+    assert piped == 1 and json.loads(stdout)["data"] == value and json.loads(stdout)["finish_reason"] == "length"
+    assert f"Warning: {receipt_png}: the answer was cut short by the token limit" in stderr
+    assert "Done: 1 result (1 cut by the token limit), no errors" in stderr
+
+
 def test_csv_cells_that_would_run_as_spreadsheet_formulas_are_neutralised(receipt_png: Path) -> None:
     """Values come from untrusted documents and the CSV is made for Excel (the BOM): a string
     starting with = + - @ (or tab, CR) gets a leading ' (OWASP CSV injection); numbers stay

@@ -164,7 +164,7 @@ def extract_command(
         )  # fmt: skip
         with exclusive_output(settings.output):  # a second run writing the same file is refused
             run = _run(settings, err, quiet=quiet)
-        if run.failed:
+        if run.failed or run.warned:
             raise typer.Exit(int(ExitCode.INPUT_FAILED))
 
 
@@ -182,9 +182,11 @@ def _run(settings: ExtractSettings, err: Console, *, quiet: bool) -> ExtractRun:
     try:
         with view.running(run.total):
             for result in run:
-                view.count(result.completion_tokens, ok=result.valid)
+                view.count(result.completion_tokens, ok=result.valid, cut=result.cut)
                 if not result.valid and not in_table:
                     report(err, error_line(result))
+                elif result.warning and not in_table:  # the table's heading says it on this terminal
+                    warn(err, f"{result.source}: {result.warning}")
     except KeyboardInterrupt:  # said once, here (not "Interrupted." again from the error boundary)
         if not quiet:
             say(err, finished_line(view, settings, run.total, interrupted=True))

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from ..results import PageRecord
+from ..results import CUT_SHORT, PageRecord
 from .terminal import for_terminal
 
 
@@ -18,12 +18,16 @@ def _label(record: PageRecord) -> str:
 def text_block(record: PageRecord) -> str:
     """A page in `--format text`: a separator line naming the page, then its text."""
     body = f"[error: {record.error}]" if record.error else record.text
+    if record.cut:
+        body += f"\n[{CUT_SHORT}]"
     return f"===== {_label(record)} =====\n{body}\n"
 
 
 def markdown_block(record: PageRecord, first: bool) -> str:
     """A page in `--format markdown`: pages separated by a rule, each named in a comment."""
     body = f"> **error:** {record.error}" if record.error else record.text
+    if record.cut:
+        body += f"\n\n> **{CUT_SHORT}**"
     rule = "" if first else "\n---\n\n"
     return f"{rule}<!-- {_label(record)} -->\n\n{body}\n"
 
