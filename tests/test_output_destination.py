@@ -186,3 +186,26 @@ def test_extract_holds_its_output_file_too(tmp_path: Path) -> None:
         code, _, stderr = invoke("extract", str(tmp_path / "any.png"), "--template", "receipt", "-o", str(out))
     assert code == 2, stderr
     assert f"Error: -o {out} is being written by another exaone run (process {os.getpid()})" in stderr
+
+
+@pytest.mark.parametrize("target", ["/dev/stdout", "/dev/fd/1"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_standard_output_named_as_the_file_is_written_in_place_when_it_is_a_pipe(
+    tmp_path: Path, target: str, fmt: str
+) -> None:
+    # Issue #23: "cannot create a file in /proc/N/fd" when stdout was a pipe.
+    pdf = make_text_pdf(tmp_path / "doc.pdf", ["page 1", "page 2"])
+    with FakeServer() as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "ocr", str(pdf), "--server", server.url, "--dpi", "40",
+             "--format", fmt, "-o", target],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pages = (
+        json.loads(result.stdout)["documents"][0]["pages"]
+        if fmt == "json"
+        else [json.loads(line) for line in result.stdout.splitlines()]
+    )
+    assert [page["page"] for page in pages] == [1, 2]
+    assert f"{fmt} written to {target}" in result.stderr

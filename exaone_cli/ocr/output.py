@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -71,6 +72,8 @@ def check_destination(output: Path, inputs: Iterable[str]) -> None:
     shown = str(output)
     if output.is_dir():
         raise UsageError(f"-o {shown}: is a folder", hint=f"name a file in it, e.g. -o {output / 'pages.jsonl'}")
+    if _special(output):
+        return  # a device or a pipe is written in place (/dev/stdout): nothing is created beside it
     folder = output.parent
     if not folder.is_dir():
         raise UsageError(f"-o {shown}: the folder {folder} does not exist", hint=f"create it first: mkdir -p {folder}")
@@ -86,15 +89,19 @@ def check_destination(output: Path, inputs: Iterable[str]) -> None:
     target = Path(os.path.realpath(output))
     if target.exists() and not os.access(target, os.W_OK):
         raise UsageError(f"-o {shown}: the file is read-only", hint="choose another file, or make it writable")
-    if _special(target):
-        return  # a device or a pipe is written in place: nothing is created beside it
     _try_creating_a_file(shown, target)
 
 
 def _special(path: Path) -> bool:
-    """An existing thing that is not a regular file (/dev/null, a FIFO): written in place, never
-    replaced by a rename (that would put a plain file where the device was)."""
-    return path.exists() and not path.is_file()
+    """An existing thing that is not a regular file (/dev/null, a FIFO, /dev/stdout on a pipe):
+    written in place, never replaced by a rename (that would put a plain file where the device
+    was). Asked of the path as given, links followed by the system: the real path of
+    /dev/stdout on a pipe is /proc/N/fd/pipe:[M], a name that exists nowhere."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def _try_creating_a_file(shown: str, target: Path) -> None:
@@ -124,10 +131,10 @@ def exclusive_output(output: Path | None) -> Iterator[None]:
     if output is None:
         yield
         return
-    target = Path(os.path.realpath(output))
-    if _special(target):
+    if _special(output):
         yield
         return
+    target = Path(os.path.realpath(output))
     lock = target.parent / f".{target.name}.lock"
     fd = _claim(lock, output)
     try:
@@ -199,14 +206,14 @@ def atomic_write(path: Path, text: str) -> None:
     link stays one (its target gets the text); a device or a pipe is written in place. OutputError
     when writing fails; the file that was there before is then left as it was."""
     shown = Path(path)
-    path = Path(os.path.realpath(path))
-    if _special(path):
+    if _special(shown):
         try:
             with path.open("w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as exc:
             raise write_error(shown, exc, "nothing could be written to it") from exc
         return
+    path = Path(os.path.realpath(path))
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -326,7 +333,7 @@ class JsonlWriter:
         self._path = path
         if path is not None:
             try:
-                if append and path.exists():
+                if append and path.is_file():
                     _drop_partial_last_line(path)
                 stream = path.open("a" if append else "w", encoding="utf-8")
             except OSError as exc:
