@@ -8,9 +8,10 @@ import typer
 from rich.console import Console
 
 from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions
+from ..engines.installed import explain_import_failure
 from ..machine import inspect_machine
 from ..memory import hardware_of, parse_gpu_memory, plan_memory
-from ..render.doctor import print_doctor
+from ..render.doctor import print_doctor, print_machine
 from ..render.progress import spinner
 from .errors import error_boundary
 from .options import (
@@ -89,5 +90,13 @@ def doctor_command(
         gpus = parse_gpu_memory(gpu_memory) if gpu_memory else None
         with spinner(err, "Planning (no weights are loaded)"):
             machine = inspect_machine()
-            plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
+            failure: Exception | None = None
+            try:
+                plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
+            except Exception as exc:
+                failure = explain_import_failure(exc, "the memory plan") or exc
+        if failure is not None:  # the machine report is what people need most then: shown first
+            if not json_out:
+                print_machine(machine, out)
+            raise failure
         print_doctor(machine, plan, out, as_json=json_out)
