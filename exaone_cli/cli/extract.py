@@ -18,6 +18,7 @@ from ..extract.runner import ExtractRun, check_local_grammar, extract_run
 from ..extract.schema import resolve_schema, template_titles
 from ..extract.settings import FORMATS, ExtractSettings, format_flag
 from ..ocr.output import exclusive_output
+from ..pages import DEFAULT_MAX_PAGE_PIXELS
 from ..render.extract import error_line, make_result_sink
 from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from .errors import error_boundary, report, warn
@@ -31,6 +32,7 @@ from .options import (
     DtypeOpt,
     MaxMemoryOpt,
     MaxNewTokensOpt,
+    MaxPagePixelsOpt,
     MaxPixelsOpt,
     MinPixelsOpt,
     ModelOpt,
@@ -99,6 +101,7 @@ def extract_command(
     dpi: DpiOpt = 200,
     rasterizer: RasterizerOpt = None,
     password: PasswordOpt = None,
+    max_page_pixels: MaxPagePixelsOpt = DEFAULT_MAX_PAGE_PIXELS,
     max_pixels: MaxPixelsOpt = None,
     min_pixels: MinPixelsOpt = None,
     model: ModelOpt = DEFAULT_MODEL,
@@ -156,6 +159,7 @@ def extract_command(
         )  # fmt: skip
         settings = ExtractSettings.from_flags(
             files=files or [], target=target, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password,
+            max_page_pixels=max_page_pixels,
             load=load, remote=remote_options(server, api_key, served_model, concurrency, retries, timeout, load),
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed),
             thinking=think, per_page=per_page, max_images=max_images, batch_size=batch_size,

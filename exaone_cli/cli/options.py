@@ -119,6 +119,18 @@ PagesOpt = Annotated[
 DpiOpt = Annotated[
     int, typer.Option("--dpi", min=36, max=1200, help="PDF rendering DPI.", rich_help_panel=INPUT, metavar="DPI")
 ]
+MaxPagePixelsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-page-pixels",
+        min=1,
+        envvar="EXAONE_MAX_PAGE_PIXELS",
+        help="Refuse pages larger than this many pixels (decompression bombs; a PDF page is rendered at a lower "
+        "DPI). Raise it only for files you trust.",
+        rich_help_panel=INPUT,
+        metavar="PIXELS",
+    ),
+]
 RasterizerOpt = Annotated[
     str | None,
     typer.Option(

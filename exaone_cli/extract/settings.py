@@ -9,7 +9,7 @@ from ..config import LoadOptions, Preset, Sampling, SamplingFlags
 from ..engines.remote import RemoteOptions
 from ..errors import UsageError
 from ..ocr.output import OutputFormats, check_destination
-from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
+from ..pages import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .schema import ExtractionSchema
 
 EXTRACT_FORMATS = OutputFormats(
@@ -72,6 +72,7 @@ class ExtractSettings:
         dpi: int = 200,
         rasterizer: str | None = None,
         password: str | None = None,
+        max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
         load: LoadOptions | None = None,
         remote: RemoteOptions | None = None,
         thinking: bool = False,
@@ -95,7 +96,10 @@ class ExtractSettings:
             check_destination(output, files)  # before any work: a folder, a missing folder, an input
             _check_suffix(fmt, output)
         preset, _, sampling = flags.resolve("", n_images=1, has_document=True)
-        raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
+        raster = RasterOptions(
+            rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password,  # type: ignore[arg-type]
+            max_page_pixels=max_page_pixels,
+        )  # fmt: skip
         return cls(
             files=tuple(files), target=target, preset=preset, sampling=sampling,
             ranges=parse_page_ranges(pages), raster=raster,

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..config import LoadOptions, Preset, Sampling, SamplingFlags
 from ..engines.remote import RemoteOptions
 from ..errors import UsageError
-from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
+from ..pages import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from ..prompts import template
 from .output import OutputFormats, check_destination, check_resumable
 from .pipeline import OcrRequest
@@ -65,6 +65,7 @@ class OcrSettings:
         text_layer: str = DEFAULT_TEXT_LAYER_MODE,
         page_retries: int = DEFAULT_PAGE_RETRIES,
         cache: bool = True,
+        max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
     ) -> OcrSettings:
         fmt = OCR_FORMATS.resolve(fmt, output, stdout_is_terminal)
         if resume and (output is None or fmt != "jsonl"):
@@ -90,7 +91,10 @@ class OcrSettings:
         else:
             prompt = template("ocr")
         preset, _, sampling = flags.resolve("", n_images=1, has_document=True)
-        raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
+        raster = RasterOptions(
+            rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password,  # type: ignore[arg-type]
+            max_page_pixels=max_page_pixels,
+        )  # fmt: skip
         request = OcrRequest(
             prompt=prompt,
             thinking=thinking,
