@@ -166,8 +166,8 @@ def test_dry_run_shows_each_pages_verdict_and_what_the_mode_would_do(mixed: Path
     assert [page["text_source"] for page in pages] == ["text-layer", "model", "model", "model", "text-layer"]
     assert "ToUnicode" in pages[1]["text_layer_reason"]
     assert pages[0]["visual_tokens"] == 0 and body["visual_tokens"] == sum(p["visual_tokens"] for p in pages[1:4])
-    table = runner.invoke(app, [*base, "--text-layer", "prefer"], env={"COLUMNS": "200"}).stdout
-    assert "2 page(s) from the text layer, 3 to the model" in table and "garbled" in table
+    table = runner.invoke(app, [*base, "--text-layer", "prefer"], env={"COLUMNS": "200"})
+    assert "2 page(s) from the text layer, 3 to the model" in table.stderr and "garbled" in table.stdout
     hint = json.loads(runner.invoke(app, [*base, "--json", "--text-layer", "hint"]).stdout)["pages"]
     assert [page["hint"] for page in hint] == [True, False, False, False, True]
 
@@ -376,10 +376,20 @@ def test_page_retries_is_bounded_and_the_help_says_so(mixed: Path) -> None:
     assert "More tries (0 to 10)" in help_text
 
 
+def test_dry_run_piped_writes_only_the_rows_on_stdout_the_rest_on_stderr(mixed: Path) -> None:
+    # Issue #23: the summary line and the whole prompt came after the rows on stdout, breaking cut and awk.
+    result = CliRunner().invoke(app, ["ocr", str(mixed), "--dry-run", "--text-layer", "prefer"])
+    assert result.exit_code == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert len(rows) == 1 + 5 and all(row.count("\t") == 7 for row in rows)
+    assert rows[0].split("\t")[:2] == ["source", "page"] and [row.split("\t")[1] for row in rows[1:]] == list("12345")
+    assert "Prompt:" in result.stderr and "reading order" in result.stderr and "5 page(s)" in result.stderr
+
+
 def test_dry_run_under_hint_shows_the_hint_prompt(mixed: Path) -> None:
     result = CliRunner().invoke(app, ["ocr", str(mixed), "--dry-run", "--text-layer", "hint"])
     assert result.exit_code == 0, result.stderr
-    hint = result.stdout.split("Prompt for pages with a good text layer (--text-layer hint):", 1)[1]
+    hint = result.stderr.split("Prompt for pages with a good text layer (--text-layer hint):", 1)[1]
     assert "<the page's text layer>" in hint and "reading order" in hint
 
 

@@ -175,7 +175,7 @@ def ocr_command(
         )  # fmt: skip
         if dry_run_:
             plan = dry_run(settings)
-            print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"))
+            print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"), err=err)
             raise typer.Exit(int(ExitCode.INPUT_FAILED if plan.failed else ExitCode.OK))
         with exclusive_output(settings.output):  # a second run writing the same file is refused
             run = _run(settings, err, quiet=quiet)
