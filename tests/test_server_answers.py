@@ -399,3 +399,14 @@ def test_a_request_that_failed_once_says_one_try() -> None:
     with ReplayServer(always(b'{"error": "model is loading"}')) as server:
         code, stdout, stderr = run("ask", "what?", "--server", server.url, "--retries", "0", "--json")
     assert code != 0 and "failed after 1 try:" in stderr and "1 tries" not in stderr + stdout
+
+
+def test_a_text_layer_fallback_counts_the_replaced_characters_of_the_text_it_keeps(tmp_path: Path) -> None:
+    # Issue #23: replaced_characters counted the discarded model try's U+FFFD.
+    pdf = make_text_pdf(tmp_path / "layer.pdf", ["계약 기간은 2년으로 한다. " * 8])
+    with ReplayServer(always(answer("\ufffd\ufffd\ufffd garbled", "length"))) as server:
+        code, stdout, _ = ocr(server, pdf, "--jsonl", "--page-retries", "0")
+    (record,) = jsonl(stdout)
+    assert record["text_source"] == "text-layer-fallback" and "계약 기간은" in record["text"]
+    assert record["replaced_characters"] == 0
+    assert code == 0  # the layer's text stood in: no page is cut, empty or failed
