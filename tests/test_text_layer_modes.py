@@ -122,6 +122,8 @@ def test_prefer_with_every_page_good_loads_no_model_and_imports_no_torch(tmp_pat
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(line["text"], line["text_source"]) for line in lines] == [(t, "text-layer") for t in SAMPLE_PAGES]
     assert "no model needed" in proc.stderr
+    plan = next(line for line in proc.stderr.splitlines() if "no model needed" in line)
+    assert not any(word in plan for word in ("visual tokens", "preset", "thinking", "batch"))  # issue #23
     rich = CliRunner().invoke(app, ["ocr", str(pdf), "--text-layer", "prefer", "--format", "rich"])
     assert rich.exit_code == 0 and rich.stdout.count("from the PDF's text layer") == 3
 
