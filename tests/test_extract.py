@@ -531,3 +531,11 @@ def test_an_answer_that_is_not_json_is_said_in_words(receipt_png: Path) -> None:
     assert json.loads(stdout)["errors"] == [
         "the answer is not JSON (no JSON object in it: '죄송합니다. 읽을 수 없습니다.')"
     ]
+
+
+def test_extract_takes_no_cache_as_ocr_and_ask_do(receipt_png: Path) -> None:
+    # Issue #23: `extract --no-cache` was refused as an unknown option.
+    with JsonServer() as server:
+        code, stdout, stderr = run(str(receipt_png), "--fields", FIELDS, "--server", server.url, "--json", "--no-cache")
+    assert code == 0, stderr
+    assert json.loads(stdout)["valid"]

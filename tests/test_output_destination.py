@@ -209,3 +209,29 @@ def test_standard_output_named_as_the_file_is_written_in_place_when_it_is_a_pipe
     )
     assert [page["page"] for page in pages] == [1, 2]
     assert f"{fmt} written to {target}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "writes"),
+    [(["ocr"], "ocr writes text, Markdown, JSON or JSON Lines"), (["extract", "--template", "receipt"], "extract")],
+)
+def test_one_suffix_rule_for_ocr_and_extract(image: Path, tmp_path: Path, command: list[str], writes: str) -> None:
+    # Issue #23: `ocr -o out.xlsx` wrote plain text into it while extract refused the suffix.
+    out = tmp_path / "out.xlsx"
+    code, stdout, stderr = invoke(command[0], str(image), *command[1:], "-o", str(out))
+    assert code == 2 and stdout == "" and not out.exists()
+    assert (
+        stderr.splitlines()[0]
+        == f"Error: -o {out}: {writes}"
+        + ("" if command[0] == "ocr" else " writes JSON, JSON Lines or CSV")
+        + ", and cannot tell which from .xlsx"
+    )
+    assert "--format" in stderr
+
+
+def test_ocr_takes_txt_as_text_and_a_name_without_a_suffix_as_a_pipe_would() -> None:
+    from exaone_cli.ocr.settings import OCR_FORMATS
+
+    assert OCR_FORMATS.resolve("auto", Path("out.txt"), False) == "text"
+    assert OCR_FORMATS.resolve("auto", Path("/dev/stdout"), False) == "text"
+    assert OCR_FORMATS.resolve("auto", Path("pages.JSONL"), False) == "jsonl"

@@ -30,6 +30,7 @@ from .options import (
     DeviceMapOpt,
     DpiOpt,
     DtypeOpt,
+    ExtractCacheOpt,
     MaxMemoryOpt,
     MaxNewTokensOpt,
     MaxPagePixelsOpt,
@@ -138,6 +139,7 @@ def extract_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write here.", rich_help_panel=OUTPUT)
     ] = None,
+    cache: ExtractCacheOpt = True,  # the same command line works for ocr, ask and extract
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No loading line, progress or summary; errors only.")
     ] = False,

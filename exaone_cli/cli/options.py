@@ -281,6 +281,17 @@ CacheOpt = Annotated[
 ]
 
 
+ExtractCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Accepted as ocr and ask take it; extract keeps nothing in the page store (its answers depend on the "
+        "schema), so it changes nothing.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+
+
 def _typed(ctx: typer.Context, name: str) -> bool:
     source = ctx.get_parameter_source(name)
     return source is not None and source.name == "COMMANDLINE"

@@ -48,16 +48,30 @@ class OutputFormats:
 
     names: tuple[str, ...]  # "auto" and "rich" included
     by_suffix: dict[str, str]
-    piped: str  # `auto` when stdout is not a terminal, and for an -o file with another suffix
+    piped: str  # `auto` when stdout is not a terminal, and for an -o name without a suffix
+    command: str = "exaone"  # for messages: "extract writes JSON, JSON Lines or CSV"
+    writes: str = ""
 
     def resolve(self, fmt: str, output: Path | None, stdout_is_terminal: bool) -> str:
         """The format to write: auto is rich on a terminal, `piped` otherwise; with -o, the file's
-        suffix decides. UsageError for an unknown name, or rich into a file."""
+        suffix decides, by one rule for every command: a suffix of its formats picks that format,
+        no suffix (a device such as /dev/stdout, a plain name) is written as on a pipe, and any
+        other suffix (.xlsx, .docx) is a UsageError rather than text under a misleading name.
+        UsageError too for an unknown name, or rich into a file."""
         if fmt not in self.names:
             raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(self.names)}")
         if fmt == "auto":
             if output is not None:
-                return self.by_suffix.get(output.suffix.lower(), self.piped)
+                suffix = output.suffix.lower()
+                if not suffix:
+                    return self.piped
+                if suffix not in self.by_suffix:
+                    flags = ", ".join(f"--format {name}" for name in self.names if name not in ("auto", "rich"))
+                    raise UsageError(
+                        f"-o {output}: {self.command} writes {self.writes}, and cannot tell which from {suffix}",
+                        hint=f"name the file {', '.join(self.by_suffix)}, or give {flags}",
+                    )
+                return self.by_suffix[suffix]
             return "rich" if stdout_is_terminal else self.piped
         if fmt == "rich" and output is not None:
             files = [name for name in self.names if name not in ("auto", "rich")]

@@ -17,9 +17,12 @@ from .text_sources import DEFAULT_TEXT_LAYER_MODE, text_layer_mode
 
 OCR_FORMATS = OutputFormats(
     names=("auto", "rich", "text", "markdown", "json", "jsonl"),
-    by_suffix={".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".md": "markdown", ".markdown": "markdown"},
+    by_suffix={".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown", ".json": "json",
+               ".jsonl": "jsonl", ".ndjson": "jsonl"},
     piped="text",
-)
+    command="ocr",
+    writes="text, Markdown, JSON or JSON Lines",
+)  # fmt: skip
 FORMATS = OCR_FORMATS.names
 
 
