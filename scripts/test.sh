@@ -15,6 +15,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=""
   command -v pdftoppm >/dev/null || missing="$missing poppler-utils"
   [ -d /usr/share/fonts/truetype/nanum ] || missing="$missing fonts-nanum"
+  command -v jq >/dev/null || missing="$missing jq"  # the README's jq filters are compiled by tests/test_readme.py
   if [ -n "$missing" ]; then
     echo "== apt-get install$missing"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
