@@ -78,6 +78,8 @@ def test_doctor_names_every_missing_package_of_the_local_engine(tmp_path: Path) 
         "Error: the local engine, which the memory plan needs, is not installed (torch and transformers missing)",
         "Hint: pip install '.[local]' in exaone's folder (see the README's Install)",
     ]
+    # Issue #23: no plan, but the machine report still comes (what a --server-only user has).
+    assert result.stdout.startswith("Machine\n") and "GPUs" in result.stdout and "RAM" in result.stdout
 
 
 def test_quantize_without_bitsandbytes_fails_before_loading(tmp_path: Path, tiny_model: Path, image: Path) -> None:

@@ -9,8 +9,10 @@ from rich.console import Console
 
 from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions
 from ..engines.installed import explain_import_failure
+from ..errors import EngineError
 from ..machine import inspect_machine
 from ..memory import hardware_of, parse_gpu_memory, plan_memory
+from ..memory.model import require_local_libraries
 from ..render.doctor import print_doctor, print_machine
 from ..render.progress import spinner
 from .errors import error_boundary
@@ -90,12 +92,19 @@ def doctor_command(
         gpus = parse_gpu_memory(gpu_memory) if gpu_memory else None
         with spinner(err, "Planning (no weights are loaded)"):
             machine = inspect_machine()
-            failure: Exception | None = None
+            failure: EngineError | None = None  # no plan can be made here: the machine report still helps
             try:
-                plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
-            except Exception as exc:
-                failure = explain_import_failure(exc, "the memory plan") or exc
-        if failure is not None:  # the machine report is what people need most then: shown first
+                require_local_libraries()  # a --server-only install
+            except EngineError as exc:
+                failure = exc
+            else:
+                try:
+                    plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
+                except Exception as exc:  # transformers' "Could not import module ..." from a mismatched torchvision
+                    failure = explain_import_failure(exc, "the memory plan")
+                    if failure is None:
+                        raise
+        if failure is not None:
             if not json_out:
                 print_machine(machine, out)
             raise failure

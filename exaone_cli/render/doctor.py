@@ -14,7 +14,9 @@ from ..machine import Machine
 from ..memory import MemoryPlan, format_bytes
 
 SCHEMA_VERSION = 1
-_VERDICT_STYLE = {"gpu": "bold green", "gpu_tight": "bold yellow", "offload": "yellow", "cpu": "yellow"}
+_VERDICT_STYLE = {
+    "gpu": "bold green", "gpu_tight": "bold yellow", "offload": "yellow", "disk": "bold red", "cpu": "yellow"
+}  # fmt: skip
 
 
 def doctor_json(machine: Machine, plan: MemoryPlan) -> dict[str, Any]:
