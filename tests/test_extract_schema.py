@@ -138,7 +138,8 @@ def test_exactly_one_target() -> None:
         resolve_schema(None, "a", "receipt")
     with pytest.raises(UsageError) as caught:
         resolve_schema(None, None, "invoice")
-    assert caught.value.message == "unknown template 'invoice'" and "tax-invoice" in (caught.value.hint or "")
+    assert caught.value.message == "unknown template 'invoice'; did you mean 'tax-invoice'?"
+    assert "tax-invoice" in (caught.value.hint or "")
 
 
 SCHEMA = parse_fields("name, total:integer, day:date").schema
