@@ -114,7 +114,9 @@ def local(tiny_model: Path, *args: str, stdin: bytes | None = None) -> tuple[int
 def test_csv_has_a_bom_dotted_columns_and_reads_back(tiny_model: Path, receipt_png: Path, pdf: Path) -> None:
     code, stdout, stderr = local(tiny_model, str(receipt_png), str(pdf), "--template", "contract", "--csv",
                                  "--max-new-tokens", "288", "--seed", "3")  # fmt: skip
-    assert code == 0, stderr
+    # A valid result the token limit closed is a warning, exit 1 (issue #23 item 2); the rows stay valid.
+    cut = stderr.count("the answer was cut short by the token limit")
+    assert code == int(cut > 0) and (not cut or f"({cut} cut by the token limit)" in stderr), stderr
     assert stdout.startswith("\ufeff".encode())  # so Excel reads it as UTF-8
     rows = list(csv.DictReader(io.StringIO(stdout.decode("utf-8-sig"), newline="")))
     assert [(row["source"], row["pages"], row["valid"], row["errors"]) for row in rows] == [
@@ -132,8 +134,8 @@ def test_csv_has_a_bom_dotted_columns_and_reads_back(tiny_model: Path, receipt_p
 def test_one_input_is_one_object_several_are_wrapped(tiny_model: Path, receipt_png: Path, pdf: Path) -> None:
     common = ["--fields", FIELDS, "--max-new-tokens", "48", "--json"]
     code, stdout, stderr = local(tiny_model, str(receipt_png), *common)
-    assert code == 0, stderr
     result = json.loads(stdout)
+    assert code == int(result["finish_reason"] == "length"), stderr  # cut by the limit: exit 1 (issue #23)
     assert set(result) >= {"schema_version", "source", "pages", "data", "valid", "errors", "reasoning", "raw"}
     assert result["valid"] is True and result["errors"] == [] and result["pages"] == [1]
     jsonschema.validate(result["data"], FIELDS_SCHEMA)
@@ -174,7 +176,9 @@ def test_a_token_limit_below_the_shortest_json_is_said_before_generating(
     assert "attempt" not in stderr and "Done" not in stderr
     code, stdout, stderr = local(tiny_model, str(receipt_png), "--template", template, "--json",
                                  "--max-new-tokens", str(shortest))  # fmt: skip
-    assert code == 0 and json.loads(stdout)["valid"], stderr  # exactly the shortest fits
+    result = json.loads(stdout)
+    assert result["valid"], stderr  # exactly the shortest fits ...
+    assert code == int(result["finish_reason"] == "length"), stderr  # ... closed by the limit: a warning, exit 1
 
 
 def test_without_llguidance_the_local_engine_says_what_to_install(tiny_model: Path, receipt_png: Path) -> None:
