@@ -54,8 +54,8 @@ def expected_exit(records: list[dict]) -> int:
     return int(
         any(
             r["error"]
-            or (r["page"] is not None and not r["text"].strip())
-            or (r["finish_reason"] == "length" and r["text_source"] == "model")
+            or (r["page"] is not None and "text" in r and not r["text"].strip())  # --dry-run pages have no text
+            or (r.get("finish_reason") == "length" and r.get("text_source") == "model")
             for r in records
         )
     )
