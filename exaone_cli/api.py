@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
-from .ask.docqa import DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
+from .ask.docqa import MIN_PAGE_TOKENS, DocumentQuestion, answer_from_text, fits_as_images, plan_inputs
 from .ask.history import fit_history
 from .ask.page_texts import PageTextMemo
 from .ask.retrieval import estimate_tokens
@@ -16,7 +16,8 @@ from .config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from .engines import Engine, Prompt, RemoteOptions, Turn, describe_engine, describe_source, open_engine
 from .engines.base import OnText
 from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
-from .errors import InputError, joined
+from .engines.remote import served_context
+from .errors import InputError, UsageError, joined
 from .ocr.pipeline import DocumentPlan, error_text, plan_documents
 from .ocr.read_ahead import render_page
 from .ocr.retries import DEFAULT_PAGE_RETRIES
@@ -92,6 +93,8 @@ def ask(
     ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
     context_tokens = context_tokens or DEFAULT_CONTEXT_TOKENS
     plan = plan_inputs(inputs, ranges, raster, load)
+    if remote is not None and plan.page_count:
+        context_tokens = _fit_to_server(remote, context_tokens, flags.max_new_tokens, on_note)
     opener = engine_opener or partial(_open_engine, load, remote, on_status, on_warning, on_loaded)
     keep = engine is not None or engine_opener is not None
     for note in plan.notes:  # requested pages an input lacks: said, and in the result's `note`
@@ -132,6 +135,26 @@ def ask(
             store.close()
         if not keep:
             engine.close()
+
+
+def _fit_to_server(remote: RemoteOptions, context_tokens: int, answer_tokens: int, on_note: OnStatus) -> int:
+    """--context-tokens, lowered to what the server takes (less the answer's --max-new-tokens)
+    when it reports a shorter context: otherwise it answers a long prompt with HTTP 400."""
+    served = served_context(remote)
+    if served is None or served - answer_tokens >= context_tokens:
+        return context_tokens
+    if served - answer_tokens < MIN_PAGE_TOKENS:
+        raise UsageError(
+            f"the server takes at most {served:,} tokens (its max_model_len), and --max-new-tokens {answer_tokens:,} "
+            "leaves no room for the question and pages",
+            hint="lower --max-new-tokens, or start the server with a longer context (vLLM: --max-model-len)",
+        )
+    fitted = served - answer_tokens
+    on_note(
+        f"the server takes at most {served:,} tokens (its max_model_len): fitting the pages to {fitted:,} "
+        f"(--context-tokens {context_tokens:,} less --max-new-tokens {answer_tokens:,} for the answer)"
+    )
+    return fitted
 
 
 def _open_engine(

@@ -186,6 +186,9 @@ class AskResult:
         }
 
 
+CUT_SHORT = "the text was cut short by the token limit"  # said on stderr and marked in text/Markdown output
+
+
 @dataclass(frozen=True)
 class PageRecord:
     """One page of `exaone ocr`: its text, or the error that stopped it. A JSON Lines record.
@@ -233,9 +236,29 @@ class PageRecord:
         return self.error is None
 
     @property
+    def cut(self) -> bool:
+        """The model's text for the page ended at the token limit on its last try (each earlier
+        try too: a cut page is tried again): it is incomplete, though it is no error."""
+        return (
+            self.ok
+            and self.page is not None
+            and self.text_source == "model"
+            and self.finish_reason == "length"
+            and bool(self.text.strip())
+        )
+
+    @property
     def warning(self) -> str | None:
-        """What a person must hear about a page that did not fail: its empty answer, with why."""
-        return (self.note or "empty answer") if self.ok and self.page is not None and not self.text.strip() else None
+        """What a person must hear about a page that did not fail: its empty answer, with why, or
+        its text cut short by the token limit."""
+        if not self.ok or self.page is None:
+            return None
+        if not self.text.strip():
+            return self.note or "empty answer"
+        if self.cut:
+            every = "on every try" if self.attempts > 1 else "on its only try"
+            return f"{CUT_SHORT} {every}; raise --max-new-tokens"
+        return None
 
     @classmethod
     def from_dict(cls, body: dict[str, Any], **changes: Any) -> PageRecord:

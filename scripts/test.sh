@@ -19,7 +19,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   # system FreeType (its wheel's own is too old: FT_Palette_Data_Get).
   [ -d /usr/share/fonts/opentype/noto ] || missing="$missing fonts-noto-cjk"
   ldconfig -p 2>/dev/null | grep -q libfreetype.so.6 || missing="$missing libfreetype6"
-  command -v jq >/dev/null || missing="$missing jq"  # the manual's examples pipe JSON into jq
+  command -v jq >/dev/null || missing="$missing jq"  # the manual's examples and the README's jq filters (tests)
   if [ -n "$missing" ]; then
     echo "== apt-get install$missing"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null

@@ -21,13 +21,15 @@ Fault = Callable[[dict[str, Any]], "tuple[int, dict[str, str], bytes] | None"]
 class FakeServer:
     models: list[str] = field(default_factory=lambda: ["exaone-fake"])
     refuse_fields: set[str] = field(default_factory=set)  # answered with 422 like transformers serve
-    faults: list[str] = field(default_factory=list)  # consumed one per chat request: 500, 429, bad-json, drop, slow
+    faults: list[str] = field(default_factory=list)  # one per chat request: 500, 429, context, bad-json, drop, slow
     delay: Callable[[dict[str, Any]], float] = lambda body: 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     reasoning_parser: bool = False
     # (status, body) for every request that carries response_format: a server that cannot compile
     # the schema (vLLM: 400 or 500 "Grammar error: ...", without naming the field)
     refuse_schema: tuple[int, str] | None = None
+    finish_reason: str = "stop"  # "length": every answer ended at the token limit
+    max_model_len: int | None = None  # the context /v1/models reports, as vLLM does
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -53,6 +55,8 @@ class FakeServer:
 
             def do_GET(self) -> None:
                 data = [{"id": name, "object": "model", "created": 0, "owned_by": "test"} for name in fake.models]
+                if fake.max_model_len is not None:
+                    data = [entry | {"max_model_len": fake.max_model_len} for entry in data]
                 self._send(200, json.dumps({"object": "list", "data": data}).encode())
 
             def do_POST(self) -> None:
@@ -72,6 +76,10 @@ class FakeServer:
                     return
                 if fault == "429":
                     self._send(429, b'{"error": {"message": "slow down"}}', {"Retry-After": "0.2"})
+                    return
+                if fault == "context":  # vLLM's answer to a prompt longer than --max-model-len
+                    message = "This model's maximum context length is 8192 tokens. However, you requested 15928 tokens"
+                    self._send(400, json.dumps({"object": "error", "message": message, "code": 400}).encode())
                     return
                 if fault == "bad-json":
                     self._send(200, b'{"choices": [ {"message": ')
@@ -109,7 +117,7 @@ class FakeServer:
             "object": "chat.completion",
             "created": 0,
             "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
         }
 

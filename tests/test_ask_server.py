@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import run_exaone
 from docqa_fixtures import DocumentServer, coded, contract_pages, make_coded_pdf
+from fake_openai import FakeServer
 from pdf_fixtures import make_text_pdf
 from PIL import Image
 from replay_server import ReplayServer, case
@@ -332,3 +333,30 @@ def test_extract_says_an_interruption_once(image: Path) -> None:
         )  # fmt: skip
     assert run.returncode == 130, run.text
     assert run.text.count("Interrupted") == 1, run.text
+
+
+# ---- issue #23: a server with a shorter context than --context-tokens ----------------------------
+
+
+def test_a_server_that_reports_a_shorter_context_gets_pages_fitted_to_it(tmp_path: Path) -> None:
+    from exaone_cli.ask.retrieval import estimate_tokens
+
+    pages = contract_pages(12, 5, "위약금 3,700만원")
+    pdf = make_coded_pdf(tmp_path / "계약서.pdf", pages, scanned=True)
+    with DocumentServer(texts=coded(pages), max_model_len=1200) as server:
+        proc = run_exaone(
+            "ask", str(pdf), "위약금은?", "--server", server.url, "--dpi", "40", "--json", "--max-images", "2",
+            "--no-think", "--max-new-tokens", "200", "--page-tokens", "300", "--page-retries", "0",
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "the server takes at most 1,200 tokens (its max_model_len): fitting the pages to 1,000" in proc.stderr
+    (question,) = server.questions
+    assert estimate_tokens(question) <= 1000 < 16_384
+
+
+def test_a_server_refusing_a_long_prompt_gets_a_hint_naming_context_tokens(image: Path) -> None:
+    with FakeServer(faults=["context"]) as server:
+        code, stdout, stderr = run("ask", str(image), "합계는?", "--server", server.url, "--retries", "0", "--json")
+    assert code == 1
+    assert "maximum context length is 8192" in json.loads(stdout)["error"]
+    assert "--context-tokens" in stderr and "--max-model-len" in stderr

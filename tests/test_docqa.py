@@ -98,10 +98,12 @@ def test_the_second_question_reads_no_page_again(contract: tuple[Path, list[str]
     pdf, pages = contract
     with DocumentServer(texts=coded(pages), respond=knows_the_answer) as server:
         assert ask_server(server, str(pdf), "비밀 유지 의무는 언제까지인가요?")[0] == 0
-        code, body, _ = ask_server(server, str(pdf), QUESTION)
+        code, body, stderr = ask_server(server, str(pdf), QUESTION)
     assert code == 0 and body["final"] == "3,700만원"
     assert server.transcriptions == 150  # the first question's transcriptions only
     assert all(page["cached"] and page["text_source"] == "model" for page in body["pages_read"])
+    read = len(body["pages_read"])  # issue #23: the note counted all 150 stored pages as read
+    assert f"Reading {read} of 150 page(s) as text ({read} from the page store)" in stderr
 
 
 def test_without_the_store_each_question_reads_every_page(contract: tuple[Path, list[str]]) -> None:

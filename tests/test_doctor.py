@@ -259,3 +259,11 @@ def test_the_kv_cache_of_one_ask_prompt_is_planned() -> None:
     assert fits["verdict"]["kind"] == "gpu" and "--context-tokens 16,384" in fits["verdict"]["message"]
     tight = plan("--quantize", "4bit", "--gpu-memory", "24GiB", "--max-memory", "0=24GiB", "--context-tokens", "65536")
     assert tight["verdict"]["kind"] == "gpu_tight" and "lower --context-tokens" in tight["verdict"]["message"]
+
+
+def test_layers_on_disk_are_never_called_a_fit() -> None:
+    # Issue #23: "fits with 49 of 64 decoder layers ... on disk (slow)".
+    body = plan("--gpu-memory", "24GiB", "--max-memory", "0=20GiB,cpu=8GiB")
+    assert any(share["device"] == "disk" and share["decoder_layers"] for share in body["placement"])
+    assert body["verdict"]["kind"] == "disk"
+    assert "fits" not in body["verdict"]["message"] and "from disk" in body["verdict"]["message"]

@@ -138,7 +138,8 @@ def test_exactly_one_target() -> None:
         resolve_schema(None, "a", "receipt")
     with pytest.raises(UsageError) as caught:
         resolve_schema(None, None, "invoice")
-    assert caught.value.message == "unknown template 'invoice'" and "tax-invoice" in (caught.value.hint or "")
+    assert caught.value.message == "unknown template 'invoice'; did you mean 'tax-invoice'?"
+    assert "tax-invoice" in (caught.value.hint or "")
 
 
 SCHEMA = parse_fields("name, total:integer, day:date").schema
@@ -212,3 +213,21 @@ def test_the_manuals_extract_examples_match_their_templates() -> None:
     assert sorted(name for name, _ in examples) == ["business-registration", "contract", "receipt"]
     for name, data in examples:
         assert schema_errors(json.loads(data), load_template(name).schema) == [], name
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--template", "reciept"], "Error: unknown template 'reciept'; did you mean 'receipt'?"),
+        (["--fields", "합계:int"], "Error: --fields: unknown type 'int' for '합계'; did you mean 'integer'?"),
+        (["--fields", "합계:numbr"], "Error: --fields: unknown type 'numbr' for '합계'; did you mean 'number'?"),
+    ],
+)
+def test_a_near_miss_gets_a_did_you_mean(flags: list[str], said: str) -> None:
+    from typer.testing import CliRunner
+
+    from exaone_cli.cli import app
+
+    result = CliRunner().invoke(app, ["extract", "receipt.png", *flags])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == said

@@ -87,3 +87,13 @@ def test_an_empty_file_is_said_once(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ocr", str(empty), "--dry-run", "--json"])
     (row,) = json.loads(result.stdout)["pages"]
     assert row["error"] == f"{empty}: empty file; check that it was saved completely"
+
+
+@pytest.mark.parametrize("command", ["ocr", "ask", "extract"])
+def test_a_command_with_no_argument_is_one_error_and_hint_not_the_help(command: str) -> None:
+    # Issue #23: `exaone ocr` alone printed the whole help to stdout.
+    result = CliRunner().invoke(app, [command])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Error: ") and lines[1].startswith("Hint: ")

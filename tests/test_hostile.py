@@ -47,6 +47,20 @@ FAST = ["--dpi", str(DPI), "--max-pixels", str(160 * 28 * 28), "--max-new-tokens
 RUN_TIMEOUT_S = 240  # the whole hostile run, ~240 pages on the tiny model: ~15 s on 2 idle cores, ~65 s shared
 MAX_RSS = 3 << 30  # a 1.6-gigapixel bomb decoded, or a 200-inch page at 50 DPI, would pass this
 GOOD_FIRST, GOOD_LAST = "good first.pdf", "good last.png"
+
+
+def expected_exit(records: list[dict]) -> int:
+    """1 when a record is an error, an empty page or a page the token limit cut (issue #23), else 0."""
+    return int(
+        any(
+            r["error"]
+            or (r["page"] is not None and "text" in r and not r["text"].strip())  # --dry-run pages have no text
+            or (r.get("finish_reason") == "length" and r.get("text_source") == "model")
+            for r in records
+        )
+    )
+
+
 JSONL_VALIDATOR = jsonschema.Draft202012Validator(JSONL_LINE)
 
 
@@ -292,7 +306,7 @@ def test_a_file_damaged_past_its_first_page_is_an_error_not_the_end_of_the_run(
     assert all(r["error"] is None for r in by_source[GOOD_FIRST] + by_source[GOOD_LAST])
     errors = [r["error"] for r in by_source[arg] if r["error"] is not None]
     assert all(e.startswith(f"{arg}: ") and row.phrase in e for e in errors), errors
-    assert run.code == (1 if any(r["error"] for r in records) else 0)
+    assert run.code == expected_exit(records)
 
 
 # ---- interruption ----------------------------------------------------------------------------------
@@ -369,9 +383,9 @@ def test_interrupted_jsonl_keeps_whole_lines_and_resume_finishes(
     resumed = exaone_measured(
         *common, "--resume", "--batch-size", "8", "--max-new-tokens", "1", cwd=tmp_path, timeout=180
     )
-    assert resumed.code == 0, resumed.stderr
-    assert f"Resumed: {len(done)} page(s)" in resumed.stderr
     lines = out.read_text(encoding="utf-8").splitlines()
+    assert resumed.code == expected_exit([json.loads(line) for line in lines[len(done) :]]), resumed.stderr
+    assert f"Resumed: {len(done)} page(s)" in resumed.stderr
     assert lines[: len(done)] == data.splitlines()  # the finished pages are kept as they were
     assert [(json.loads(line)["page"], json.loads(line)["error"]) for line in lines] == [
         (n, None) for n in range(1, PAGES + 1)

@@ -78,6 +78,8 @@ def test_doctor_names_every_missing_package_of_the_local_engine(tmp_path: Path) 
         "Error: the local engine, which the memory plan needs, is not installed (torch and transformers missing)",
         "Hint: pip install '.[local]' in exaone's folder (see the README's Install)",
     ]
+    # Issue #23: no plan, but the machine report still comes (what a --server-only user has).
+    assert result.stdout.startswith("Machine\n") and "GPUs" in result.stdout and "RAM" in result.stdout
 
 
 def test_quantize_without_bitsandbytes_fails_before_loading(tmp_path: Path, tiny_model: Path, image: Path) -> None:
@@ -87,3 +89,41 @@ def test_quantize_without_bitsandbytes_fails_before_loading(tmp_path: Path, tiny
         "Error: --quantize 4bit needs bitsandbytes, which is not installed",
         "Hint: pip install '.[local,quant]' in exaone's folder (see the README's Install), or drop --quantize",
     ]
+
+
+def with_mismatched_torchvision(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`exaone ARGS` where torchvision 0.25 sits beside torch 2.14 (what the README's CPU-index line
+    once gave, issue #23): its metadata says 0.25.0 and importing it fails the way a torchvision
+    built for another torch fails (its compiled operators are missing)."""
+    shim = tmp_path / "old-torchvision"
+    (shim / "torchvision").mkdir(parents=True, exist_ok=True)
+    (shim / "torchvision-0.25.0.dist-info").mkdir(exist_ok=True)
+    (shim / "torchvision-0.25.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: torchvision\nVersion: 0.25.0\n"
+    )
+    (shim / "torchvision" / "__init__.py").write_text(
+        'raise RuntimeError("operator torchvision::nms does not exist")\n'
+    )
+    path = os.pathsep.join([str(shim), str(REPO), os.environ.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "exaone_cli", *args],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": path, "COLUMNS": "200", "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+
+
+def test_a_torchvision_that_does_not_match_torch_is_named_with_the_one_that_does(
+    tmp_path: Path, image: Path, tiny_model: Path
+) -> None:
+    import torch
+
+    wanted = f"0.{int(torch.__version__.split('.')[1]) + 15}"
+    doctor = with_mismatched_torchvision(tmp_path, "doctor")
+    assert doctor.returncode == 3, doctor.stderr
+    assert f"0.25.0: NOT for torch {torch.__version__.split('+')[0]}" in doctor.stdout  # the machine report still comes
+    assert "does not match torch" in doctor.stderr and f"torchvision=={wanted}.*" in doctor.stderr
+    ocr = with_mismatched_torchvision(tmp_path, "ocr", str(image), "--model", str(tiny_model), "--no-cache")
+    assert ocr.returncode == 3, ocr.stderr
+    assert "Could not import module" not in ocr.stderr and "unexpected" not in ocr.stderr
+    assert "Error: the local engine cannot load: torchvision 0.25.0 does not match torch" in ocr.stderr
+    assert f"Hint: pip install 'torchvision=={wanted}.*'" in ocr.stderr

@@ -4,8 +4,10 @@ CPU and disk, and the errors users meet on the way."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -178,3 +180,17 @@ def test_unreachable_hub_loads_the_cached_copy(tiny_model: Path, receipt_png: Pa
     assert "Error:" not in proc.stderr
     assert "cannot be reached" in proc.stderr and "using the cached copy of test-org/exaone-tiny" in proc.stderr
     assert "Retrying" not in proc.stderr
+
+
+def test_offline_without_the_model_says_so_before_torch_is_imported(receipt_png: Path, tmp_path: Path) -> None:
+    # Issue #23: the "not in the cache" error took 6-20 s with HF_HUB_OFFLINE=1: torch came first.
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "exaone_cli", "ocr", str(receipt_png),
+         "--model", "LGAI-EXAONE/EXAONE-4.5-33B"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-cache"), "EXAONE_NO_CACHE": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "not in the local Hugging Face cache and offline mode is on" in proc.stderr
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
+    assert "huggingface_hub" in imported and not imported & {"torch", "transformers"}

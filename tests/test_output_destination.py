@@ -13,9 +13,12 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
+from fake_openai import FakeServer
+from pdf_fixtures import make_text_pdf
 from typer.testing import CliRunner
 
 from exaone_cli.cli import app
@@ -142,3 +145,93 @@ def test_resume_still_takes_a_file_whose_last_line_was_cut(tiny_model: Path, ima
     assert code in (0, 1), stderr
     assert "Resumed: 1 page(s)" in stderr
     assert [json.loads(line)["source"] for line in out.read_text().splitlines()] == [str(image)] * 2
+
+
+def _ocr_in_background(server: FakeServer, pdf: Path, out: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "exaone_cli", "ocr", str(pdf), "--server", server.url, "-o", str(out), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("extra", [[], ["--resume"], ["--format", "json"]])
+def test_a_second_run_writing_the_same_file_is_refused_and_the_first_one_s_file_stays_whole(
+    tmp_path: Path, extra: list[str]
+) -> None:
+    pdf = make_text_pdf(tmp_path / "doc.pdf", [f"page {i}" for i in range(1, 5)])
+    out = tmp_path / "pages.jsonl"
+    with FakeServer(delay=lambda body: 0.4) as server:
+        first = _ocr_in_background(server, pdf, out, "--dpi", "40", "--text-layer", "off", *extra)
+        lock = tmp_path / ".pages.jsonl.lock"
+        deadline = time.monotonic() + 60
+        while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        code, stdout, stderr = invoke("ocr", str(pdf), "--server", server.url, "-o", str(out), "--dpi", "40", *extra)
+        first_stderr = first.communicate(timeout=120)[1]
+    assert first.returncode == 0, first_stderr
+    assert code == 2, stderr
+    assert stderr.splitlines()[0] == f"Error: -o {out} is being written by another exaone run (process {first.pid})"
+    assert "another -o file" in stderr and stdout == ""
+    text = out.read_text()
+    pages = json.loads(text)["documents"][0]["pages"] if "json" in extra else [json.loads(x) for x in text.splitlines()]
+    assert [page["page"] for page in pages] == [1, 2, 3, 4]
+    assert not lock.exists()  # removed when the run ended
+
+
+def test_extract_holds_its_output_file_too(tmp_path: Path) -> None:
+    from exaone_cli.ocr.output import exclusive_output
+
+    out = tmp_path / "fields.jsonl"
+    with exclusive_output(out):
+        code, _, stderr = invoke("extract", str(tmp_path / "any.png"), "--template", "receipt", "-o", str(out))
+    assert code == 2, stderr
+    assert f"Error: -o {out} is being written by another exaone run (process {os.getpid()})" in stderr
+
+
+@pytest.mark.parametrize("target", ["/dev/stdout", "/dev/fd/1"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_standard_output_named_as_the_file_is_written_in_place_when_it_is_a_pipe(
+    tmp_path: Path, target: str, fmt: str
+) -> None:
+    # Issue #23: "cannot create a file in /proc/N/fd" when stdout was a pipe.
+    pdf = make_text_pdf(tmp_path / "doc.pdf", ["page 1", "page 2"])
+    with FakeServer() as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "ocr", str(pdf), "--server", server.url, "--dpi", "40",
+             "--format", fmt, "-o", target],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pages = (
+        json.loads(result.stdout)["documents"][0]["pages"]
+        if fmt == "json"
+        else [json.loads(line) for line in result.stdout.splitlines()]
+    )
+    assert [page["page"] for page in pages] == [1, 2]
+    assert f"{fmt} written to {target}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "writes"),
+    [(["ocr"], "ocr writes text, Markdown, JSON or JSON Lines"), (["extract", "--template", "receipt"], "extract")],
+)
+def test_one_suffix_rule_for_ocr_and_extract(image: Path, tmp_path: Path, command: list[str], writes: str) -> None:
+    # Issue #23: `ocr -o out.xlsx` wrote plain text into it while extract refused the suffix.
+    out = tmp_path / "out.xlsx"
+    code, stdout, stderr = invoke(command[0], str(image), *command[1:], "-o", str(out))
+    assert code == 2 and stdout == "" and not out.exists()
+    assert (
+        stderr.splitlines()[0]
+        == f"Error: -o {out}: {writes}"
+        + ("" if command[0] == "ocr" else " writes JSON, JSON Lines or CSV")
+        + ", and cannot tell which from .xlsx"
+    )
+    assert "--format" in stderr
+
+
+def test_ocr_takes_txt_as_text_and_a_name_without_a_suffix_as_a_pipe_would() -> None:
+    from exaone_cli.ocr.settings import OCR_FORMATS
+
+    assert OCR_FORMATS.resolve("auto", Path("out.txt"), False) == "text"
+    assert OCR_FORMATS.resolve("auto", Path("/dev/stdout"), False) == "text"
+    assert OCR_FORMATS.resolve("auto", Path("pages.JSONL"), False) == "jsonl"

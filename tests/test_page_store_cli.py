@@ -235,3 +235,52 @@ def test_a_stored_page_carries_the_text_layer_verdict_of_the_run_it_serves(pdf: 
         _, served, stderr = ocr_server(server, str(pdf), "--pages", "1-3", "--text-layer", "fallback")
     assert [r["text_layer"] for r in off] == [None] * 3 and all(r["cached"] for r in served), stderr
     assert [r["text_layer"] for r in served] == [r["text_layer"] for r in fresh] != [None] * 3
+
+
+def _clear_on_a_terminal(answer: bytes, *args: str) -> str:
+    """`exaone cache clear ARGS` with stdin and stderr on a pseudo-terminal, `answer` typed once it asks
+    (or nothing, when it does not); what the terminal showed."""
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exaone_cli", "cache", "clear", *args],
+        stdin=slave, stdout=subprocess.DEVNULL, stderr=slave, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    os.close(slave)
+    shown, deadline, typed = b"", time.monotonic() + 120, False
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if not typed and b"[y/N]" in shown:
+                os.write(master, answer)
+                typed = True
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(master)
+    return shown.decode(errors="replace")
+
+
+def test_cache_clear_asks_on_a_terminal_and_yes_or_a_script_does_not(pdf: Path, page_store: Path) -> None:
+    # Issue #23: `cache clear` deleted hours of GPU work without asking.
+    with FakeServer() as server:
+        assert ocr_server(server, str(pdf))[0] == 0
+    declined = _clear_on_a_terminal(b"n\n")
+    assert "Forget 6 stored page(s)" in declined and "Nothing was cleared." in declined
+    assert json.loads(run_exaone("cache", "info", "--json").stdout)["pages"] == 6
+    confirmed = _clear_on_a_terminal(b"y\n")
+    assert "Cleared 6 page(s)" in confirmed
+    with FakeServer() as server:
+        assert ocr_server(server, str(pdf))[0] == 0
+    unasked = _clear_on_a_terminal(b"", "--yes")
+    assert "[y/N]" not in unasked and "Cleared 6 page(s)" in unasked

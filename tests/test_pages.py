@@ -4,6 +4,7 @@ through Pillow, and the visual-token math checked against transformers' own."""
 from __future__ import annotations
 
 import io
+import json
 import math
 import struct
 import sys
@@ -537,3 +538,26 @@ def test_token_count_matches_the_real_image_processor(size: tuple[int, int]) -> 
 )  # fmt: skip
 def test_requested_pages_a_document_lacks(spec: str, count: int, missing: str | None) -> None:
     assert parse_page_ranges(spec).missing(count) == missing
+
+
+def test_the_page_pixel_cap_can_be_raised_by_option_and_environment_for_files_you_trust(tmp_path: Path) -> None:
+    # Issue #23: a 600-DPI A3 scan (about 70 MP) could never be read; the message named no way out.
+    # 9,500 x 9,500 (90 MP) is past our cap and past Pillow's own warning (89.5 MP) too.
+    from typer.testing import CliRunner
+
+    from exaone_cli.cli import app
+
+    path = tmp_path / "a3-scan.png"
+    Image.new("1", (9500, 9500), 1).save(path)
+    args = ["ocr", str(path), "--dry-run", "--json", "--server", "http://127.0.0.1:9/v1"]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 1
+    error = json.loads(refused.stdout)["pages"][0]["error"]
+    assert (
+        "too large: 90,250,000 pixels" in error and "--max-page-pixels" in error and "EXAONE_MAX_PAGE_PIXELS" in error
+    )
+    by_option = CliRunner().invoke(app, [*args, "--max-page-pixels", "100000000"])
+    by_variable = CliRunner().invoke(app, args, env={"EXAONE_MAX_PAGE_PIXELS": "100000000"})
+    for result in (by_option, by_variable):
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["pages"][0]["width"] == 9500

@@ -47,8 +47,9 @@ def test_ask_answers_through_the_server(server: str, receipt_png: Path, tiny_mod
 
 def test_ocr_concurrency_4_prints_one_line_per_page_in_order(server: str, pdf: Path) -> None:
     proc = run_exaone("ocr", str(pdf), "--server", server, "--jsonl", "--concurrency", "4", *FAST)
-    assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    cut = any(line["finish_reason"] == "length" and line["text_source"] == "model" for line in lines)
+    assert proc.returncode == int(cut), proc.stderr  # a page the 8-token limit cut: exit 1 (issue #23 item 2)
     assert [line["page"] for line in lines] == [1, 2, 3, 4, 5, 6]
     assert all(line["error"] is None and line["tokens"]["completion"] > 0 for line in lines)
     assert all(line["reasoning"] is None for line in lines)  # thinking off for OCR

@@ -280,15 +280,34 @@ def test_hugging_face_names_for_a_stop_are_a_stop(four_pages: Path, finish: str)
     assert code == 0 and jsonl(stdout)[0]["finish_reason"] == "stop"
 
 
-def test_the_token_limit_is_a_cut_the_record_shows_not_an_error(four_pages: Path) -> None:
-    with ReplayServer(always(answer("long page, cut", "length"))) as server:
-        code, stdout, _ = ocr(server, four_pages, "--jsonl", "--pages", "1")
-    (record,) = jsonl(stdout)
-    assert code == 0 and (record["finish_reason"], record["error"], record["text"]) == (
+def test_a_page_cut_by_the_token_limit_on_every_try_is_a_warning_counted_and_exit_1(four_pages: Path) -> None:
+    # Issue #23: cut pages passed as success (exit 0, "no errors"); `ask` already exits 1 for a cut.
+    with ReplayServer(by_page(answer("long page, cut", "length"), answer("whole page"))) as server:
+        code, stdout, stderr = ocr(server, four_pages, "--jsonl", "--pages", "1-2", "--page-retries", "1")
+    first, second = jsonl(stdout)
+    assert (first["finish_reason"], first["error"], first["text"], first["attempts"]) == (
         "length",
         None,
         "long page, cut",
+        2,
     )
+    assert second["finish_reason"] == "stop"
+    assert code == 1, stderr
+    assert "Warning: " in stderr and "page 1: the text was cut short by the token limit on every try" in stderr
+    assert "--max-new-tokens" in stderr and "page 2:" not in stderr
+    assert "Done: 2 pages (1 cut by the token limit), no errors" in stderr
+
+
+CUT = "the text was cut short by the token limit"
+
+
+@pytest.mark.parametrize(("fmt", "mark"), [("text", f"[{CUT}]"), ("markdown", f"> **{CUT}**")])
+def test_a_cut_page_is_marked_where_its_text_is_written(four_pages: Path, fmt: str, mark: str) -> None:
+    with ReplayServer(by_page(answer("long page, cut", "length"), answer("whole page"))) as server:
+        code, stdout, _ = ocr(server, four_pages, "--format", fmt, "--pages", "1-2", "--page-retries", "0")
+    assert code == 1
+    cut, whole = stdout.split("whole page")[0], stdout.split("whole page")[1]
+    assert "long page, cut" in cut and mark in cut and mark not in whole
 
 
 def test_ask_says_when_the_server_cut_the_answer(tmp_path: Path) -> None:
@@ -380,3 +399,14 @@ def test_a_request_that_failed_once_says_one_try() -> None:
     with ReplayServer(always(b'{"error": "model is loading"}')) as server:
         code, stdout, stderr = run("ask", "what?", "--server", server.url, "--retries", "0", "--json")
     assert code != 0 and "failed after 1 try:" in stderr and "1 tries" not in stderr + stdout
+
+
+def test_a_text_layer_fallback_counts_the_replaced_characters_of_the_text_it_keeps(tmp_path: Path) -> None:
+    # Issue #23: replaced_characters counted the discarded model try's U+FFFD.
+    pdf = make_text_pdf(tmp_path / "layer.pdf", ["계약 기간은 2년으로 한다. " * 8])
+    with ReplayServer(always(answer("\ufffd\ufffd\ufffd garbled", "length"))) as server:
+        code, stdout, _ = ocr(server, pdf, "--jsonl", "--page-retries", "0")
+    (record,) = jsonl(stdout)
+    assert record["text_source"] == "text-layer-fallback" and "계약 기간은" in record["text"]
+    assert record["replaced_characters"] == 0
+    assert code == 0  # the layer's text stood in: no page is cut, empty or failed

@@ -122,6 +122,8 @@ def test_prefer_with_every_page_good_loads_no_model_and_imports_no_torch(tmp_pat
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(line["text"], line["text_source"]) for line in lines] == [(t, "text-layer") for t in SAMPLE_PAGES]
     assert "no model needed" in proc.stderr
+    plan = next(line for line in proc.stderr.splitlines() if "no model needed" in line)
+    assert not any(word in plan for word in ("visual tokens", "preset", "thinking", "batch"))  # issue #23
     rich = CliRunner().invoke(app, ["ocr", str(pdf), "--text-layer", "prefer", "--format", "rich"])
     assert rich.exit_code == 0 and rich.stdout.count("from the PDF's text layer") == 3
 
@@ -166,8 +168,8 @@ def test_dry_run_shows_each_pages_verdict_and_what_the_mode_would_do(mixed: Path
     assert [page["text_source"] for page in pages] == ["text-layer", "model", "model", "model", "text-layer"]
     assert "ToUnicode" in pages[1]["text_layer_reason"]
     assert pages[0]["visual_tokens"] == 0 and body["visual_tokens"] == sum(p["visual_tokens"] for p in pages[1:4])
-    table = runner.invoke(app, [*base, "--text-layer", "prefer"], env={"COLUMNS": "200"}).stdout
-    assert "2 page(s) from the text layer, 3 to the model" in table and "garbled" in table
+    table = runner.invoke(app, [*base, "--text-layer", "prefer"], env={"COLUMNS": "200"})
+    assert "2 page(s) from the text layer, 3 to the model" in table.stderr and "garbled" in table.stdout
     hint = json.loads(runner.invoke(app, [*base, "--json", "--text-layer", "hint"]).stdout)["pages"]
     assert [page["hint"] for page in hint] == [True, False, False, False, True]
 
@@ -238,8 +240,9 @@ def test_the_local_engine_retries_a_looping_page_then_falls_back_to_its_layer(ti
     args = ["--model", str(tiny_model), "--pages", "1,2", "--max-pixels", str(64 * 28 * 28), "--presence-penalty", "0",
             "--max-new-tokens", "96", "--temperature", "0"]  # fmt: skip
     result = CliRunner().invoke(app, ["ocr", str(mixed), "--jsonl", "--dpi", "40", *args])
-    assert result.exit_code == 0, result.stderr
     good, garbled = (json.loads(line) for line in result.stdout.splitlines())
+    # A page cut by the token limit on every try is a warning, exit 1 (issue #23 item 2); a loop is not.
+    assert result.exit_code == int(garbled["finish_reason"] == "length"), result.stderr
     assert (good["text_source"], good["text"], good["attempts"]) == ("text-layer-fallback", SAMPLE_PAGES[0], 3)
     assert good["finish_reason"] in ("repetition", "length") and good["finish_reason"] in good["note"]
     # No good layer: the last try stands, as without retries (a garbled layer is never the text).
@@ -376,10 +379,20 @@ def test_page_retries_is_bounded_and_the_help_says_so(mixed: Path) -> None:
     assert "More tries (0 to 10)" in help_text
 
 
+def test_dry_run_piped_writes_only_the_rows_on_stdout_the_rest_on_stderr(mixed: Path) -> None:
+    # Issue #23: the summary line and the whole prompt came after the rows on stdout, breaking cut and awk.
+    result = CliRunner().invoke(app, ["ocr", str(mixed), "--dry-run", "--text-layer", "prefer"])
+    assert result.exit_code == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert len(rows) == 1 + 5 and all(row.count("\t") == 7 for row in rows)
+    assert rows[0].split("\t")[:2] == ["source", "page"] and [row.split("\t")[1] for row in rows[1:]] == list("12345")
+    assert "Prompt:" in result.stderr and "reading order" in result.stderr and "5 page(s)" in result.stderr
+
+
 def test_dry_run_under_hint_shows_the_hint_prompt(mixed: Path) -> None:
     result = CliRunner().invoke(app, ["ocr", str(mixed), "--dry-run", "--text-layer", "hint"])
     assert result.exit_code == 0, result.stderr
-    hint = result.stdout.split("Prompt for pages with a good text layer (--text-layer hint):", 1)[1]
+    hint = result.stderr.split("Prompt for pages with a good text layer (--text-layer hint):", 1)[1]
     assert "<the page's text layer>" in hint and "reading order" in hint
 
 

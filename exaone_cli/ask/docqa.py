@@ -287,7 +287,7 @@ def _choose(ask: DocumentQuestion, texts: list[PageText], budget: int, warn: Not
 
 
 def _read_note(ask: DocumentQuestion, texts: list[PageText], chosen: list[PageText]) -> str:
-    stored = sum(p.cached for p in texts)
+    stored = sum(p.cached for p in chosen)  # of the pages read, not of every page transcribed
     source = f" ({stored} from the page store)" if stored else ""
     pages = describe_pages(chosen)
     which = f": {pages}" if len(pages) <= 160 else ""

@@ -32,18 +32,17 @@ class CommandSpec(NamedTuple):
     function: str  # the Typer command function in it
     help: str  # the name of the module's full help text
     summary: str  # the line `exaone --help` shows (the first line of the full help)
-    needs_args: bool = True  # run without arguments, it shows its help
     group: bool = False  # `function` names a Typer app with subcommands (exaone cache info|drop|clear)
 
 
 COMMANDS: dict[str, CommandSpec] = {
     "ocr": CommandSpec("ocr", "ocr_command", "OCR_HELP", "Transcribe documents and images to text, page by page."),
     "ask": CommandSpec("ask", "ask_command", "ASK_HELP", "Ask EXAONE 4.5 a question, about images, documents of any length, or nothing."),  # noqa: E501
-    "chat": CommandSpec("chat", "chat_command", "CHAT_HELP", "A conversation with EXAONE 4.5 about images and documents, the model loaded once.", needs_args=False),  # noqa: E501
-    "doctor": CommandSpec("doctor", "doctor_command", "DOCTOR_HELP", "Check this machine, and plan the model's memory without loading any weights.", needs_args=False),  # noqa: E501
+    "chat": CommandSpec("chat", "chat_command", "CHAT_HELP", "A conversation with EXAONE 4.5 about images and documents, the model loaded once."),  # noqa: E501
+    "doctor": CommandSpec("doctor", "doctor_command", "DOCTOR_HELP", "Check this machine, and plan the model's memory without loading any weights."),  # noqa: E501
     "extract": CommandSpec("extract", "extract_command", "EXTRACT_HELP", "Pull fields out of documents as JSON that matches a schema."),  # noqa: E501
     "cache": CommandSpec("cache", "cache_app", "CACHE_HELP", "See and clear the page store: the page texts exaone keeps so no page is read twice.", group=True),  # noqa: E501
-    "mcp": CommandSpec("mcp", "mcp_command", "MCP_HELP", "Serve exaone's tools (ocr, ask, extract, inspect) to AI agents over the Model Context Protocol.", needs_args=False),  # noqa: E501
+    "mcp": CommandSpec("mcp", "mcp_command", "MCP_HELP", "Serve exaone's tools (ocr, ask, extract, inspect) to AI agents over the Model Context Protocol."),  # noqa: E501
 }  # fmt: skip
 
 # Typer vendors Click; its exception base class is reachable through the public BadParameter.
@@ -129,8 +128,8 @@ def _load(name: str) -> Any:
         return group
     single = typer.Typer(add_completion=False)
     single.command(
-        name=name, help=_unwrap(getattr(module, spec.help)), epilog=EPILOG, no_args_is_help=spec.needs_args,
-        cls=ExaoneCommand,
+        name=name, help=_unwrap(getattr(module, spec.help)), epilog=EPILOG,
+        cls=ExaoneCommand,  # no arguments: one Error:/Hint: pair on stderr (Click's own), not the help on stdout
     )(getattr(module, spec.function))  # fmt: skip
     return typer.main.get_command(single)
 

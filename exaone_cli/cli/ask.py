@@ -22,7 +22,7 @@ from ..engines.text import valid_text
 from ..errors import ExitCode, UsageError
 from ..json_text import write_json
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
-from ..pages import DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
+from ..pages import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
 from ..render.progress import OcrView, loaded_line, say, set_spinner_text, spinner
 from ..render.rich import StreamingAnswer, print_ask
 from ..render.terminal import for_terminal
@@ -43,6 +43,7 @@ from .options import (
     FormatOpt,
     JsonOpt,
     MaxMemoryOpt,
+    MaxPagePixelsOpt,
     MaxPixelsOpt,
     MinPixelsOpt,
     ModelOpt,
@@ -157,6 +158,7 @@ def ask_command(
     dpi: DpiOpt = 200,
     rasterizer: RasterizerOpt = None,
     password: PasswordOpt = None,
+    max_page_pixels: MaxPagePixelsOpt = DEFAULT_MAX_PAGE_PIXELS,
     max_pixels: MaxPixelsOpt = None,
     min_pixels: MinPixelsOpt = None,
     model: ModelOpt = DEFAULT_MODEL,
@@ -209,7 +211,10 @@ def ask_command(
         )  # fmt: skip
         server = chosen_server(ctx, server, model, err)  # a flag typed wins over the environment
         remote = remote_options(server, api_key, served_model, concurrency, retries, timeout, load)
-        raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
+        raster = RasterOptions(
+            rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password,  # type: ignore[arg-type]
+            max_page_pixels=max_page_pixels,
+        )  # fmt: skip
         ranges = parse_page_ranges(pages)
         with spinner(err, "Loading") as status:
             # The live answer view takes over from the spinner at the first token.

@@ -95,8 +95,16 @@ def drop_command(
                 err.print(f"{name}: dropped {removed} page(s).")
 
 
-@cache_app.command("clear", help="Forget every stored page (the text is overwritten on disk).", cls=ExaoneCommand)
-def clear_command(debug: DebugOpt = False) -> None:
+@cache_app.command(
+    "clear",
+    help="Forget every stored page (the text is overwritten on disk). On a terminal it asks first; --yes does not "
+    "ask. Piped or in a script (standard input not a terminal) it clears without asking.",
+    cls=ExaoneCommand,
+)
+def clear_command(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Clear without asking.")] = False,
+    debug: DebugOpt = False,
+) -> None:
     err = Console(stderr=True, highlight=False)
     with error_boundary(err):
         path = _store_path(err)
@@ -116,8 +124,22 @@ def clear_command(debug: DebugOpt = False) -> None:
             err.print(f"Removed {path}: it was not a usable page store ({exc.message}).")
             return
         with store:
+            if not yes and _asking(err):
+                pages = store.info().pages
+                question = f"Forget {pages:,} stored page(s) in {path}? Reading them again costs model time"
+                if not typer.confirm(question, default=False, err=True):
+                    err.print("Nothing was cleared.")
+                    return
             removed = store.clear()
         err.print(f"Cleared {removed} page(s) from {path}.")
+
+
+def _asking(err: Console) -> bool:
+    """Ask before clearing only where a person can answer: standard input and stderr on a terminal."""
+    try:
+        return os.isatty(0) and err.is_terminal
+    except (OSError, ValueError):
+        return False
 
 
 def _store_path(err: Console) -> Path:

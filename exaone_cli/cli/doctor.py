@@ -9,10 +9,13 @@ import typer
 from rich.console import Console
 
 from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions
+from ..engines.installed import explain_import_failure
+from ..errors import EngineError
 from ..machine import inspect_machine
 from ..memory import hardware_of, parse_gpu_memory, plan_memory
+from ..memory.model import require_local_libraries
 from ..pages.hwp import hwp_status
-from ..render.doctor import print_doctor
+from ..render.doctor import print_doctor, print_machine
 from ..render.progress import spinner
 from .errors import error_boundary
 from .options import (
@@ -91,5 +94,20 @@ def doctor_command(
         gpus = parse_gpu_memory(gpu_memory) if gpu_memory else None
         with spinner(err, "Planning (no weights are loaded)"):
             machine = replace(inspect_machine(), hwp=hwp_status())
-            plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
+            failure: EngineError | None = None  # no plan can be made here: the machine report still helps
+            try:
+                require_local_libraries()  # a --server-only install
+            except EngineError as exc:
+                failure = exc
+            else:
+                try:
+                    plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
+                except Exception as exc:  # transformers' "Could not import module ..." from a mismatched torchvision
+                    failure = explain_import_failure(exc, "the memory plan")
+                    if failure is None:
+                        raise
+        if failure is not None:
+            if not json_out:
+                print_machine(machine, out)
+            raise failure
         print_doctor(machine, plan, out, as_json=json_out)

@@ -38,16 +38,22 @@ def set_debug(on: bool) -> None:
         warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 
+def _soft(err: Console) -> bool:
+    """One line each in logs and pipes; on a terminal rich wraps at spaces, so an option name
+    such as --max-new-tokens is never cut in two by the terminal's own wrapping at its edge."""
+    return not err.is_terminal
+
+
 def report(err: Console, message: str, hint: str | None = None) -> None:
-    err.print(Text.assemble(("Error: ", "bold red"), _shown(err, message)), soft_wrap=True)
+    err.print(Text.assemble(("Error: ", "bold red"), _shown(err, message)), soft_wrap=_soft(err))
     if hint:
-        err.print(Text.assemble(("Hint: ", "yellow"), _shown(err, hint)), soft_wrap=True)
+        err.print(Text.assemble(("Hint: ", "yellow"), _shown(err, hint)), soft_wrap=_soft(err))
 
 
 def warn(err: Console, message: str, hint: str | None = None) -> None:
-    err.print(Text.assemble(("Warning: ", "bold yellow"), _shown(err, message)), soft_wrap=True)
+    err.print(Text.assemble(("Warning: ", "bold yellow"), _shown(err, message)), soft_wrap=_soft(err))
     if hint:
-        err.print(Text.assemble(("Hint: ", "yellow"), _shown(err, hint)), soft_wrap=True)
+        err.print(Text.assemble(("Hint: ", "yellow"), _shown(err, hint)), soft_wrap=_soft(err))
 
 
 def quiet_broken_pipe() -> None:

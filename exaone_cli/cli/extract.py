@@ -17,6 +17,8 @@ from ..errors import ExitCode
 from ..extract.runner import ExtractRun, check_local_grammar, extract_run
 from ..extract.schema import resolve_schema, template_titles
 from ..extract.settings import FORMATS, ExtractSettings, format_flag
+from ..ocr.output import exclusive_output
+from ..pages import DEFAULT_MAX_PAGE_PIXELS
 from ..render.extract import error_line, make_result_sink
 from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from .errors import error_boundary, report, warn
@@ -28,8 +30,10 @@ from .options import (
     DeviceMapOpt,
     DpiOpt,
     DtypeOpt,
+    ExtractCacheOpt,
     MaxMemoryOpt,
     MaxNewTokensOpt,
+    MaxPagePixelsOpt,
     MaxPixelsOpt,
     MinPixelsOpt,
     ModelOpt,
@@ -98,6 +102,7 @@ def extract_command(
     dpi: DpiOpt = 200,
     rasterizer: RasterizerOpt = None,
     password: PasswordOpt = None,
+    max_page_pixels: MaxPagePixelsOpt = DEFAULT_MAX_PAGE_PIXELS,
     max_pixels: MaxPixelsOpt = None,
     min_pixels: MinPixelsOpt = None,
     model: ModelOpt = DEFAULT_MODEL,
@@ -143,6 +148,7 @@ def extract_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write here.", rich_help_panel=OUTPUT)
     ] = None,
+    cache: ExtractCacheOpt = True,  # the same command line works for ocr, ask and extract
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No loading line, progress or summary; errors only.")
     ] = False,
@@ -164,14 +170,16 @@ def extract_command(
         )  # fmt: skip
         settings = ExtractSettings.from_flags(
             files=files or [], target=target, pages=pages, dpi=dpi, rasterizer=rasterizer, password=password,
+            max_page_pixels=max_page_pixels,
             load=load, remote=remote_options(server, api_key, served_model, concurrency, retries, timeout, load),
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed),
             thinking=think, per_page=per_page, max_images=max_images, batch_size=batch_size,
             fmt=format_flag(fmt, json=json_out, jsonl=jsonl_out, csv=csv_out), output=output,
             stdout_is_terminal=sys.stdout.isatty(), formula_guard=formula_guard,
         )  # fmt: skip
-        run = _run(settings, err, quiet=quiet)
-        if run.failed:
+        with exclusive_output(settings.output):  # a second run writing the same file is refused
+            run = _run(settings, err, quiet=quiet)
+        if run.failed or run.warned:
             raise typer.Exit(int(ExitCode.INPUT_FAILED))
 
 
@@ -189,9 +197,11 @@ def _run(settings: ExtractSettings, err: Console, *, quiet: bool) -> ExtractRun:
     try:
         with view.running(run.total):
             for result in run:
-                view.count(result.completion_tokens, ok=result.valid)
+                view.count(result.completion_tokens, ok=result.valid, cut=result.cut)
                 if not result.valid and not in_table:
                     report(err, error_line(result))
+                elif result.warning and not in_table:  # the table's heading says it on this terminal
+                    warn(err, f"{result.source}: {result.warning}")
     except KeyboardInterrupt:  # said once, here (not "Interrupted." again from the error boundary)
         if not quiet:
             say(err, finished_line(view, settings, run.total, interrupted=True))

@@ -14,9 +14,11 @@ from ..config import DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..engines import describe_engine, describe_source
 from ..engines.remote import remote_options
 from ..errors import ExitCode
+from ..ocr.output import exclusive_output
 from ..ocr.retries import DEFAULT_PAGE_RETRIES, MAX_PAGE_RETRIES, RETRY_LADDER_HELP
 from ..ocr.settings import FORMATS, OcrSettings
 from ..ocr.text_sources import DEFAULT_TEXT_LAYER_MODE, TEXT_LAYER_HELP
+from ..pages import DEFAULT_MAX_PAGE_PIXELS
 from ..render.dry_run import print_dry_run
 from ..render.progress import LoadingStep, OcrView, finished_line, same_terminal, say
 from ..render.sinks import make_sink
@@ -33,6 +35,7 @@ from .options import (
     DtypeOpt,
     MaxMemoryOpt,
     MaxNewTokensOpt,
+    MaxPagePixelsOpt,
     MaxPixelsOpt,
     MinPixelsOpt,
     ModelOpt,
@@ -85,6 +88,7 @@ def ocr_command(
     dpi: DpiOpt = 200,
     rasterizer: RasterizerOpt = None,
     password: PasswordOpt = None,
+    max_page_pixels: MaxPagePixelsOpt = DEFAULT_MAX_PAGE_PIXELS,
     max_pixels: MaxPixelsOpt = None,
     min_pixels: MinPixelsOpt = None,
     model: ModelOpt = DEFAULT_MODEL,
@@ -167,13 +171,14 @@ def ocr_command(
             flags=SamplingFlags(preset, temperature, top_p, top_k, presence_penalty, max_new_tokens, seed, guard),
             batch_size=batch_size, fmt=one_format(fmt, json=json_out, jsonl=jsonl_out), output=output,
             resume=resume, stdout_is_terminal=sys.stdout.isatty(), text_layer=text_layer, page_retries=page_retries,
-            cache=cache,
+            cache=cache, max_page_pixels=max_page_pixels,
         )  # fmt: skip
         if dry_run_:
             plan = dry_run(settings)
-            print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"))
+            print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"), err=err)
             raise typer.Exit(int(ExitCode.INPUT_FAILED if plan.failed else ExitCode.OK))
-        run = _run(settings, err, quiet=quiet)
+        with exclusive_output(settings.output):  # a second run writing the same file is refused
+            run = _run(settings, err, quiet=quiet)
         if run.failed or run.warned:
             raise typer.Exit(int(ExitCode.INPUT_FAILED))
 

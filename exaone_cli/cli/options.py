@@ -119,6 +119,18 @@ PagesOpt = Annotated[
 DpiOpt = Annotated[
     int, typer.Option("--dpi", min=36, max=1200, help="PDF rendering DPI.", rich_help_panel=INPUT, metavar="DPI")
 ]
+MaxPagePixelsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-page-pixels",
+        min=1,
+        envvar="EXAONE_MAX_PAGE_PIXELS",
+        help="Refuse pages larger than this many pixels (decompression bombs; a PDF page is rendered at a lower "
+        "DPI). Raise it only for files you trust.",
+        rich_help_panel=INPUT,
+        metavar="PIXELS",
+    ),
+]
 RasterizerOpt = Annotated[
     str | None,
     typer.Option(
@@ -264,6 +276,17 @@ CacheOpt = Annotated[
     typer.Option(
         "--cache/--no-cache",
         help="Read and write the page store (see `exaone cache`); EXAONE_NO_CACHE=1 turns it off too.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+
+
+ExtractCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Accepted as ocr and ask take it; extract keeps nothing in the page store (its answers depend on the "
+        "schema), so it changes nothing.",
         rich_help_panel=OUTPUT,
     ),
 ]

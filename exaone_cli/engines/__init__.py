@@ -20,7 +20,7 @@ __all__ = [
 ]  # fmt: skip
 
 from .installed import EXTRACT_HINT as MISSING_GRAMMAR_HINT
-from .installed import missing, require_local_engine
+from .installed import explain_import_failure, missing, require_local_engine
 
 
 def check_constrained_decoding(remote: RemoteOptions | None) -> None:
@@ -52,8 +52,13 @@ def open_engine(
         from . import hub
 
         hub.prepare(load.model, load.revision, warn)  # no route to the Hub: fail in seconds, not minutes
-    from .local import LocalEngine
-
+    try:
+        from .local import LocalEngine
+    except Exception as exc:  # transformers: "Could not import module 'AutoProcessor'"
+        explained = explain_import_failure(exc, "the local engine")
+        if explained is None:
+            raise
+        raise explained from exc
     return LocalEngine.load(load)
 
 

@@ -76,9 +76,15 @@ def go_offline() -> None:
 
 def prepare(model: str, revision: str | None, warn: Callable[[str], None]) -> None:
     """Before loading Hub model `model`: with no route to the Hub, use the cached copy (warning
-    once) or fail now with EngineError naming the cause and the ways out."""
+    once) or fail now with EngineError naming the cause and the ways out; in offline mode, fail
+    now when the model is not cached."""
     quiet_hub_logs()
     if offline():
+        if not cached(model, revision):  # said now, before seconds of importing torch and transformers
+            raise EngineError(
+                f"{model}: not in the local Hugging Face cache and offline mode is on (HF_HUB_OFFLINE)",
+                hint=f"download it first (hf download {model}) or point --model at a local copy",
+            )
         return
     reason = unreachable()
     if reason is None:

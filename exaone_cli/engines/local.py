@@ -27,7 +27,7 @@ from ..config import UNQUANTIZED_MODULES, LoadOptions, Sampling
 from ..errors import EngineError, ExaoneError, OutOfMemory, UsageError, debug_enabled
 from .base import FinishReason, Generation, OnText, Prompt
 from .checkpoint import DOWNLOAD_HINT, EXAONE_MODEL_TYPE, resolve_model
-from .installed import QUANT_HINT
+from .installed import QUANT_HINT, explain_import_failure
 from .presence import PresencePenaltyLogitsProcessor
 from .repetition import DEFAULT_RULE, RepetitionRule, repeating_unit
 from .text import valid_text
@@ -177,6 +177,9 @@ def loading_error(model: str, exc: Exception) -> ExaoneError:
             f"{model}: not in the local Hugging Face cache" + (" and offline mode is on" if offline else ""),
             hint=f"download it first (hf download {model}) or point --model at a local copy",
         )
+    mismatch = explain_import_failure(exc, model)
+    if mismatch is not None and ("could not import module" in text.lower() or "torchvision" in text.lower()):
+        return mismatch
     if "bitsandbytes" in text.lower():
         return EngineError(
             f"bitsandbytes cannot load {model}: {text}", hint="check `exaone doctor`, or drop --quantize"

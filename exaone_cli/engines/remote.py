@@ -66,6 +66,37 @@ class RemoteOptions:
 
 _sleep = time.sleep  # the backoff wait (tests record it instead of sleeping)
 
+# How servers say a prompt is longer than their context: vLLM ("This model's maximum context
+# length is 8192 tokens. However, you requested 15928 tokens ..."; newer: "... at most 8192"),
+# SGLang, llama.cpp ("exceeds the available context size").
+_CONTEXT_REFUSAL = re.compile(r"maximum context length|context length|at most \d[\d,]* tokens|context size", re.I)
+CONTEXT_HINT = (
+    "the server takes fewer tokens than this request needs: lower --context-tokens (ask), --max-new-tokens or "
+    "--max-pixels, or start the server with a longer context (vLLM: --max-model-len)"
+)
+
+
+def served_context(options: RemoteOptions) -> int | None:
+    """The context length the server reports for its model (`max_model_len` in /v1/models, as
+    vLLM and SGLang give it), or None when it does not say or cannot be asked now (the engine
+    says why when it connects). One short request, no retries."""
+    try:
+        import openai
+
+        client = openai.OpenAI(
+            base_url=options.server.rstrip("/"), api_key=options.api_key or "EMPTY",
+            timeout=min(options.timeout, 10.0), max_retries=0,
+        )  # fmt: skip
+        with client:
+            models = client.models.list().data
+    except Exception:  # any failure: the engine's own connection reports it
+        return None
+    chosen = [m for m in models if m.id == options.served_model] if options.served_model else models
+    if len(chosen) != 1:
+        return None
+    value = (chosen[0].model_extra or {}).get("max_model_len")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
 
 def remote_options(
     server: str | None,
@@ -242,6 +273,10 @@ class RemoteEngine:
                 schema = not refused and _refused_schema(exc, body)
                 if schema:
                     refused = ["response_format"]
+                if not refused and _CONTEXT_REFUSAL.search(said):
+                    raise GenerationError(
+                        f"the server refused the request as too long ({_describe(exc)})", hint=CONTEXT_HINT
+                    ) from exc
                 if not refused:
                     raise GenerationError(f"the server refused the request ({_describe(exc)})") from exc
                 with self._lock:

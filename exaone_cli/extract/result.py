@@ -7,6 +7,8 @@ from typing import Any
 
 from ..results import SCHEMA_VERSION
 
+CUT_RESULT = "the answer was cut short by the token limit, so fields may be missing; raise --max-new-tokens"
+
 
 @dataclass(frozen=True)
 class ExtractResult:
@@ -36,6 +38,17 @@ class ExtractResult:
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    @property
+    def cut(self) -> bool:
+        """Valid, but the answer ended at the token limit (a grammar closed the JSON early, or
+        the model ran on after it): the data may be incomplete. A warning, exit code 1."""
+        return self.valid and self.finish_reason == "length"
+
+    @property
+    def warning(self) -> str | None:
+        """What a person must hear about a valid result."""
+        return CUT_RESULT if self.cut else None
 
     def to_dict(self) -> dict[str, Any]:
         return {

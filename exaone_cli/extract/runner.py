@@ -84,6 +84,7 @@ class ExtractRun:
                 engine.close()
             raise
         self.failed = 0
+        self.warned = 0  # valid results cut short by the token limit
 
     def _check_budget(self) -> None:
         """Before any generation: UsageError when --max-new-tokens is below what the schema's
@@ -154,6 +155,7 @@ class ExtractRun:
     def _counted(self, results: list[ExtractResult]) -> Iterator[ExtractResult]:
         for result in results:
             self.failed += not result.valid
+            self.warned += result.warning is not None
             if self.sink is not None:
                 self.sink.write(result)
             yield result

@@ -7,8 +7,10 @@ is loaded, so a typo in a schema file costs nothing.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -137,7 +139,8 @@ def parse_fields(spec: str) -> ExtractionSchema:
             raise UsageError(f"--fields: {part!r} has no field name", hint=_FIELDS_HINT)
         if kind not in FIELD_TYPES:
             raise UsageError(
-                f"--fields: unknown type {kind!r} for {name!r}", hint=f"use one of: {', '.join(FIELD_TYPES)}"
+                f"--fields: unknown type {kind!r} for {name!r}{_did_you_mean(kind, FIELD_TYPES)}",
+                hint=f"use one of: {', '.join(FIELD_TYPES)}",
             )
         if name in properties:
             raise UsageError(f"--fields: {name!r} is given twice", hint=_FIELDS_HINT)
@@ -191,7 +194,10 @@ def load_template(name: str) -> ExtractionSchema:
     """A shipped template by name; UsageError listing the names for an unknown one."""
     path = _templates_dir() / f"{name}.json"
     if not path.is_file():
-        raise UsageError(f"unknown template {name!r}", hint=f"use one of: {', '.join(template_names())}")
+        names = template_names()
+        raise UsageError(
+            f"unknown template {name!r}{_did_you_mean(name, names)}", hint=f"use one of: {', '.join(names)}"
+        )
     schema = json.loads(path.read_text(encoding="utf-8"))
     return ExtractionSchema(check_schema(schema, f"template {name}"), origin=f"template {name}")
 
@@ -212,3 +218,11 @@ def resolve_schema(schema_file: Path | None, fields: str | None, template: str |
         return parse_fields(fields)
     assert template is not None
     return load_template(template)
+
+
+def _did_you_mean(typed: str, names: Iterable[str]) -> str:
+    """ "; did you mean 'receipt'?" for a near miss (difflib, as Click does for commands), or ""."""
+    close = difflib.get_close_matches(typed, list(names), n=1, cutoff=0.6)
+    if not close:  # "int" for "integer": a prefix is a near miss too
+        close = [name for name in names if name.startswith(typed)][:1] if typed else []
+    return f"; did you mean {close[0]!r}?" if close else ""

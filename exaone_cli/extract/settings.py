@@ -9,13 +9,15 @@ from ..config import LoadOptions, Preset, Sampling, SamplingFlags
 from ..engines.remote import RemoteOptions
 from ..errors import UsageError
 from ..ocr.output import OutputFormats, check_destination
-from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
+from ..pages import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from .schema import ExtractionSchema
 
 EXTRACT_FORMATS = OutputFormats(
     names=("auto", "rich", "json", "jsonl", "csv"),
     by_suffix={".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"},
     piped="json",
+    command="extract",
+    writes="JSON, JSON Lines or CSV",
 )
 FORMATS = EXTRACT_FORMATS.names
 
@@ -28,18 +30,6 @@ def format_flag(fmt: str, **flags: bool) -> str:
     if len(asked) > 1:
         raise UsageError(f"{' and '.join(typed)} ask for different output formats", hint="give one of them")
     return asked.pop() if asked else "auto"
-
-
-def _check_suffix(fmt: str, output: Path) -> None:
-    """With -o and no format given, the file's suffix picks it: a suffix extract cannot write
-    (.xlsx, .txt) is a usage error, not JSON under a misleading name."""
-    if fmt == "auto" and output.suffix.lower() not in EXTRACT_FORMATS.by_suffix:
-        suffixes = ", ".join(EXTRACT_FORMATS.by_suffix)
-        raise UsageError(
-            f"-o {output}: extract writes JSON, JSON Lines or CSV, and cannot tell which from"
-            f" {output.suffix or 'a name without a suffix'}",
-            hint=f"name the file {suffixes}, or give --json, --jsonl or --csv",
-        )
 
 
 @dataclass(frozen=True)
@@ -73,6 +63,7 @@ class ExtractSettings:
         dpi: int = 200,
         rasterizer: str | None = None,
         password: str | None = None,
+        max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
         load: LoadOptions | None = None,
         remote: RemoteOptions | None = None,
         thinking: bool = False,
@@ -95,9 +86,11 @@ class ExtractSettings:
             raise UsageError("--max-images and --batch-size must be at least 1")
         if output is not None:
             check_destination(output, files)  # before any work: a folder, a missing folder, an input
-            _check_suffix(fmt, output)
         preset, _, sampling = flags.resolve("", n_images=1, has_document=True)
-        raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
+        raster = RasterOptions(
+            rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password,  # type: ignore[arg-type]
+            max_page_pixels=max_page_pixels,
+        )  # fmt: skip
         return cls(
             files=tuple(files), target=target, preset=preset, sampling=sampling,
             ranges=parse_page_ranges(pages), raster=raster,

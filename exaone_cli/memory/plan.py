@@ -21,7 +21,7 @@ SINGLE_GPU_SHARE = 0.9  # of one GPU, when --max-memory is not given
 CPU_SHARE = 0.9  # of available RAM, when --max-memory is not given
 BNB_SHARE = 0.9  # of every budget, with bitsandbytes
 
-VerdictKind = Literal["gpu", "gpu_tight", "offload", "cpu", "no_fit"]
+VerdictKind = Literal["gpu", "gpu_tight", "offload", "disk", "cpu", "no_fit"]
 
 
 @dataclass(frozen=True)
@@ -288,6 +288,12 @@ def _verdict(devices: tuple[DeviceShare, ...], hardware: Hardware, kv: KvCache) 
         return Verdict("cpu", f"runs on the CPU only ({why}): {format_bytes(in_ram)} of weights in RAM, very slow")
     layers = sum(share.decoder_layers for share in devices)
     offloaded = " and ".join(_offloaded(used[d], layers) for d in ("cpu", "disk") if d in used)
+    if "disk" in used:  # loads, but every token reads those weights from disk: no "fits" about it
+        return Verdict(
+            "disk",
+            f"does not fit in memory: it would load only with {offloaded}, and every token would read those "
+            "weights from disk (far too slow to use)" + (f"; {format_bytes(on_gpu)} on GPU" if on_gpu else ""),
+        )
     return Verdict("offload", f"fits with {offloaded} (slow)" + (f"; {format_bytes(on_gpu)} on GPU" if on_gpu else ""))
 
 

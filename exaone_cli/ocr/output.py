@@ -2,17 +2,20 @@
 
 JSON Lines are written and flushed one page at a time (an interrupted run keeps every finished
 page as a complete line); JSON, Markdown and text files are written whole, to a temporary file
-renamed over the target, so they never appear truncated.
+renamed over the target, so they never appear truncated. While a run writes a file it holds an
+advisory lock on it (`exclusive_output`): a second run naming the same file is refused (exit 2).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import stat
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -45,16 +48,30 @@ class OutputFormats:
 
     names: tuple[str, ...]  # "auto" and "rich" included
     by_suffix: dict[str, str]
-    piped: str  # `auto` when stdout is not a terminal, and for an -o file with another suffix
+    piped: str  # `auto` when stdout is not a terminal, and for an -o name without a suffix
+    command: str = "exaone"  # for messages: "extract writes JSON, JSON Lines or CSV"
+    writes: str = ""
 
     def resolve(self, fmt: str, output: Path | None, stdout_is_terminal: bool) -> str:
         """The format to write: auto is rich on a terminal, `piped` otherwise; with -o, the file's
-        suffix decides. UsageError for an unknown name, or rich into a file."""
+        suffix decides, by one rule for every command: a suffix of its formats picks that format,
+        no suffix (a device such as /dev/stdout, a plain name) is written as on a pipe, and any
+        other suffix (.xlsx, .docx) is a UsageError rather than text under a misleading name.
+        UsageError too for an unknown name, or rich into a file."""
         if fmt not in self.names:
             raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(self.names)}")
         if fmt == "auto":
             if output is not None:
-                return self.by_suffix.get(output.suffix.lower(), self.piped)
+                suffix = output.suffix.lower()
+                if not suffix:
+                    return self.piped
+                if suffix not in self.by_suffix:
+                    flags = ", ".join(f"--format {name}" for name in self.names if name not in ("auto", "rich"))
+                    raise UsageError(
+                        f"-o {output}: {self.command} writes {self.writes}, and cannot tell which from {suffix}",
+                        hint=f"name the file {', '.join(self.by_suffix)}, or give {flags}",
+                    )
+                return self.by_suffix[suffix]
             return "rich" if stdout_is_terminal else self.piped
         if fmt == "rich" and output is not None:
             files = [name for name in self.names if name not in ("auto", "rich")]
@@ -69,6 +86,8 @@ def check_destination(output: Path, inputs: Iterable[str]) -> None:
     shown = str(output)
     if output.is_dir():
         raise UsageError(f"-o {shown}: is a folder", hint=f"name a file in it, e.g. -o {output / 'pages.jsonl'}")
+    if _special(output):
+        return  # a device or a pipe is written in place (/dev/stdout): nothing is created beside it
     folder = output.parent
     if not folder.is_dir():
         raise UsageError(f"-o {shown}: the folder {folder} does not exist", hint=f"create it first: mkdir -p {folder}")
@@ -84,15 +103,19 @@ def check_destination(output: Path, inputs: Iterable[str]) -> None:
     target = Path(os.path.realpath(output))
     if target.exists() and not os.access(target, os.W_OK):
         raise UsageError(f"-o {shown}: the file is read-only", hint="choose another file, or make it writable")
-    if _special(target):
-        return  # a device or a pipe is written in place: nothing is created beside it
     _try_creating_a_file(shown, target)
 
 
 def _special(path: Path) -> bool:
-    """An existing thing that is not a regular file (/dev/null, a FIFO): written in place, never
-    replaced by a rename (that would put a plain file where the device was)."""
-    return path.exists() and not path.is_file()
+    """An existing thing that is not a regular file (/dev/null, a FIFO, /dev/stdout on a pipe):
+    written in place, never replaced by a rename (that would put a plain file where the device
+    was). Asked of the path as given, links followed by the system: the real path of
+    /dev/stdout on a pipe is /proc/N/fd/pipe:[M], a name that exists nowhere."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def _try_creating_a_file(shown: str, target: Path) -> None:
@@ -107,6 +130,71 @@ def _try_creating_a_file(shown: str, target: Path) -> None:
             f"-o {shown}: cannot create a file in {target.parent} ({_reason(exc)})",
             hint="choose a folder on a disk you can write to",
         ) from exc
+
+
+@contextlib.contextmanager
+def exclusive_output(output: Path | None) -> Iterator[None]:
+    """Hold the -o file for the whole run (before --resume reads it, until the last byte is
+    written): two runs writing one file would glue their lines together. The lock is an advisory
+    `flock` on a hidden sidecar file beside the target (`.NAME.lock`, holding the writer's process
+    id), not on the target itself: the atomic writer replaces the target, which would leave a lock
+    on the old file. A second run is refused at once (UsageError, exit 2) naming the process that
+    holds the file, rather than waiting an unknown time behind it. Devices and pipes (/dev/null,
+    /dev/stdout) are not locked. The sidecar is removed when the run ends; one left by a killed
+    run holds no lock and is reused."""
+    if output is None:
+        yield
+        return
+    if _special(output):
+        yield
+        return
+    target = Path(os.path.realpath(output))
+    lock = target.parent / f".{target.name}.lock"
+    fd = _claim(lock, output)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()  # before the lock is released, so a run that opens it next makes a new one
+        os.close(fd)
+
+
+def _claim(lock: Path, shown: Path) -> int:
+    """The lock file's descriptor, locked; UsageError naming the holder when another run has it."""
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UsageError(
+                f"-o {shown}: cannot create the lock file {lock} ({_reason(exc)})",
+                hint="choose a folder you can write to",
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise UsageError(
+                f"-o {shown} is being written by another exaone run ({holder})",
+                hint="wait for that run to finish, or choose another -o file",
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # not a lock file its last holder removed while this run opened it
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return fd
+        os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    try:
+        pid = int(os.pread(fd, 32, 0).decode("ascii", "replace").strip())
+    except ValueError:
+        return "a process that has not said which"
+    return f"process {pid}"
 
 
 class OutputError(ExaoneError):
@@ -132,14 +220,14 @@ def atomic_write(path: Path, text: str) -> None:
     link stays one (its target gets the text); a device or a pipe is written in place. OutputError
     when writing fails; the file that was there before is then left as it was."""
     shown = Path(path)
-    path = Path(os.path.realpath(path))
-    if _special(path):
+    if _special(shown):
         try:
             with path.open("w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as exc:
             raise write_error(shown, exc, "nothing could be written to it") from exc
         return
+    path = Path(os.path.realpath(path))
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -259,7 +347,7 @@ class JsonlWriter:
         self._path = path
         if path is not None:
             try:
-                if append and path.exists():
+                if append and path.is_file():
                     _drop_partial_last_line(path)
                 stream = path.open("a" if append else "w", encoding="utf-8")
             except OSError as exc:

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import replace
 
 from ..config import Sampling
+from ..engines.text import replaced_characters
 from ..pages.text_layer import TextLayer
 from ..results import PageRecord
 
@@ -73,6 +74,7 @@ def last_chance(record: PageRecord, layer: TextLayer | None) -> PageRecord:
         reasoning=None,
         boxed=[],
         error=None,
+        replaced_characters=replaced_characters(layer.text),  # of the text kept, not the discarded try
         text_source="text-layer-fallback",
         note=f"{record.note}; {note}" if record.note else note,
     )

@@ -207,12 +207,15 @@ class OcrRun:
             f"{remote.concurrency} request(s) in flight to {remote.server}" if remote else f"batch {request.batch_size}"
         )
         cannot = f" ({self.unreadable} of {len(self.plans)} inputs cannot be read)" if self.unreadable else ""
+        model = (  # the model's settings only when it runs: without it they would mean nothing
+            f"up to {request.max_pixels // (28 * 28):,} visual tokens per page (--max-pixels {request.max_pixels:,}) · "
+            f"{where} · preset {request.preset.name} · thinking {'on' if request.thinking else 'off'}"
+            if self.to_model > 0
+            else "no model needed"
+        )
         return (
             f"{_count(self.pages, 'page')} from {_count(readable, 'file')}{cannot}{self._layer_summary()} · "
-            f"{request.raster.rasterizer} at {request.raster.dpi} DPI · up to {request.max_pixels // (28 * 28):,} "
-            f"visual tokens per page (--max-pixels {request.max_pixels:,}) · {where}"
-            f"{'' if self.to_model > 0 else ' · no model needed'}"
-            f" · preset {request.preset.name} · thinking {'on' if request.thinking else 'off'}"
+            f"{request.raster.rasterizer} at {request.raster.dpi} DPI · {model}"
             + (f" · {self.cached} from the page store" if self.cached else "")
         )
 

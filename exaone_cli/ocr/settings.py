@@ -8,7 +8,7 @@ from pathlib import Path
 from ..config import LoadOptions, Preset, Sampling, SamplingFlags
 from ..engines.remote import RemoteOptions
 from ..errors import UsageError
-from ..pages import DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
+from ..pages import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_RASTERIZER, PageRanges, RasterOptions, parse_page_ranges
 from ..prompts import template
 from .output import OutputFormats, check_destination, check_resumable
 from .pipeline import OcrRequest
@@ -17,9 +17,12 @@ from .text_sources import DEFAULT_TEXT_LAYER_MODE, text_layer_mode
 
 OCR_FORMATS = OutputFormats(
     names=("auto", "rich", "text", "markdown", "json", "jsonl"),
-    by_suffix={".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".md": "markdown", ".markdown": "markdown"},
+    by_suffix={".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown", ".json": "json",
+               ".jsonl": "jsonl", ".ndjson": "jsonl"},
     piped="text",
-)
+    command="ocr",
+    writes="text, Markdown, JSON or JSON Lines",
+)  # fmt: skip
 FORMATS = OCR_FORMATS.names
 
 
@@ -65,6 +68,7 @@ class OcrSettings:
         text_layer: str = DEFAULT_TEXT_LAYER_MODE,
         page_retries: int = DEFAULT_PAGE_RETRIES,
         cache: bool = True,
+        max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
     ) -> OcrSettings:
         fmt = OCR_FORMATS.resolve(fmt, output, stdout_is_terminal)
         if resume and (output is None or fmt != "jsonl"):
@@ -90,7 +94,10 @@ class OcrSettings:
         else:
             prompt = template("ocr")
         preset, _, sampling = flags.resolve("", n_images=1, has_document=True)
-        raster = RasterOptions(rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password)  # type: ignore[arg-type]
+        raster = RasterOptions(
+            rasterizer=rasterizer or DEFAULT_RASTERIZER, dpi=dpi, password=password,  # type: ignore[arg-type]
+            max_page_pixels=max_page_pixels,
+        )  # fmt: skip
         request = OcrRequest(
             prompt=prompt,
             thinking=thinking,

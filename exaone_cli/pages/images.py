@@ -54,6 +54,9 @@ class ImageDocument(Document):
         try:
             # Pillow's own bomb check only warns below 2x its limit; make that an error too. (The
             # filter is process-wide while it lasts: Python 3.11 has no per-thread warning filters.)
+            cap = self.raster.max_page_pixels
+            if PILImage.MAX_IMAGE_PIXELS is not None and cap > PILImage.MAX_IMAGE_PIXELS:
+                PILImage.MAX_IMAGE_PIXELS = cap  # a cap raised past Pillow's own: ours is the check (_check_pixels)
             with warnings.catch_warnings():
                 warnings.simplefilter("error", PILImage.DecompressionBombWarning)
                 return PILImage.open(self._file)
@@ -118,5 +121,6 @@ def _bomb(name: str, pixels: int | None, cap: int) -> InputError:
     size = f"{pixels:,} pixels" if pixels else "more pixels than Pillow allows"
     return InputError(
         f"{name}: too large: {size}; refusing (possible decompression bomb)",
-        hint=f"the cap is {cap:,} pixels a page; raise it only for files you trust",
+        hint=f"the cap is {cap:,} pixels a page; raise it with --max-page-pixels (or EXAONE_MAX_PAGE_PIXELS) "
+        "only for files you trust",
     )

@@ -8,12 +8,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..engines.installed import matching_torchvision, torch_pair_problem
 from ..json_text import dumps
 from ..machine import Machine
 from ..memory import MemoryPlan, format_bytes
 
 SCHEMA_VERSION = 1
-_VERDICT_STYLE = {"gpu": "bold green", "gpu_tight": "bold yellow", "offload": "yellow", "cpu": "yellow"}
+_VERDICT_STYLE = {
+    "gpu": "bold green", "gpu_tight": "bold yellow", "offload": "yellow", "disk": "bold red", "cpu": "yellow"
+}  # fmt: skip
 
 
 def doctor_json(machine: Machine, plan: MemoryPlan) -> dict[str, Any]:
@@ -26,8 +29,7 @@ def print_doctor(machine: Machine, plan: MemoryPlan, console: Console, *, as_jso
     if as_json:
         console.file.write(dumps(doctor_json(machine, plan)) + "\n")
         return
-    console.print(Text("Machine", style="bold"))
-    _print_rows(console, _machine_rows(machine))
+    print_machine(machine, console)
     console.print()
     source = {"package": "config shipped with exaone", "folder": "local folder", "hub": "Hub config"}
     console.print(Text.assemble(("Memory plan: ", "bold"), plan.model, f" ({source[plan.config_source]})"))
@@ -42,6 +44,12 @@ def print_doctor(machine: Machine, plan: MemoryPlan, console: Console, *, as_jso
         console.print(Text(f"· {note}", style="dim"))
 
 
+def print_machine(machine: Machine, console: Console) -> None:
+    """The machine report alone (also when no plan can be made)."""
+    console.print(Text("Machine", style="bold"))
+    _print_rows(console, _machine_rows(machine))
+
+
 def _print_rows(console: Console, rows: list[tuple[str, str]]) -> None:
     width = max(len(key) for key, _ in rows) + 2
     for key, value in rows:
@@ -52,6 +60,11 @@ def _machine_rows(machine: Machine) -> list[tuple[str, str]]:
     versions = machine.versions
     rows = [("Python", f"{machine.python} ({machine.platform})")]
     rows += [(name, versions.get(name) or "not installed") for name in versions]
+    pair = torch_pair_problem(versions.get("torch"), versions.get("torchvision"))
+    if pair:  # transformers says only "Could not import module 'Exaone4_5_ForConditionalGeneration'"
+        at = next(i for i, (name, _) in enumerate(rows) if name == "torchvision")
+        wanted = matching_torchvision(str(versions["torch"]))
+        rows[at] = ("torchvision", f"{versions['torchvision']}: NOT for torch {versions['torch']} (needs {wanted}.x)")
     rows.append(("CUDA", f"{machine.cuda} (torch's build)" if machine.cuda else "none (CPU-only torch)"))
     gpus = [
         f"{g.index}: {g.name}, {format_bytes(g.free_bytes)} free of {format_bytes(g.total_bytes)}" for g in machine.gpus

@@ -16,7 +16,11 @@ from ..prompts import template
 from .terminal import for_terminal
 
 
-def print_dry_run(plan: DryRunPlan, settings: OcrSettings, console: Console, *, as_json: bool) -> None:
+def print_dry_run(
+    plan: DryRunPlan, settings: OcrSettings, console: Console, *, as_json: bool, err: Console | None = None
+) -> None:
+    """The plan on `console` (stdout). Plain rows (piped, or --format text) are the product, for
+    `cut` and `awk`: the totals and the prompt then go to `err` (stderr), as the JSON carries them."""
     request, load = settings.request, settings.load
     if as_json:
         body = {
@@ -42,6 +46,8 @@ def print_dry_run(plan: DryRunPlan, settings: OcrSettings, console: Console, *, 
         console.file.write("\t".join(_COLUMNS) + "\n")
         for page in plan.pages:
             console.file.write("\t".join([page.source, *(cell.plain for cell in _cells(page))]) + "\n")
+        console.file.flush()
+        console = err or console
     console.print(Text(_totals(plan, settings)), soft_wrap=not console.is_terminal)
     console.print(Text("Prompt:", style="bold"))
     console.print(Text(request.prompt), soft_wrap=not console.is_terminal)

@@ -147,7 +147,10 @@ def print_result(console: Console, result: ExtractResult, paths: list[Column]) -
     markup), their control characters shown, not obeyed."""
     pages = ", ".join(str(page) for page in result.pages)
     where = f" · page {pages}" if len(result.pages) == 1 else f" · pages {pages}" if pages else ""
-    mark = ("  ✓ valid", "green") if result.valid else ("  ✗ not valid", "bold red")
+    if result.cut:
+        mark = ("  ⚠ valid but cut short by the token limit (raise --max-new-tokens)", "bold yellow")
+    else:
+        mark = ("  ✓ valid", "green") if result.valid else ("  ✗ not valid", "bold red")
     console.print(Text.assemble((for_terminal(result.source) + where, "bold"), mark), soft_wrap=True)
     if result.valid:
         table = Table(show_header=True, expand=False)

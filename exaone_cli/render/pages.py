@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from ..errors import joined
-from ..results import PageRecord
+from ..results import CUT_SHORT, PageRecord
 from .terminal import for_terminal
 
 
@@ -19,6 +19,8 @@ def _label(record: PageRecord) -> str:
 def text_block(record: PageRecord) -> str:
     """A page in `--format text`: a separator line naming the page, then its text."""
     body = f"[error: {joined(record.error, record.hint)}]" if record.error else record.text
+    if record.cut:
+        body += f"\n[{CUT_SHORT}]"
     return f"===== {_label(record)} =====\n{body}\n"
 
 
@@ -26,6 +28,8 @@ def markdown_block(record: PageRecord, first: bool) -> str:
     """A page in `--format markdown`: pages separated by a rule, each named in a comment."""
     hint = f"\n>\n> **hint:** {record.hint}" if record.hint else ""
     body = f"> **error:** {record.error}{hint}" if record.error else record.text
+    if record.cut:
+        body += f"\n\n> **{CUT_SHORT}**"
     rule = "" if first else "\n---\n\n"
     return f"{rule}<!-- {_label(record)} -->\n\n{body}\n"
 

@@ -172,6 +172,7 @@ class OcrView:
         self.pages = 0
         self.errors = 0
         self.empty = 0  # pages without error whose answer is empty (warned about)
+        self.cut = 0  # pages or results cut short by the token limit (warned about)
         self.done = 0  # units the progress line counted (an unreadable input is no page)
 
     def stdout(self, stream: IO[str]) -> IO[str]:
@@ -243,9 +244,10 @@ class OcrView:
         the rate. `page`: False for an input that could not be read (an error, not a page of the
         progress line's total)."""
         tokens = 0 if record.cached or record.error else record.completion_tokens
-        self.count(tokens, ok=record.error is None, empty=record.warning is not None, step=page)
+        empty = record.warning is not None and not record.cut
+        self.count(tokens, ok=record.error is None, empty=empty, cut=record.cut, step=page)
 
-    def count(self, tokens: int, *, ok: bool, empty: bool = False, step: bool = True) -> None:
+    def count(self, tokens: int, *, ok: bool, empty: bool = False, cut: bool = False, step: bool = True) -> None:
         """One finished unit (a page, a result): `tokens` generated for it in this run, whether it
         succeeded; `step`: whether it moves the progress line."""
         self.tokens += tokens
@@ -255,6 +257,7 @@ class OcrView:
         self.pages += ok
         self.errors += not ok
         self.empty += empty
+        self.cut += cut
         if self.progress is not None:
             self.progress.update(self._task, advance=int(step), rate=self.rate_text())
 
@@ -272,8 +275,10 @@ def finished_line(
     errors = "no errors" if not view.errors else plural(view.errors, "error")
     head = f"Interrupted after {view.done} of {total} {view.unit}s" if interrupted else "Done"
     rate = "" if view.rate is None else f"{view.rate_text()} · "
+    warned = [f"{view.empty} empty"] * bool(view.empty) + [f"{view.cut} cut by the token limit"] * bool(view.cut)
+    counted = f" ({', '.join(warned)})" if warned else ""
     return (
-        f"{head}: {plural(view.pages, view.unit)}{f' ({view.empty} empty)' if view.empty else ''}, {errors} in "
+        f"{head}: {plural(view.pages, view.unit)}{counted}, {errors} in "
         f"{view.seconds:.1f} s · {rate}{_destination(settings)}"
     )
 
