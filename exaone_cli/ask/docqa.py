@@ -11,7 +11,6 @@ model the cited pages as images, with the question and its text answer, for a se
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -26,7 +25,7 @@ from ..ocr.run import ProgressFactory
 from ..ocr.settings import transcription_request
 from ..pages import Page, PageRanges, RasterOptions, open_document, open_input
 from ..parse import Citation, find_citations, unread_citations
-from ..prompts import document_prompt, look_prompt
+from ..prompts import document_prompt, look_prompt, neutralize
 from ..results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
 from ..store import PageStore
 from ..vision import visual_tokens
@@ -35,19 +34,6 @@ from .page_texts import PageText, PageTextMemo, page_texts
 from .retrieval import choose_pages, estimate_tokens, rank_pages
 
 Note = Callable[[str], None]
-
-# EXAONE's chat markup: role and pad tokens (<|user|>, <|endofturn|>, <|image_pad|>, ...) and the
-# added tokens <think>, </think>, <vision>, </vision>. Page text and model answers are data: put in
-# a prompt as they are, such a string would be read as that token (an <|image_pad|> in a page
-# makes the processor count one image too many; an <|endofturn|> ends the user's turn).
-_MARKUP = re.compile(r"<(?=/?(?:think|vision)>|\|[A-Za-z_]{1,32}\|>)")
-
-
-def neutralize(text: str) -> str:
-    """`text` with a zero-width space after the `<` of every chat-markup string, so the tokenizer
-    reads it as plain characters; nothing else changes."""
-    return _MARKUP.sub("<\u200b", text)
-
 
 PRINTED = "printed"  # the word before a page's printed label in its marker: `[p. 5] (printed: iii)`
 MIN_PAGE_TOKENS = 256  # a budget that cannot hold this much page text is a usage error
