@@ -184,7 +184,7 @@ def test_a_document_rhwp_cannot_render_is_extracted_from_its_text_and_ocr_says_s
     assert proc.returncode != 0 and proc.stdout.count("\n") == 1, proc.stderr  # no pages: the file's error
     record = jsonl(proc.stdout)[0]
     assert "cannot render its pages" in record["error"] and "InvalidImage" in record["error"]
-    assert "exaone extract reads its text instead" in record["hint"]
+    assert "exaone ask and exaone extract read its text instead" in record["hint"]
 
     from exaone_cli.extract.schema import load_template
 
@@ -195,12 +195,39 @@ def test_a_document_rhwp_cannot_render_is_extracted_from_its_text_and_ocr_says_s
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["pages"] == [] and result["data"]["상호"] == "한빛건설 주식회사"  # no page numbers
+    assert "its text is read instead, without page numbers" in result["note"]
     assert f"{contract}: rhwp read this document but cannot render its pages" in proc.stderr
     assert "its text is read instead, without page numbers" in proc.stderr
     [request] = server.requests
     parts = request["messages"][-1]["content"]
     assert [part["type"] for part in parts] == ["text"]  # no page images
     assert "계약 상대방은 한빛건설 주식회사입니다." in parts[0]["text"] and "삼천만 원" in parts[0]["text"]
+
+
+def test_ask_reads_a_document_rhwp_cannot_render_as_its_text_and_cites_the_file(tmp_path: Path) -> None:
+    contract = unrenderable(tmp_path / "계약서.hwpx")
+    hello = CASES / "hello_world.hwp"
+
+    def answer(prompt: str) -> str:
+        whole = "[A p. 1] (no page numbers: the whole document's text, cite it as this page)\n"
+        assert f"{whole}계약 상대방은 한빛건설 주식회사입니다." in prompt and "[B p. 1]\nHello World!" in prompt
+        return "상대방은 한빛건설 주식회사입니다 [A p. 1]; 인사말은 Hello World! [B p. 1]. \\boxed{한빛건설}"
+
+    with DocumentServer(respond=answer) as server:
+        proc = run_exaone("ask", "--server", server.url, "--json", str(contract), str(hello), "계약 상대방은?")
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    assert body["citations"] == [
+        {"source": str(contract), "page": None, "label": None},  # the file, not a page
+        {"source": str(hello), "page": 1, "label": None},
+    ]
+    read = {(page["source"], page["page"], page["text_source"]) for page in body["pages_read"]}
+    assert read == {(str(contract), None, "document-text"), (str(hello), 1, "text-layer")}
+    assert (
+        f"{contract}: rhwp read this document but cannot render its pages (PDF 변환 실패: InvalidImage)" in proc.stderr
+    )
+    assert "its text is read instead, without page numbers" in proc.stderr
+    assert len(server.questions) == 1 and server.transcriptions == 0
 
 
 def test_hwp_is_recognised_by_content_and_other_office_files_are_named(tmp_path: Path) -> None:

@@ -306,7 +306,7 @@ def _read_error(source: Source, exc: Exception) -> InputError:
 
 class NoPages(InputError):
     """rhwp read the document but could not render it: no pages. `text` is the document's own
-    text (its model), which `exaone extract` reads instead; `source` the document itself."""
+    text (its model), which `exaone ask` and `exaone extract` read instead; `source` the document."""
 
     def __init__(self, message: str, hint: str, source: Source, text: str) -> None:
         super().__init__(message, hint=hint)
@@ -321,7 +321,9 @@ def _no_pages(source: Source, exc: Exception, text: str) -> InputError:
     fix = "for pages, open it in Hangul and save it again, or print it to PDF"
     if not _visible(text):
         return InputError(message, hint=fix)
-    return NoPages(message, f"exaone extract reads its text instead, without page numbers; {fix}", source, text)
+    return NoPages(
+        message, f"exaone ask and exaone extract read its text instead, without page numbers; {fix}", source, text
+    )
 
 
 def _keep(pdf: bytes) -> Path:
