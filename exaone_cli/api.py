@@ -93,7 +93,7 @@ def ask(
     ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
     context_tokens = context_tokens or DEFAULT_CONTEXT_TOKENS
     plan = plan_inputs(inputs, ranges, raster, load)
-    if remote is not None and plan.page_count:
+    if remote is not None and (plan.page_count or plan.text_only):
         context_tokens = _fit_to_server(remote, context_tokens, flags.max_new_tokens, on_note)
     opener = engine_opener or partial(_open_engine, load, remote, on_status, on_warning, on_loaded)
     keep = engine is not None or engine_opener is not None
@@ -117,10 +117,13 @@ def ask(
         page_tokens=page_tokens, page_retries=page_retries, history=tuple(history),
     )  # fmt: skip
     document.text_budget()  # a budget too small for any page fails before anything loads
-    on_note(
-        f"{plan.page_count} page(s) do not fit in one prompt as images (--max-images {limit}, --context-tokens "
-        f"{context_tokens:,}): answering from their text"
-    )
+    if plan.text_only:
+        on_note("A document without pages is read as text: answering from the documents' text")
+    else:
+        on_note(
+            f"{plan.page_count} page(s) do not fit in one prompt as images (--max-images {limit}, --context-tokens "
+            f"{context_tokens:,}): answering from their text"
+        )
     if engine is None:
         engine = opener()
     store = open_store(cache, on_warning)

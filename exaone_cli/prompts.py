@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from .config import is_korean
+
+# EXAONE's chat markup: role and pad tokens (<|user|>, <|endofturn|>, <|image_pad|>, ...) and the
+# added tokens <think>, </think>, <vision>, </vision>. Page text and model answers are data: put in
+# a prompt as they are, such a string would be read as that token (an <|image_pad|> in a page
+# makes the processor count one image too many; an <|endofturn|> ends the user's turn).
+_MARKUP = re.compile(r"<(?=/?(?:think|vision)>|\|[A-Za-z_]{1,32}\|>)")
+
+
+def neutralize(text: str) -> str:
+    """`text` with a zero-width space after the `<` of every chat-markup string, so the tokenizer
+    reads it as plain characters; nothing else changes."""
+    return _MARKUP.sub("<\u200b", text)
 
 
 def _prompt_dirs() -> list[Path]:

@@ -43,7 +43,7 @@ class PageRead:
     (/PageLabels: "iii", "3-12"), None when its PDF has none; `page` is always the index."""
 
     source: str
-    page: int
+    page: int | None  # None: a document read as text, with no page numbers (pages/hwp.py's NoPages)
     text_source: str = "image"
     cached: bool = False
     label: str | None = None
@@ -54,7 +54,7 @@ class Cited:
     """A page an answer cites, resolved to its document; `label` as in PageRead."""
 
     source: str
-    page: int
+    page: int | None  # None: a document read as text, with no page numbers
     label: str | None = None
 
 
@@ -93,7 +93,7 @@ class OnPage(Protocol):
     def source(self) -> str: ...
 
     @property
-    def page(self) -> int: ...
+    def page(self) -> int | None: ...
 
 
 def describe_pages(pages: Sequence[OnPage], *, labels: bool = False) -> str:
@@ -103,8 +103,13 @@ def describe_pages(pages: Sequence[OnPage], *, labels: bool = False) -> str:
     by_source: dict[str, dict[int, str | None]] = {}
     for page in pages:
         printed = getattr(page, "label", None) if labels else None
-        by_source.setdefault(page.source, {})[page.page] = printed if printed != str(page.page) else None
-    return "; ".join(f"{source} p. {_spans(numbers)}" for source, numbers in by_source.items())
+        numbers = by_source.setdefault(page.source, {})
+        if page.page is not None:
+            numbers[page.page] = printed if printed != str(page.page) else None
+    return "; ".join(
+        f"{source} p. {_spans(numbers)}" if numbers else f"{source} (its text, no page numbers)"
+        for source, numbers in by_source.items()
+    )
 
 
 def _spans(numbers: dict[int, str | None]) -> str:

@@ -166,6 +166,70 @@ def test_extract_reads_an_hwp_file(tmp_path: Path) -> None:
     assert len(server.requests) == 1 and json.loads(proc.stdout)["data"]["상호"] == "Hello World!"
 
 
+def unrenderable(path: Path) -> Path:
+    """An HWPX document rhwp reads but cannot render: its picture is a PNG it cannot decode."""
+    from hwpx import HwpxDocument
+
+    document = HwpxDocument.new()
+    document.add_paragraph("계약 상대방은 한빛건설 주식회사입니다.")
+    document.add_picture(b"\x89PNG\r\n\x1a\n" + b"\x00broken" * 50, "png", width_mm=40, height_mm=40)
+    document.add_paragraph("계약 금액은 삼천만 원입니다.")
+    document.save_to_path(str(path))
+    return path
+
+
+def test_a_document_rhwp_cannot_render_is_extracted_from_its_text_and_ocr_says_so(tmp_path: Path) -> None:
+    contract = unrenderable(tmp_path / "계약서.hwpx")
+    proc = run_exaone("ocr", str(contract), "--text-layer", "prefer", "--jsonl")
+    assert proc.returncode != 0 and proc.stdout.count("\n") == 1, proc.stderr  # no pages: the file's error
+    record = jsonl(proc.stdout)[0]
+    assert "cannot render its pages" in record["error"] and "InvalidImage" in record["error"]
+    assert "exaone ask and exaone extract read its text instead" in record["hint"]
+
+    from exaone_cli.extract.schema import load_template
+
+    answer = {key: None for key in load_template("receipt").schema["properties"]}
+    answer |= {"상호": "한빛건설 주식회사", "품목": []}
+    with JsonServer(contents=[json.dumps(answer, ensure_ascii=False)]) as server:
+        proc = run_exaone("extract", str(contract), "--template", "receipt", "--server", server.url, "--per-page")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["pages"] == [] and result["data"]["상호"] == "한빛건설 주식회사"  # no page numbers
+    assert "its text is read instead, without page numbers" in result["note"]
+    assert f"{contract}: rhwp read this document but cannot render its pages" in proc.stderr
+    assert "its text is read instead, without page numbers" in proc.stderr
+    [request] = server.requests
+    parts = request["messages"][-1]["content"]
+    assert [part["type"] for part in parts] == ["text"]  # no page images
+    assert "계약 상대방은 한빛건설 주식회사입니다." in parts[0]["text"] and "삼천만 원" in parts[0]["text"]
+
+
+def test_ask_reads_a_document_rhwp_cannot_render_as_its_text_and_cites_the_file(tmp_path: Path) -> None:
+    contract = unrenderable(tmp_path / "계약서.hwpx")
+    hello = CASES / "hello_world.hwp"
+
+    def answer(prompt: str) -> str:
+        whole = "[A p. 1] (no page numbers: the whole document's text, cite it as this page)\n"
+        assert f"{whole}계약 상대방은 한빛건설 주식회사입니다." in prompt and "[B p. 1]\nHello World!" in prompt
+        return "상대방은 한빛건설 주식회사입니다 [A p. 1]; 인사말은 Hello World! [B p. 1]. \\boxed{한빛건설}"
+
+    with DocumentServer(respond=answer) as server:
+        proc = run_exaone("ask", "--server", server.url, "--json", str(contract), str(hello), "계약 상대방은?")
+    assert proc.returncode == 0, proc.stderr
+    body = json.loads(proc.stdout)
+    assert body["citations"] == [
+        {"source": str(contract), "page": None, "label": None},  # the file, not a page
+        {"source": str(hello), "page": 1, "label": None},
+    ]
+    read = {(page["source"], page["page"], page["text_source"]) for page in body["pages_read"]}
+    assert read == {(str(contract), None, "document-text"), (str(hello), 1, "text-layer")}
+    assert (
+        f"{contract}: rhwp read this document but cannot render its pages (PDF 변환 실패: InvalidImage)" in proc.stderr
+    )
+    assert "its text is read instead, without page numbers" in proc.stderr
+    assert len(server.questions) == 1 and server.transcriptions == 0
+
+
 def test_hwp_is_recognised_by_content_and_other_office_files_are_named(tmp_path: Path) -> None:
     renamed = tmp_path / "scan.pdf"  # an HWP file under another name is still an HWP file
     shutil.copy(CASES / "hello_world.hwp", renamed)

@@ -5,13 +5,14 @@ transcription), the pages most relevant to the question are chosen to fill the c
 (retrieval: BM25 over Korean-aware terms, with neighbouring pages), and the model answers from
 that text, citing pages as `[p. N]` (one document) or `[A p. N]` (several, A = the first input).
 N is the page's 1-based index in the file, the number `--pages` uses, never a printed page label.
+An HWP document rhwp reads but cannot render has no pages: its whole text goes in as page 1,
+marked as having no page numbers, and its citations name the file with no page (`page` None).
 Citations of pages that were not in the prompt are dropped, with a warning. `--look` then shows the
 model the cited pages as images, with the question and its text answer, for a second answer.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -24,9 +25,9 @@ from ..ocr.pipeline import DocumentPlan
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..ocr.run import ProgressFactory
 from ..ocr.settings import transcription_request
-from ..pages import Page, PageRanges, RasterOptions, open_document, open_input
+from ..pages import NoPages, Page, PageRanges, RasterOptions, open_document, open_input
 from ..parse import Citation, find_citations, unread_citations
-from ..prompts import document_prompt, look_prompt
+from ..prompts import document_prompt, look_prompt, neutralize
 from ..results import AskResult, Cited, ImageRef, LookAgain, PageRead, describe_pages
 from ..store import PageStore
 from ..vision import visual_tokens
@@ -36,19 +37,7 @@ from .retrieval import choose_pages, estimate_tokens, rank_pages
 
 Note = Callable[[str], None]
 
-# EXAONE's chat markup: role and pad tokens (<|user|>, <|endofturn|>, <|image_pad|>, ...) and the
-# added tokens <think>, </think>, <vision>, </vision>. Page text and model answers are data: put in
-# a prompt as they are, such a string would be read as that token (an <|image_pad|> in a page
-# makes the processor count one image too many; an <|endofturn|> ends the user's turn).
-_MARKUP = re.compile(r"<(?=/?(?:think|vision)>|\|[A-Za-z_]{1,32}\|>)")
-
-
-def neutralize(text: str) -> str:
-    """`text` with a zero-width space after the `<` of every chat-markup string, so the tokenizer
-    reads it as plain characters; nothing else changes."""
-    return _MARKUP.sub("<\u200b", text)
-
-
+UNNUMBERED = "no page numbers: the whole document's text, cite it as this page"
 PRINTED = "printed"  # the word before a page's printed label in its marker: `[p. 5] (printed: iii)`
 MIN_PAGE_TOKENS = 256  # a budget that cannot hold this much page text is a usage error
 
@@ -61,7 +50,7 @@ class AskPlan:
 
     documents: list[DocumentPlan]
     tokens: list[list[int | None]]
-    notes: tuple[str, ...] = ()  # per input, the requested pages it does not have
+    notes: tuple[str, ...] = ()  # per input, the requested pages it does not have, or why it has none
     missing: dict[str, str] = field(default_factory=dict)  # the same, by input (its display name)
     labels: dict[tuple[int, int], str] = field(default_factory=dict)  # (input, page): printed label
 
@@ -72,6 +61,11 @@ class AskPlan:
     @property
     def page_count(self) -> int:
         return sum(len(plan.pages) for plan in self.documents)
+
+    @property
+    def text_only(self) -> bool:
+        """Some input has no pages, only its text (rhwp read it but could not render it)."""
+        return any(plan.text is not None for plan in self.documents)
 
     @property
     def visual_tokens(self) -> int:
@@ -88,7 +82,13 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
     missing: dict[str, str] = {}
     labels: dict[tuple[int, int], str] = {}
     for name in names:
-        source = open_input(name)
+        try:
+            source = open_input(name)
+        except NoPages as exc:  # rhwp read it but cannot render it: its whole text, unnumbered
+            notes.append(f"{exc.message}; its text is read instead, without page numbers")
+            documents.append(DocumentPlan(exc.source.display, exc.source, text=exc.text))
+            tokens.append([])
+            continue
         with open_document(source, raster) as document:
             count = document.page_count
             numbers = tuple(ranges.select(count))
@@ -118,8 +118,8 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
 def fits_as_images(plan: AskPlan, question: str, max_images: int, context_tokens: int) -> bool:
     """True when the pages can go into one prompt as images: at most --max-images of them, and their
     visual tokens and the question within --context-tokens (the answer comes on top)."""
-    if plan.page_count > max_images:
-        return False
+    if plan.page_count > max_images or plan.text_only:
+        return False  # a document read as text (no pages) goes in as text
     return plan.visual_tokens + estimate_tokens(question) <= context_tokens
 
 
@@ -150,6 +150,8 @@ class DocumentQuestion:
         """The page's marker in the prompt: `[p. 5]`, and its printed label after it when it has
         one that is not the index (`[p. 5] (printed: iii)`), so the model can tell them apart."""
         cite = f"[{label(document)} p. {page}]" if self.several else f"[p. {page}]"
+        if self.plan.documents[document].text is not None:
+            return f"{cite} ({UNNUMBERED})"
         printed = self.plan.label(document, page)
         return f"{cite} ({PRINTED}: {printed})" if printed not in (None, str(page)) else cite
 
@@ -231,7 +233,9 @@ def answer_from_text(
         preset_reason=reason, sampling=sampling, model=engine.name, generation=generation, mode="text",
         pages_total=ask.plan.page_count,
         pages_read=[
-            PageRead(p.source, p.page, p.text_source, p.cached, ask.plan.label(p.document, p.page)) for p in chosen
+            PageRead(p.source, _numbered(ask, p.document, p.page), p.text_source, p.cached,
+                     ask.plan.label(p.document, p.page))
+            for p in chosen
         ],
         citations=citations, dropped_citations=dropped, note=empty, history_used=len(ask.history),
     )  # fmt: skip
@@ -350,7 +354,9 @@ def resolve_citations(
             kind = check.unknown
         elif len(holders) == 1:
             cited = Cited(
-                in_prompt[holders[0], citation.page], citation.page, ask.plan.label(holders[0], citation.page)
+                in_prompt[holders[0], citation.page],
+                _numbered(ask, holders[0], citation.page),
+                ask.plan.label(holders[0], citation.page),
             )
             if cited not in check.citations:
                 check.citations.append(cited)
@@ -365,6 +371,11 @@ def resolve_citations(
             kind.append(written)
             check.dropped.append(written)
     return check
+
+
+def _numbered(ask: DocumentQuestion, document: int, page: int) -> int | None:
+    """The page, or None for a document read as text, which has no page numbers."""
+    return None if ask.plan.documents[document].text is not None else page
 
 
 def _documents_of(ask: DocumentQuestion, citation: Citation, in_prompt: dict[tuple[int, int], str]) -> list[int] | None:
@@ -384,19 +395,20 @@ def _documents_of(ask: DocumentQuestion, citation: Citation, in_prompt: dict[tup
 
 def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: Note, note: Note) -> LookAgain | None:
     """The cited pages (at most --max-images) as images, with the question and the text answer."""
-    if not first.citations:
+    numbered = [c for c in first.citations if c.page is not None]  # a document read as text has no images
+    if not numbered:
         warn("--look: the answer cites no page, so there is nothing to look at")
         return None
-    cited = first.citations[: ask.max_images]
-    if len(first.citations) > len(cited):
-        warn(f"--look: the first {len(cited)} of {len(first.citations)} cited pages (--max-images)")
+    cited = numbered[: ask.max_images]
+    if len(numbered) > len(cited):
+        warn(f"--look: the first {len(cited)} of {len(numbered)} cited pages (--max-images)")
     images = _render(ask, cited, warn)
     if not images:
         return None
     cited = [c for c in cited if any(i.source == c.source and i.number == c.page for i in images)]
     note(f"Looking at the cited pages as images: {describe_pages(cited, labels=True)}")
     index_of = {plan.display: i for i, plan in enumerate(ask.plan.documents)}
-    markers = ", ".join(ask.marker(index_of[c.source], c.page) for c in cited)
+    markers = ", ".join(ask.marker(index_of[c.source], _index(c)) for c in cited)
     text = look_prompt(
         ask.question, neutralize(first.parsed.answer), pages=markers, cite="[A p. N]" if ask.several else "[p. N]",
         boxed_hint=ask.boxed_hint,
@@ -407,12 +419,18 @@ def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: No
     if generation.error:  # the text answer stands
         warn(f"--look: no second answer: {generation.error}")
     parsed = parse_generation(generation, ask.thinking)
-    shown = [PageText(index_of[c.source], c.source, c.page, "") for c in cited]
+    shown = [PageText(index_of[c.source], c.source, _index(c), "") for c in cited]
     check = resolve_citations(ask, find_citations(parsed.answer), shown, unread_citations(parsed.answer))
     for line in check.warnings("among the images"):
         warn(f"--look: {line.replace('the answer', 'the second answer', 1)}")
     citations = check.citations
     return LookAgain([ImageRef.of(page) for page in images], parsed, generation, citations)
+
+
+def _index(cited: Cited) -> int:
+    """A cited page's index; --look only takes pages (a document read as text has none)."""
+    assert cited.page is not None
+    return cited.page
 
 
 def _render(ask: DocumentQuestion, cited: Sequence[Cited], warn: Note) -> list[Page]:
@@ -425,7 +443,7 @@ def _render(ask: DocumentQuestion, cited: Sequence[Cited], warn: Note) -> list[P
         assert source is not None
         try:
             with open_document(source, ask.raster) as document:
-                page = document.render(cited_page.page)
+                page = document.render(_index(cited_page))
             visual_tokens(page.width, page.height, ask.load.min_pixels, ask.load.max_pixels)
             pages.append(page)
         except InputError as exc:

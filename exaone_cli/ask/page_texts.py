@@ -31,7 +31,8 @@ Warn = Callable[[str], None]
 @dataclass(frozen=True)
 class PageText:
     """One page's text for a prompt. `document` is the index of its input; `text_source` says
-    where the text came from (`model`, `text-layer`); `cached`: from the page store."""
+    where the text came from (`model`, `text-layer`, `document-text`: the whole text of a document
+    rhwp could not render, which has no pages, as page 1 in the prompt); `cached`: from the page store."""
 
     document: int
     source: str
@@ -111,6 +112,8 @@ def page_texts(
     transcribed = _transcribe(rest, engine, request, load, remote, store, progress)
     texts: list[PageText] = []
     for index, plan in enumerate(documents):
+        if plan.text is not None:  # no pages (rhwp could not render it): its whole text as one part, "page" 1
+            texts.append(PageText(index, plan.display, 1, plan.text, "document-text"))
         for number in plan.pages:
             if (index, number) in known:
                 texts.append(known[index, number])

@@ -67,7 +67,7 @@ class ExtractRun:
         self.sink = sink
         self.sampling: Sampling = settings.sampling
         self.warn = warn
-        self.plans = plan_documents(settings.files, settings.ranges, settings.raster)
+        self.plans = plan_documents(settings.files, settings.ranges, settings.raster, text_stand_in=True)
         needs_engine = engine is None and any(plan.source for plan in self.plans)
         self._own_engine = needs_engine and engine_opener is None
         for warning in format_warnings(settings.target.schema, settings.target.origin):
@@ -121,7 +121,7 @@ class ExtractRun:
         """Results the run will hand over: one per input (or per selected page with --per-page),
         one per input that cannot be read."""
         per_page = self.settings.per_page
-        return sum(len(plan.pages) if per_page and not plan.error else 1 for plan in self.plans)
+        return sum(len(plan.pages) if per_page and plan.pages else 1 for plan in self.plans)
 
     def summary(self) -> str:
         """One line for stderr before the work starts: what will be done, with which schema."""
@@ -168,6 +168,8 @@ class ExtractRun:
                 self.warn(f"{plan.display}: {plan.note}")
             if plan.error:
                 yield self._result(plan, (), errors=[joined(plan.error, plan.hint) or ""], finish_reason="error")
+            elif plan.text is not None:  # no pages: its text, unnumbered (the result's `pages` is empty)
+                yield _Job(plan, ())
             elif self.settings.per_page:
                 yield from (_Job(plan, (number,)) for number in plan.pages)
             else:
@@ -198,10 +200,11 @@ class ExtractRun:
         rendered = {i: self._render(item) for i, item in enumerate(batch) if isinstance(item, _Job)}
         jobs = {i: pages for i, pages in rendered.items() if isinstance(pages, list)}
         schema = self.settings.target.schema
-        first = self._generate({i: extract_prompt(schema) for i in jobs}, jobs)
+        texts = {i: batch[i].plan.text for i in jobs}  # type: ignore[union-attr]
+        first = self._generate({i: extract_prompt(schema, texts[i]) for i in jobs}, jobs)
         checked = {i: self._check(gen) for i, gen in first.items() if isinstance(gen, Generation)}
         retry = {
-            i: repair_prompt(schema, checked[i].answer or _answer_text(first[i]), checked[i].errors)
+            i: repair_prompt(schema, checked[i].answer or _answer_text(first[i]), checked[i].errors, texts[i])
             for i in checked
             if not checked[i].valid
         }
@@ -218,8 +221,11 @@ class ExtractRun:
         return results
 
     def _render(self, job: _Job) -> list[Page] | str:
-        """The job's pages as images, or the one-line error that stopped them."""
+        """The job's pages as images (none for a document read as text), or the one-line error
+        that stopped them."""
         assert job.plan.source is not None
+        if not job.numbers:
+            return []
         number = job.numbers[0]
         load = self.settings.load
         try:

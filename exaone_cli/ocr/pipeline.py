@@ -24,7 +24,7 @@ from ..engines.base import Engine, Generation, Prompt
 from ..engines.finish import answer_note
 from ..errors import EngineError, ExaoneError, GenerationError, InputError, error_text
 from ..inputs import Source
-from ..pages import PageRanges, RasterOptions, open_document, open_input
+from ..pages import NoPages, PageRanges, RasterOptions, open_document, open_input
 from ..pages.text_layer import TextLayer, read_text_layers
 from ..parse import parse_answer
 from ..results import PageRecord
@@ -38,10 +38,17 @@ __all__ = ["DocumentPlan", "OcrRequest", "SkipPage", "error_text", "plan_documen
 
 
 def plan_documents(
-    names: Sequence[str], ranges: PageRanges, raster: RasterOptions, *, read_layers: bool = False
+    names: Sequence[str],
+    ranges: PageRanges,
+    raster: RasterOptions,
+    *,
+    read_layers: bool = False,
+    text_stand_in: bool = False,
 ) -> list[DocumentPlan]:
     """Open every input once to count its pages (and, with `read_layers`, read and judge the text
-    layer of a PDF's selected pages: milliseconds a page); a file that fails is a plan with an error."""
+    layer of a PDF's selected pages: milliseconds a page); a file that fails is a plan with an error.
+    With `text_stand_in`, an HWP document rhwp reads but cannot render is a plan with its text and
+    no pages, its note saying why."""
     plans = []
     for name in names:
         try:
@@ -58,6 +65,11 @@ def plan_documents(
             note = ranges.missing_note(count)
             plans.append(DocumentPlan(source.display, source, selected, count, layers=layers, note=note))
         except InputError as exc:
+            if text_stand_in and isinstance(exc, NoPages):
+                why = exc.message.removeprefix(f"{exc.source.display}: ")
+                note = f"{why}; its text is read instead, without page numbers"
+                plans.append(DocumentPlan(exc.source.display, exc.source, note=note, text=exc.text))
+                continue
             plans.append(DocumentPlan("<stdin>" if name == "-" else name, error=exc.message, hint=exc.hint))
         except EngineError:  # a missing part (rhwp for an HWP file) ends the run: exit 3, the install line
             raise

@@ -16,7 +16,8 @@ from ..pages.text_layer import TextLayer
 @dataclass(frozen=True)
 class DocumentPlan:
     """One input: its selected pages, or why it cannot be read at all; for a PDF whose text layer
-    was read, each selected page's layer (`layers`, by page number; None when not read)."""
+        was read, each selected page's layer (`layers`, by page number; None when not read). A document
+    that has `text` and no pages is read as that text, unnumbered (pages/hwp.py's NoPages)."""
 
     display: str
     source: Source | None = None
@@ -26,6 +27,7 @@ class DocumentPlan:
     hint: str | None = None  # what to do about `error`, when there is something
     layers: Mapping[int, TextLayer] | None = None
     note: str | None = None  # requested pages it does not have; goes into each of its records
+    text: str | None = None  # no pages (rhwp could not render it): its own text stands in (extract)
 
     @property
     def sha256(self) -> str | None:

@@ -29,7 +29,7 @@ from .document import (
     RasterOptions,
     fit_dpi,
 )
-from .hwp import as_pdf
+from .hwp import NoPages, as_pdf
 from .images import ImageDocument
 from .pdfium import PdfiumDocument
 from .pixels import to_rgb
@@ -38,7 +38,7 @@ from .ranges import PageRanges, parse_page_ranges
 
 __all__ = [
     "DEFAULT_DPI", "DEFAULT_MAX_PAGE_PIXELS", "DEFAULT_RASTERIZER", "MAX_DPI", "MIN_DPI", "RASTERIZERS", "Document",
-    "ImageDocument", "Page", "PageRanges", "PageSize", "PdfiumDocument", "PopplerDocument", "RasterOptions",
+    "ImageDocument", "NoPages", "Page", "PageRanges", "PageSize", "PdfiumDocument", "PopplerDocument", "RasterOptions",
     "Rasterizer", "as_pdf", "fit_dpi", "load_pages", "open_document", "open_input", "parse_page_ranges", "to_rgb",
 ]  # fmt: skip
 

@@ -100,11 +100,15 @@ def render(source: Source) -> Rendering:
     try:
         with quiet_native_output():
             document = rhwp.parse(str(source.path))
-            pdf = document.render_pdf()
             text, tables = document_model(document)
-            pages = int(document.page_count)
     except (ValueError, OSError, RuntimeError) as exc:
         raise _read_error(source, exc) from None
+    try:
+        with quiet_native_output():
+            pdf = document.render_pdf()
+            pages = int(document.page_count)
+    except (ValueError, OSError, RuntimeError) as exc:  # read, but not laid out (an image it cannot decode)
+        raise _no_pages(source, exc, text) from None
     if not pdf.startswith(b"%PDF-") or pages < 1:
         raise InputError(f"{source.display}: rhwp rendered no pages", hint="open it in Hangul and save it again")
     return Rendering(unscale_page_forms(pdf), text, pages, tables)
@@ -297,6 +301,28 @@ def _read_error(source: Source, exc: Exception) -> InputError:
     return InputError(
         f"{source.display}: rhwp cannot read this {kind} document ({detail})",
         hint="open it in Hangul and save it again, or print it to PDF",
+    )
+
+
+class NoPages(InputError):
+    """rhwp read the document but could not render it: no pages. `text` is the document's own
+    text (its model), which `exaone ask` and `exaone extract` read instead; `source` the document."""
+
+    def __init__(self, message: str, hint: str, source: Source, text: str) -> None:
+        super().__init__(message, hint=hint)
+        self.source = source
+        self.text = text
+
+
+def _no_pages(source: Source, exc: Exception, text: str) -> InputError:
+    """A rendering failure: NoPages when the document has text to stand in, else the file's error."""
+    detail = str(exc).removeprefix("PDF conversion failed: ")
+    message = f"{source.display}: rhwp read this document but cannot render its pages ({detail})"
+    fix = "for pages, open it in Hangul and save it again, or print it to PDF"
+    if not _visible(text):
+        return InputError(message, hint=fix)
+    return NoPages(
+        message, f"exaone ask and exaone extract read its text instead, without page numbers; {fix}", source, text
     )
 
 

@@ -170,7 +170,8 @@ def error_line(result: ExtractResult) -> str:
         return result.errors[0]
     pages = ",".join(str(page) for page in result.pages)
     more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
-    return f"{result.source} (page {pages}): no valid JSON after {result.attempts} attempt(s): {result.errors[0]}{more}"
+    where = f" (page {pages})" if pages else ""  # no pages: a document read as text
+    return f"{result.source}{where}: no valid JSON after {result.attempts} attempt(s): {result.errors[0]}{more}"
 
 
 def make_result_sink(settings: ExtractSettings, stdout: IO[str]) -> ResultSink:
