@@ -165,7 +165,9 @@ def test_a_long_result_comes_in_parts_that_add_up_to_all_of_it(tmp_path: Path) -
     root.mkdir()
     line = "가나다라마바사아자차카타파하 " * 5
     texts = [f"{n}쪽 " + "\n".join([line] * 40) for n in range(1, 13)]
-    make_text_pdf(root / "긴 문서.pdf", texts, page_size=(600, 800))
+    make_text_pdf(
+        root / "긴 문서.pdf", texts, page_size=(600, 1100)
+    )  # every wrapped line on the page: text past its edge is hidden
     parts: list[dict[str, Any]] = []
 
     async def test() -> None:
