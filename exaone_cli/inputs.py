@@ -129,6 +129,16 @@ def _kind(path: Path, head: bytes, display: str) -> Kind:
     return sniff(head)
 
 
+def readable_kind(path: Path, head: bytes) -> Kind | None:
+    """What exaone would read `path` as (its first bytes `head`), or None for a file it refuses
+    (DOC, DOCX, ... ) or cannot tell: how a folder's documents are picked, HWP and HWPX included."""
+    try:
+        kind = _kind(path, head, str(path))
+    except InputError:
+        return None
+    return None if kind == "unknown" else kind
+
+
 def _cfb_kind(path: Path, display: str) -> Kind:
     import olefile
 

@@ -79,7 +79,7 @@ def test_a_follow_up_reaches_the_page_of_the_question_before_it(contract: tuple[
     assert (first["turn"], second["turn"]) == (1, 2)
     assert first["final"] == "3,700만원" and second["final"] == "2,900만원"
     for body in (first, second):  # per answer: its own citations, of pages it read
-        assert body["citations"] == [{"source": str(pdf), "page": ANSWER_PAGE}]
+        assert body["citations"] == [{"source": str(pdf), "page": ANSWER_PAGE, "label": None}]
         assert ANSWER_PAGE in [page["page"] for page in body["pages_read"]]
         assert body["mode"] == "text" and body["schema_version"] == 1 and "reasoning" in body
     # The follow-up went to the server after the first exchange, the answer without its reasoning.

@@ -162,7 +162,7 @@ def test_every_command(contract: Path, receipt_png: Path, tmp_path: Path) -> Non
     saved = json.loads((tmp_path / "대화.json").read_text(encoding="utf-8"))
     assert [turn["turn"] for turn in saved["turns"]] == [1, 2] and saved["inputs"] == [str(pdf)]
     assert saved["turns"][0]["look"]["images"] and saved["turns"][1]["citations"] == [
-        {"source": str(pdf), "page": ANSWER_PAGE}
+        {"source": str(pdf), "page": ANSWER_PAGE, "label": None}
     ]
     assert not re.search(r"\x1b\[", json.dumps(saved))
 

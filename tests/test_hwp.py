@@ -152,7 +152,7 @@ def test_ask_cites_the_rendered_page_of_an_hwpx_notice(notice: Path) -> None:
         proc = run_exaone("ask", "--server", server.url, "--json", "--max-images", "1", str(notice), "신청 기간은?")
     assert proc.returncode == 0, proc.stderr
     body = json.loads(proc.stdout)
-    assert body["citations"] == [{"source": str(notice), "page": 2}]
+    assert body["citations"] == [{"source": str(notice), "page": 2, "label": None}]  # no printed labels
     assert server.transcriptions == 0  # the pages' exact text came from the rendering's text layer
 
 
@@ -251,8 +251,8 @@ def test_hwp_is_recognised_by_content_and_other_office_files_are_named(tmp_path:
     assert hwp3_record["error"].startswith(f"{hwp3}: an HWP 3.x document (Hangul 97 and older)")
     assert good["text"] == "Hello World!"
     assert (
-        docx_record["error"]
-        == f"{docx}: a Word document (DOCX), which exaone does not read; save or print it as a PDF and pass that"
+        docx_record["error"] == f"{docx}: a Word document (DOCX), which exaone does not read"
+        and docx_record["hint"] == "save or print it as a PDF and pass that"
     )
     assert doc_record["error"].startswith(f"{doc}: a Word 97-2003 document (DOC), which exaone does not read")
 
@@ -308,7 +308,7 @@ def test_with_only_nanum_fonts_blank_pages_are_refused_naming_the_font_package(t
     assert proc.returncode == 1
     (record,) = jsonl(proc.stdout)
     assert record["page"] is None and "rendered without its text" in record["error"]
-    assert "fonts-noto-cjk" in record["error"] and "fonts-noto-cjk" in proc.stderr
+    assert "fonts-noto-cjk" in record["hint"] and "fonts-noto-cjk" in proc.stderr
     doctor = run_exaone("doctor", "--json", env=env)
     assert json.loads(doctor.stdout)["machine"]["hwp"]["korean_text"] is False
     assert json.loads(run_exaone("doctor", "--json").stdout)["machine"]["hwp"]["korean_text"] is True

@@ -165,7 +165,9 @@ def test_a_long_result_comes_in_parts_that_add_up_to_all_of_it(tmp_path: Path) -
     root.mkdir()
     line = "가나다라마바사아자차카타파하 " * 5
     texts = [f"{n}쪽 " + "\n".join([line] * 40) for n in range(1, 13)]
-    make_text_pdf(root / "긴 문서.pdf", texts, page_size=(600, 800))
+    make_text_pdf(
+        root / "긴 문서.pdf", texts, page_size=(600, 1100)
+    )  # every wrapped line on the page: text past its edge is hidden
     parts: list[dict[str, Any]] = []
 
     async def test() -> None:
@@ -312,3 +314,28 @@ def test_a_page_longer_than_a_part_is_split_into_numbered_parts_not_cut() -> Non
     assert [piece["part"] for piece in pieces] == list(range(1, len(pieces) + 1))
     assert {piece["parts"] for piece in pieces} == {len(pieces)}
     assert all(estimate_tokens(json.dumps(part, ensure_ascii=False)) <= TOKEN_BUDGET for part in parts)
+
+
+def test_a_folder_stands_for_its_hwp_and_hwpx_documents_too(tmp_path: Path) -> None:
+    """A folder of 공고문 is mostly HWP: the fresh-eyes trial found a folder of .hwp files refused
+    ("no PDF or image") and a mixed folder's HWP files skipped without a word. Other office files
+    stay out (exaone does not read them)."""
+    import shutil
+    import zipfile
+
+    from exaone_cli.mcp.roots import Roots, folder_documents
+
+    cases = Path(__file__).resolve().parents[1] / "../shared/cases/hwp"
+    if not cases.is_dir():
+        cases = Path("/work/shared/cases/hwp")
+    root = tmp_path / "공고"
+    root.mkdir()
+    shutil.copy(cases / "hello_world.hwp", root / "공고문.hwp")
+    with zipfile.ZipFile(root / "공고문2.hwpx", "w") as archive:  # an HWPX is told by its mimetype entry
+        archive.writestr("mimetype", "application/hwp+zip")
+    with zipfile.ZipFile(root / "보고서.docx", "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    make_text_pdf(root / "안내.pdf", ["안내"])
+    (root / "메모.txt").write_text("메모")
+    found = [path.name for path in folder_documents(root, Roots.of([root]))]
+    assert found == sorted(["공고문.hwp", "공고문2.hwpx", "안내.pdf"])

@@ -34,7 +34,7 @@ Ask a question, or:
   /pages           the pages the last answer read, and the ones it cites
   /look            show the model the cited pages as images, for a second answer
   /think on|off    reasoning mode (now: {think})
-  /add FILE        another image or PDF for the questions that follow
+  /add FILE        another image, PDF or HWP/HWPX for what follows
   /clear           forget the conversation: the next question starts afresh
   /save FILE       the transcript, with citations: FILE.md (Markdown) or FILE.json
   /exit            end (Ctrl-D, or Ctrl-C on an empty line, too)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, UsageError
-from ..inputs import sniff
+from ..inputs import readable_kind
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HEAD = 1024
@@ -82,7 +82,7 @@ class Roots:
                 found = folder_documents(path, self)
                 if not found:
                     raise InputError(
-                        f"{line.strip()}: no PDF or image directly in this folder",
+                        f"{line.strip()}: no PDF, image or HWP/HWPX document directly in this folder",
                         hint="name the files, or a folder that holds them (subfolders are not searched)",
                     )
                 files.extend(str(file) for file in found)
@@ -92,7 +92,7 @@ class Roots:
 
 
 def folder_documents(folder: Path, roots: Roots) -> list[Path]:
-    """The PDFs and images directly in `folder`, by name, hidden files left out; a link that
+    """The PDFs, images and HWP/HWPX documents directly in `folder`, by name, hidden files left out; a link that
     points outside the roots is left out too."""
     found: list[Path] = []
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -106,6 +106,6 @@ def folder_documents(folder: Path, roots: Roots) -> list[Path]:
                 head = handle.read(_HEAD)
         except OSError:
             continue
-        if sniff(head) != "unknown":
+        if readable_kind(real, head) is not None:
             found.append(real)
     return found

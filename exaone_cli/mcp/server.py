@@ -28,7 +28,7 @@ from .engine import to_stderr
 from .tools import DocumentTools, Report
 
 INSTRUCTIONS = """\
-EXAONE 4.5 reads documents (PDFs and images, Korean first) on this machine: `inspect` to see what
+EXAONE 4.5 reads documents (PDFs, images, HWP/HWPX, Korean first) on this machine: `inspect` to see what
 a document holds and what reading it costs (no model), `ocr` for the text of its pages, `ask` for
 an answer with the pages it cites, `extract` for fields as JSON that matches a schema. Paths are
 files or folders under {roots}; relative paths start there. Large results come in parts: call the
@@ -39,8 +39,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")  # where the SDK turns its DNS-rebi
 Path_ = Annotated[
     str,
     Field(
-        description="A file (PDF or image) or a folder (its PDFs and images, not subfolders), under the server's "
-        "roots; relative paths start at the first root, ~ is the home folder. Several: one per line."
+        description="A file (PDF, image, HWP or HWPX) or a folder (its PDFs, images and HWP/HWPX documents, "
+        "not subfolders), under the server's roots; relative paths start at the first root, ~ is the home "
+        "folder. Several: one per line."
     ),
 ]
 Pages = Annotated[
@@ -60,8 +61,9 @@ Cursor = Annotated[
     Field(description="The `paging.next_cursor` of an earlier result, for its next part (other arguments ignored)."),
 ]
 
-OCR = """Transcribe the pages of PDFs and images to text (Markdown, tables as HTML), page by page, with \
-EXAONE 4.5 running locally. Result: {"documents": [{"file", "pages": [{"page", "text", "text_source", ...}]}]}; \
+OCR = """Transcribe the pages of PDFs, images and HWP/HWPX documents to text (Markdown, tables as HTML), \
+page by page, with EXAONE 4.5 running locally. \
+Result: {"documents": [{"file", "pages": [{"page", "text", "text_source", ...}]}]}; \
 a page that failed has "error" instead of "text". Pages already read come from the page store at once. \
 Sends a progress notification per page. A long result comes in parts: see "paging"."""
 ASK = """Answer a question about documents (PDFs, images), or about nothing (path empty). Short documents go \

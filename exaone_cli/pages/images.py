@@ -61,7 +61,7 @@ class ImageDocument(Document):
                 warnings.simplefilter("error", PILImage.DecompressionBombWarning)
                 return PILImage.open(self._file)
         except PILImage.UnidentifiedImageError:
-            hint = "pass a PDF, PNG, JPEG, TIFF, GIF, BMP or WEBP file"
+            hint = "pass a PDF, HWP, HWPX, PNG, JPEG, TIFF, GIF, BMP or WEBP file"
             raise InputError(f"{name}: not an image or PDF exaone can read", hint=hint) from None
         except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
             pixels = re.search(r"\((\d+) pixels\)", str(exc))
