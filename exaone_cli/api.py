@@ -89,6 +89,7 @@ def ask(
     beside the pages and the question go into the prompt: the result's `history_used`) and a
     `memo` that keeps each document's page texts for the next question.
     """
+    _check_text(question)
     load, flags = load or LoadOptions(), flags or SamplingFlags()
     ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
     context_tokens = context_tokens or DEFAULT_CONTEXT_TOKENS
@@ -138,6 +139,17 @@ def ask(
             store.close()
         if not keep:
             engine.close()
+
+
+def _check_text(question: str) -> None:
+    """A question whose bytes were not UTF-8 (a cp949 terminal or file on Korean Windows) reaches
+    Python as lone surrogates, which no server or tokenizer takes: said before any work, not
+    retried as a server fault."""
+    if any("\ud800" <= char <= "\udfff" for char in question):
+        raise UsageError(
+            "the question is not UTF-8 text (cp949/EUC-KR, as Korean Windows writes it?)",
+            hint="type it in a UTF-8 terminal, or convert it first: iconv -f cp949 -t utf-8",
+        )
 
 
 def _fit_to_server(remote: RemoteOptions, context_tokens: int, answer_tokens: int, on_note: OnStatus) -> int:

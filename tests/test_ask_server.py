@@ -360,3 +360,16 @@ def test_a_server_refusing_a_long_prompt_gets_a_hint_naming_context_tokens(image
     assert code == 1
     assert "maximum context length is 8192" in json.loads(stdout)["error"]
     assert "--context-tokens" in stderr and "--max-model-len" in stderr
+
+
+def test_a_question_that_is_not_utf8_is_said_at_once_not_retried_as_a_server_fault() -> None:
+    """On Korean Windows a question typed or piped as cp949 reached the server as lone surrogates:
+    four retries, then "check the server, or raise --retries"."""
+    import os
+
+    question = os.fsdecode("합계는?".encode("cp949"))  # the bytes a cp949 terminal passes
+    with FakeServer() as server:
+        proc = run_exaone("ask", question, "--server", server.url)
+        assert proc.returncode == 2, proc.stderr
+        assert "not UTF-8" in proc.stderr and "iconv -f cp949" in proc.stderr and "Traceback" not in proc.stderr
+        assert not server.requests  # nothing was sent, nothing retried

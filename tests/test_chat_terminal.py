@@ -160,6 +160,8 @@ def test_every_command(contract: Path, receipt_png: Path, tmp_path: Path) -> Non
     assert f"## 1. {FIRST}" in markdown and f"## 2. {FOLLOW_UP}" in markdown
     assert markdown.count(f"Sources: {pdf} p. 23") >= 2 and "After looking at" in markdown
     saved = json.loads((tmp_path / "대화.json").read_text(encoding="utf-8"))
+    for name in ("대화.json", "대화.md"):  # private, as the history is: it holds the documents' contents
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
     assert [turn["turn"] for turn in saved["turns"]] == [1, 2] and saved["inputs"] == [str(pdf)]
     assert saved["turns"][0]["look"]["images"] and saved["turns"][1]["citations"] == [
         {"source": str(pdf), "page": ANSWER_PAGE, "label": None}

@@ -38,7 +38,9 @@ def save(session: ChatSession, path: str) -> Path:
     else:
         raise UsageError(f"/save {path}: say the format by the suffix", hint="/save 대화.md, or /save 대화.json")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    # Private (0600), as the question history is: a transcript holds the documents' contents.
+    with os.fdopen(os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(text)
     tmp.replace(target)  # a crash never leaves half a transcript where an earlier one was
     return target
 
