@@ -1,5 +1,6 @@
-"""The README as a new user reads it: every example on the shipped files runs as written, and
-every key of the JSON output is documented there and in the manual's output reference."""
+"""The README as a new user reads it: every example on the shipped files runs as written, it
+leads to every command's page of the manual, and every key of the JSON output is documented in
+the manual (the output reference, where the README's field lists moved in 0.2.0)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,21 @@ def shipped_examples() -> list[str]:
 
 def test_the_readme_has_examples_on_the_shipped_files() -> None:
     assert len(shipped_examples()) >= 10
+
+
+def test_the_readme_is_short_and_leads_into_the_manual() -> None:
+    """Under 250 lines (issue #27), with the install line of every extra, the output reference,
+    and a link to every command's page, each of which exists."""
+    from exaone_cli.cli.app import COMMANDS
+
+    assert len(README.splitlines()) <= 250
+    for extra in ("local", "quant", "extract", "hwp", "mcp", "docs"):
+        assert f'".[{extra}' in README or f",{extra}]" in README, extra
+    assert "(docs/reference/output.md)" in README
+    for name in COMMANDS:
+        link = f"docs/commands/{name}.md"
+        assert f"({link})" in README, link
+        assert (ROOT / link).is_file(), link
 
 
 @pytest.mark.parametrize("line", shipped_examples())
@@ -98,17 +114,27 @@ def test_every_json_key_is_documented(tiny_model: Path) -> None:
     ]
     keys = set().union(*(_keys(json.loads(output.splitlines()[0])) for output in outputs))
     assert {"grid", "visual_tokens", "sha256", "schema_version", "documents", "note"} <= keys
-    undocumented = sorted(key for key in keys if f"`{key}`" not in README)
-    assert not undocumented
     reference = (ROOT / "docs" / "reference" / "output.md").read_text(encoding="utf-8")
     not_in_the_manual = sorted(key for key in keys if f"`{key}`" not in reference)
     assert not not_in_the_manual, "docs/reference/output.md does not document these JSON keys"
 
 
+def test_hints_that_point_at_the_readme_name_a_section_it_has() -> None:
+    """Error hints say "see the README's Install": the section they name must still be there."""
+    headings = set(re.findall(r"^## (.+)$", README, flags=re.M))
+    named = set()
+    for module in (ROOT / "exaone_cli").rglob("*.py"):
+        named |= set(re.findall(r"see the README's ([A-Z][\w ]*?)\)", module.read_text(encoding="utf-8")))
+    assert named, "no hint names a README section any more: drop this test"
+    assert named <= headings, f"hints name README sections it lacks: {sorted(named - headings)}"
+
+
 def readme_jq_filters() -> list[str]:
-    """The jq programs of the README's code blocks (`jq -c '...'`, `jq -r .final`)."""
+    """The jq programs of the code blocks (`jq -c '...'`, `jq -r .final`) of the README and the
+    manual, where the README's longer examples moved (the tax invoice's is in docs/commands/extract.md)."""
     filters = []
-    for block in re.findall(r"```(?:bash|console)\n(.*?)```", README, flags=re.S):
+    pages = [README, *(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").rglob("*.md")))]
+    for block in (found for text in pages for found in re.findall(r"```(?:bash|console)\n(.*?)```", text, flags=re.S)):
         for line in block.splitlines():
             for match in re.finditer(r"\bjq(?: -[a-z]+)* (?:'([^']*)'|(\.[^\s|>]*))", line):
                 filters.append(match[1] if match[1] is not None else match[2])
@@ -116,7 +142,7 @@ def readme_jq_filters() -> list[str]:
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is installed by scripts/test.sh")
-def test_every_jq_filter_in_the_readme_compiles() -> None:
+def test_every_jq_filter_in_the_readme_and_the_manual_compiles() -> None:
     # Issue #23: `{승인번호, ...}` is no jq: Hangul keys need .["승인번호"].
     filters = readme_jq_filters()
     assert len(filters) >= 6 and any("승인번호" in f for f in filters)

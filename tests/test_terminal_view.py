@@ -52,7 +52,7 @@ def test_ocr_product_reaches_stdout_while_stderr_is_a_terminal(tiny_model: Path,
 
 
 def test_piped_standard_input_to_json_for_jq(tiny_model: Path) -> None:
-    """The README's `cat fax.tiff | exaone ocr - --json | jq ...`, stderr on the terminal."""
+    """The manual's `cat examples/receipt.png | exaone ocr - --json | jq ...`, stderr on the terminal."""
     run = run_on_terminal(
         "ocr", "-", "--json", "--model", str(tiny_model), *FAST, stdout="pipe", stdin=RECEIPT.read_bytes()
     )

@@ -43,7 +43,7 @@ from ..inputs import Source
 from .hwp_tables import Table, document_tables, place_tables
 from .text_layer import read_text_layers
 
-HWP_INSTALL = "pip install '.[hwp]' in exaone's folder (see the README's HWP and HWPX)"
+HWP_INSTALL = "pip install '.[hwp]' in exaone's folder (see the README's Install)"
 FONT_PACKAGE = "fonts-noto-cjk"
 FONT_HINT = f"install the Debian package {FONT_PACKAGE} (apt-get install {FONT_PACKAGE}); Nanum fonts are not enough"
 FREETYPE_PACKAGE = "libfreetype6"
