@@ -80,9 +80,10 @@ def spinner(console: Console, text: str, enabled: bool = True) -> Iterator[Live 
 
 
 def set_spinner_text(live: Live | None, text: str) -> None:
-    """Change what a `spinner` says (nothing when there is none)."""
+    """Change what a `spinner` says (nothing when there is none), drawn at once: a step shorter
+    than the refresh interval (a fast server's "Loading the model served at ...") is still shown."""
     if live is not None:
-        live.update(Spinner("dots", Text(f" {text}", style="dim")))
+        live.update(Spinner("dots", Text(f" {text}", style="dim")), refresh=True)
 
 
 class LoadingStep:
