@@ -112,7 +112,11 @@ def ask(
         result = _ask_images(question, pages, plan.page_count, flags, thinking, boxed_hint, engine,
                              on_text, on_status, on_warning, opener, keep, fit_history(history, room))  # fmt: skip
         images = [ref.with_note(plan.missing.get(ref.source)) for ref in result.images]
-        return replace(result, input_notes=plan.notes, images=images)
+        printed = {
+            (doc.display, number): plan.label(i, number) for i, doc in enumerate(plan.documents) for number in doc.pages
+        }
+        read = [replace(p, label=printed.get((p.source, p.page)) if p.page else None) for p in result.pages_read]
+        return replace(result, input_notes=plan.notes, images=images, pages_read=read)
     document = DocumentQuestion(
         question, plan, load, raster, remote, flags, thinking, boxed_hint, context_tokens, limit, look,
         page_tokens=page_tokens, page_retries=page_retries, history=tuple(history),

@@ -183,6 +183,20 @@ def test_printed_page_labels_are_shown_beside_the_index(tmp_path: Path, page_sto
     assert "[p. iv], which looks like a citation but names no page index exaone can read" in " ".join(stderr.split())
 
 
+def test_pages_sent_as_images_carry_their_printed_labels_too(tmp_path: Path, page_store: Path) -> None:
+    """Issue #22 item 6, image mode: a short labelled PDF goes to the model as images, and its
+    pages_read gave `label: null` where document mode gave the printed label."""
+    pages = contract_pages(6, 5, ANSWER)
+    pdf = add_page_labels(make_coded_pdf(tmp_path / "보고서.pdf", pages))
+    with DocumentServer(texts=coded(pages), respond=lambda _: "3,700만원입니다.") as server:
+        code, body, stderr = ask_server(server, str(pdf), QUESTION, "--max-images", "6", "--dpi", "40")
+    assert code == 0, stderr
+    assert body["mode"] == "images"
+    assert [(page["page"], page["label"]) for page in body["pages_read"]] == [
+        (1, "i"), (2, "ii"), (3, "iii"), (4, "iv"), (5, "1"), (6, "2")
+    ]  # fmt: skip
+
+
 def test_a_document_without_labels_says_nothing_of_them(tmp_path: Path, page_store: Path) -> None:
     pages = contract_pages(6, 2, ANSWER)
     pdf = make_coded_pdf(tmp_path / "계약서.pdf", pages)
