@@ -137,37 +137,23 @@ def format_problem(name: str) -> str | None:
     return compile_error(messages[0]) if failed and messages else None
 
 
-def _formats(node: Any, where: str = "$") -> list[tuple[str, str]]:
-    """(where, format) for every `format` keyword in the schema, `where` as a data path."""
+def schema_keywords(node: Any, keyword: str, where: str = "$") -> list[tuple[str, str]]:
+    """(where, value) for every string `keyword` (`format`, `pattern`) in a schema, `where` as a
+    data path; the values of const, enum, default and examples are data, not schemas."""
     if isinstance(node, list):
-        return [found for item in node for found in _formats(item, where)]
+        return [found for item in node for found in schema_keywords(item, keyword, where)]
     if not isinstance(node, dict):
         return []
-    found = [(where, node["format"])] if isinstance(node.get("format"), str) else []
+    found = [(where, node[keyword])] if isinstance(node.get(keyword), str) else []
     for key, value in node.items():
         if key == "properties" and isinstance(value, dict):
-            found += [hit for name, child in value.items() for hit in _formats(child, f"{where}.{name}")]
+            found += [
+                hit for name, child in value.items() for hit in schema_keywords(child, keyword, f"{where}.{name}")
+            ]
         elif key in ("items", "prefixItems"):
-            found += _formats(value, f"{where}[]")
-        elif key not in ("const", "enum", "default", "examples", "format", "required"):
-            found += _formats(value, where)
-    return found
-
-
-def _patterns(node: Any, where: str = "$") -> list[tuple[str, str]]:
-    """(where, pattern) for every `pattern` keyword in the schema, `where` as a data path."""
-    if isinstance(node, list):
-        return [found for item in node for found in _patterns(item, where)]
-    if not isinstance(node, dict):
-        return []
-    found = [(where, node["pattern"])] if isinstance(node.get("pattern"), str) else []
-    for key, value in node.items():
-        if key == "properties" and isinstance(value, dict):
-            found += [hit for name, child in value.items() for hit in _patterns(child, f"{where}.{name}")]
-        elif key in ("items", "prefixItems"):
-            found += _patterns(value, f"{where}[]")
-        elif key not in ("const", "enum", "default", "examples", "pattern"):
-            found += _patterns(value, where)
+            found += schema_keywords(value, keyword, f"{where}[]")
+        elif key not in ("const", "enum", "default", "examples", keyword):
+            found += schema_keywords(value, keyword, where)
     return found
 
 
@@ -198,7 +184,7 @@ def _format_warnings(schema: Mapping[str, Any], origin: str) -> list[str]:
 
     checked = jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers
     first: dict[str, str] = {}
-    for where, name in _formats(schema):
+    for where, name in schema_keywords(schema, "format"):
         first.setdefault(name, where)
     return [
         f"{origin}: the format {name!r} at {where} cannot be enforced while decoding;"
@@ -216,7 +202,7 @@ def grammar_problems(schema: Mapping[str, Any], origin: str) -> list[str]:
     warnings = [
         f"{origin}: the pattern {pattern!r} at {where} cannot be enforced while decoding ({problem});"
         " answers are checked against it after"
-        for where, pattern in _patterns(schema)
+        for where, pattern in schema_keywords(schema, "pattern")
         if (problem := pattern_problem(pattern))
     ]
     warnings += _format_warnings(schema, origin)

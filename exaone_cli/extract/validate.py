@@ -16,6 +16,7 @@ from typing import Any
 
 from ..engines.base import FinishReason
 from ..engines.finish import stopped_in_reasoning
+from ..engines.grammar_schema import schema_keywords
 from ..parse import parse_answer
 
 MAX_ERRORS = 10  # validation errors kept per result (and shown to the model when repairing)
@@ -61,24 +62,6 @@ STANDARD_FORMATS = frozenset({
     "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer",
     "relative-json-pointer", "regex",
 })  # fmt: skip
-_NOT_SCHEMAS = ("const", "enum", "default", "examples")  # keywords whose values are data, not schemas
-
-
-def schema_formats(node: Any, where: str = "$") -> list[tuple[str, str]]:
-    """(where, format) for every `format` keyword in a schema, `where` as a data path."""
-    if isinstance(node, list):
-        return [found for item in node for found in schema_formats(item, where)]
-    if not isinstance(node, dict):
-        return []
-    found = [(where, node["format"])] if isinstance(node.get("format"), str) else []
-    for key, value in node.items():
-        if key == "properties" and isinstance(value, dict):
-            found += [hit for name, child in value.items() for hit in schema_formats(child, f"{where}.{name}")]
-        elif key in ("items", "prefixItems"):
-            found += schema_formats(value, f"{where}[]")
-        elif key not in (*_NOT_SCHEMAS, "format", "required"):
-            found += schema_formats(value, where)
-    return found
 
 
 def format_warnings(schema: dict[str, Any], origin: str) -> list[str]:
@@ -87,7 +70,7 @@ def format_warnings(schema: dict[str, Any], origin: str) -> list[str]:
     defines (a pattern checks it instead), or a standard one whose package is missing."""
     checkable = set(_validator_class(schema).FORMAT_CHECKER.checkers)
     seen: dict[str, str] = {}
-    for where, name in schema_formats(schema):
+    for where, name in schema_keywords(schema, "format"):
         seen.setdefault(name, where)
     warnings = []
     for name, where in seen.items():
