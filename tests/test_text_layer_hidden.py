@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from fake_openai import FakeServer
-from text_layer_fixtures import HIDDEN_KINDS, SECRET, SHOWN, make_helvetica_pdf, make_hidden_text_pdf
+from pdf_fixtures import FONT
+from text_layer_fixtures import HIDDEN_KINDS, SECRET, SEEN_KINDS, SHOWN, make_helvetica_pdf, make_hidden_text_pdf
 from typer.testing import CliRunner
 
 from exaone_cli.ask.page_texts import good_text_layers
@@ -29,12 +30,13 @@ CAUSE = {
     "clipped": "covered, clipped or in a layer that is off",
     "outside": "outside the visible page",
     "layer-off": "covered, clipped or in a layer that is off",
+    "on-picture": "coloured like what is under it",  # grey text on a picture of that grey, drawn before it
 }
 
 
 @pytest.fixture(scope="module")
 def hidden_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    kinds = [*HIDDEN_KINDS, "white-on-black", "grey"]
+    kinds = [*HIDDEN_KINDS, *SEEN_KINDS]
     return make_hidden_text_pdf(tmp_path_factory.mktemp("hidden") / "contract.pdf", kinds)
 
 
@@ -47,10 +49,11 @@ def test_each_way_of_hiding_text_keeps_it_out_of_the_text_and_says_so(hidden_pdf
         assert f"hidden character(s) left out of the text ({CAUSE[kind]}" in (layer.reason or ""), kind
 
 
-def test_light_text_on_a_dark_bar_and_grey_text_are_seen(hidden_pdf: Path) -> None:
+def test_light_text_on_a_dark_bar_grey_text_and_black_text_on_a_picture_are_seen(hidden_pdf: Path) -> None:
     count = len(HIDDEN_KINDS)
-    layers = read_text_layers(open_source(str(hidden_pdf)), [count + 1, count + 2])
-    assert [(layer.text, layer.complete, layer.reason) for layer in layers] == [(f"{SHOWN}\n{SECRET}", True, None)] * 2
+    layers = read_text_layers(open_source(str(hidden_pdf)), range(count + 1, count + len(SEEN_KINDS) + 1))
+    seen = [(layer.text, layer.complete, layer.reason) for layer in layers]
+    assert seen == [(f"{SHOWN}\n{SECRET}", True, None)] * len(SEEN_KINDS)
 
 
 def test_invisible_text_over_ink_is_hidden_all_the_same(tmp_path: Path) -> None:
@@ -70,6 +73,39 @@ def test_a_page_that_is_mostly_hidden_text_is_invisible(tmp_path: Path) -> None:
     (layer,) = read_text_layers(open_source(str(pdf)))
     assert layer.verdict == "invisible" and layer.text == SHOWN
     assert "of the text hidden (" in (layer.reason or "") and "coloured like what is under it" in (layer.reason or "")
+
+
+def _photo_pdf(path: Path, colour: tuple[int, int, int]) -> Path:
+    """A black photo with a bright line across it (a horizon) over the top of the page, a caption
+    under it, and an account number written over the photo in `colour`, its baseline just above
+    the line: the line runs through the characters' boxes (their descent) but under the digits."""
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("RGB", (1900, 950), "black")  # 0.1 mm a pixel, placed at (10, 10) mm
+    ImageDraw.Draw(photo).rectangle((0, 406, 1899, 411), fill=(230, 230, 230))  # 50.6 to 51.1 mm down the page
+    pdf = FPDF(unit="mm", format=(210, 297))
+    pdf.add_font("Nanum", "", str(FONT))
+    pdf.add_page()
+    pdf.image(photo, x=10, y=10, w=190, h=95)
+    pdf.set_font("Nanum", size=14)
+    pdf.set_text_color(*colour)
+    pdf.text(20, 50, "ACCOUNT 110234567890")
+    pdf.set_text_color(0, 0, 0)
+    pdf.text(20, 120, "사진 1. 야간 촬영")
+    pdf.output(str(path))
+    return path
+
+
+def test_black_words_on_a_black_photo_are_hidden_and_white_words_on_it_are_seen(tmp_path: Path) -> None:
+    """The photo's own edges hold ink in every character's box: only a render without the words
+    tells whether they show (a tester's black text on a black picture passed as visible)."""
+    (black,) = read_text_layers(open_source(str(_photo_pdf(tmp_path / "black.pdf", (0, 0, 0)))))
+    assert (black.text, black.hidden) == ("사진 1. 야간 촬영", len("ACCOUNT110234567890"))
+    assert not black.complete and "coloured like what is under it" in (black.reason or "")
+    (white,) = read_text_layers(open_source(str(_photo_pdf(tmp_path / "white.pdf", (255, 255, 255)))))
+    assert (white.text, white.hidden) == ("ACCOUNT 110234567890\n사진 1. 야간 촬영", 0)
+    assert "hidden" not in (white.reason or "")  # only the pictures rule speaks: the photo is 29% of the page
 
 
 def test_prefer_hint_and_document_mode_never_pass_hidden_text_on(tmp_path: Path) -> None:

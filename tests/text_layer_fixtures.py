@@ -151,10 +151,13 @@ _HIDING: dict[str, tuple[bytes, bytes, bytes]] = {
     "clipped": (b"q 0 0 10 10 re W n", b"", b"Q"),  # clipped away
     "outside": (b"", b"1 0 0 1 72 820 Tm", b""),  # above the crop box (841 > 800)
     "layer-off": (b"/OC /L1 BDC", b"", b"EMC"),  # in an optional-content group that is off
+    "on-picture": (b"q 200 0 0 24 60 590 cm /Im1 Do Q", b"0.5647 g", b""),  # the grey of the picture under it
     "white-on-black": (b"0 g 60 590 200 24 re f", b"1 g", b""),  # visible: white text on a black bar
     "grey": (b"", b"0.55 g", b""),  # visible: mid-grey text
+    "black-on-picture": (b"q 200 0 0 24 60 590 cm /Im1 Do Q", b"0 g", b""),  # visible: black on a grey picture
 }
-HIDDEN_KINDS = tuple(kind for kind in _HIDING if kind not in ("white-on-black", "grey"))
+SEEN_KINDS = ("white-on-black", "grey", "black-on-picture")
+HIDDEN_KINDS = tuple(kind for kind in _HIDING if kind not in SEEN_KINDS)
 
 
 def make_hidden_text_pdf(path: Path | str, kinds: Sequence[str], *, secret: str = SECRET) -> Path:

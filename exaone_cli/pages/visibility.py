@@ -14,8 +14,11 @@ settled by pdfium itself), and each character's box (FPDFText_GetLooseCharBox: t
 width by the font's ascent and descent) must hold ink: a column of pixels whose grey levels span
 more than INK_STEP. A glyph coloured like what is under it, or covered, or not drawn, leaves its
 box flat. Two rules need no pixels: render modes 3 and 7 draw nothing, and a character whose box
-is under TINY_PT points is too small to read. The cost is the render (a few milliseconds for a
-dense page) and a few microseconds a character.
+is under TINY_PT points is too small to read. Text drawn over a picture is judged apart: a
+picture's own edges would pass for ink, so the page is rendered again without that text, and a
+character whose box the two renders agree on left no mark (black words on a black photo). The
+cost is the render (a few milliseconds for a dense page), two more for a page with text over a
+picture, and a few microseconds a character.
 
 Only letters and digits are checked: a dot, a bullet or a rule carries no words, and a glyph that
 small is where a render at 72 DPI errs. What the check does not see: text under a busy picture
@@ -101,6 +104,7 @@ def char_visibility(page: Any, textpage: Any, content: PageContent) -> Visibilit
                 candidates[index] = "invisible"
     hidden: dict[int, str] = {}
     flat_causes: dict[int, str] = {}  # by text object: one small render per object, not per character
+    on_images: dict[int, Any] = {}  # drawn over a picture: the picture's own ink says nothing
     for index, cause in candidates.items():
         obj = pdfium_c.FPDFText_GetTextObject(raw, index)
         if not obj:
@@ -108,7 +112,7 @@ def char_visibility(page: Any, textpage: Any, content: PageContent) -> Visibilit
         if content.invisible(obj):
             hidden[index] = "invisible"
         elif cause == "under-image" and not _drawn_before(content, obj, boxes[index]):
-            continue  # the image is under the text, not over it
+            on_images[index] = obj  # the image is under the text, not over it: does the text show on it?
         elif cause in ("same-colour", "covered"):
             address = address_of(obj)
             if address not in flat_causes:
@@ -116,17 +120,24 @@ def char_visibility(page: Any, textpage: Any, content: PageContent) -> Visibilit
             hidden[index] = flat_causes[address]
         else:
             hidden[index] = cause
-    # Only words can hide: whitespace, punctuation and symbols are let off unless they sit
-    # beside a hidden letter or digit ("999,999").
+    hidden = _words(hidden, raw)
+    if any(cause in ("same-colour", "covered") for cause in hidden.values()):
+        hidden = _recheck_in_colour(page, hidden, boxes)
+    if on_images:  # decided in colour already, and a picture's edges may fool the one-render check
+        hidden.update(_words(dict.fromkeys(_no_ink_over_pictures(page, on_images, boxes), "same-colour"), raw))
+    return Visibility(frozenset(hidden), Counter(hidden.values()))
+
+
+def _words(hidden: dict[int, str], raw: Any) -> dict[int, str]:
+    """`hidden` less what carries no words: whitespace, punctuation and symbols are let off unless
+    they sit beside a hidden letter or digit ("999,999")."""
+    import pypdfium2.raw as pdfium_c
+
     codes = {index: pdfium_c.FPDFText_GetUnicode(raw, index) for index in hidden}
     words = {index for index, code in codes.items() if _is_word(code)}
     near = {index + step for index in words for step in (-2, -1, 1, 2)}
-    for index, code in codes.items():
-        if index not in words and (index not in near or _is_space(code)):
-            del hidden[index]
-    if any(cause in ("same-colour", "covered") for cause in hidden.values()):
-        hidden = _recheck_in_colour(page, hidden, boxes)
-    return Visibility(frozenset(hidden), Counter(hidden.values()))
+    kept = {index for index in hidden if index in words or (index in near and not _is_space(codes[index]))}
+    return {index: cause for index, cause in hidden.items() if index in kept}
 
 
 def _is_space(code: int) -> bool:
@@ -197,6 +208,35 @@ def _recheck_in_colour(
     x0, x1, y0, y1, _ = _pixel_boxes(page, pixels, np.array([boxes[i] for i in flat_ones], dtype=np.float64))
     seen = set(np.array(flat_ones)[~_flat(pixels, x0, x1, y0, y1)].tolist())
     return {index: cause for index, cause in hidden.items() if index not in seen}
+
+
+def _no_ink_over_pictures(
+    page: Any, objects: dict[int, Any], boxes: list[tuple[float, float, float, float]]
+) -> list[int]:
+    """Which of the characters drawn over a picture (index: its text object) leave no ink on it:
+    the page is rendered in colour with those text objects and again without them (render mode 3
+    for the second render, then put back), and a character whose box differs by no more than
+    INK_STEP in every pixel and channel was not seen: black words on a black photo, words coloured
+    like the picture under them. A picture's own edges inside a box (which fooled the one-render
+    ink test) are in both renders and cancel out."""
+    import numpy as np
+    import pypdfium2.raw as pdfium_c
+
+    drawn = {address_of(obj): obj for obj in objects.values()}
+    modes = {address: int(pdfium_c.FPDFTextObj_GetTextRenderMode(obj)) for address, obj in drawn.items()}
+    shown = _render(page, colour=True).astype(np.int16)
+    try:
+        for obj in drawn.values():
+            pdfium_c.FPDFTextObj_SetTextRenderMode(obj, INVISIBLE_MODE)
+        bare = _render(page, colour=True).astype(np.int16)
+    finally:
+        for address, obj in drawn.items():
+            pdfium_c.FPDFTextObj_SetTextRenderMode(obj, modes[address])
+    ink = np.abs(shown - bare).max(axis=2) > INK_STEP
+    indexes = sorted(objects)
+    x0, x1, y0, y1, _ = _pixel_boxes(page, shown, np.array([boxes[i] for i in indexes], dtype=np.float64))
+    spans = zip(indexes, x0.tolist(), x1.tolist(), y0.tolist(), y1.tolist(), strict=True)
+    return [index for index, left, right, top, bottom in spans if not ink[top:bottom, left:right].any()]
 
 
 def _flat_cause(obj: Any, page: Any, box: tuple[float, float, float, float]) -> str:
