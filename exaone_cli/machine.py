@@ -104,7 +104,10 @@ def _torch_cuda() -> str | None:
 
 
 def gpus() -> tuple[Gpu, ...]:
-    """CUDA GPUs with their total and free memory, as torch sees them (none without torch/CUDA)."""
+    """CUDA GPUs with their total and free memory, as torch sees them; without torch (a --server
+    install), as nvidia-smi reports them; none without either."""
+    if importlib.util.find_spec("torch") is None:
+        return _nvidia_smi_gpus()
     try:
         import torch
 
@@ -116,6 +119,25 @@ def gpus() -> tuple[Gpu, ...]:
             found.append(Gpu(index, torch.cuda.get_device_name(index), int(total), int(free)))
         return tuple(found)
     except Exception:  # a broken driver is a fact to report, not a crash
+        return ()
+
+
+def _nvidia_smi_gpus() -> tuple[Gpu, ...]:
+    """The GPUs nvidia-smi lists (index, name, total and free MiB), or none."""
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return ()
+    query = [tool, "--query-gpu=index,name,memory.total,memory.free", "--format=csv,noheader,nounits"]
+    try:
+        listed = subprocess.run(query, capture_output=True, text=True, timeout=10, check=True).stdout
+        found = []
+        for line in listed.splitlines():
+            parts = [part.strip() for part in line.split(",")]
+            if len(parts) >= 4:
+                name = ", ".join(parts[1:-2])
+                found.append(Gpu(int(parts[0]), name, int(parts[-2]) * 2**20, int(parts[-1]) * 2**20))
+        return tuple(found)
+    except (OSError, subprocess.SubprocessError, ValueError):  # a broken driver is a fact, not a crash
         return ()
 
 

@@ -22,18 +22,18 @@ for name in {names!r}:
 """
 
 
-def without(tmp_path: Path, names: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`exaone ARGS` in a process where the packages `names` cannot be imported."""
+def without(tmp_path: Path, names: list[str], *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`exaone ARGS` in a process where the packages `names` cannot be imported (and PATH is `path`)."""
     shim = tmp_path / "shim"
     shim.mkdir(exist_ok=True)
     (shim / "sitecustomize.py").write_text(BLOCKER.format(names=names))
-    path = os.pathsep.join([str(shim), str(REPO), os.environ.get("PYTHONPATH", "")])
+    python_path = os.pathsep.join([str(shim), str(REPO), os.environ.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "exaone_cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONPATH": path, "COLUMNS": "200"},
+        env={**os.environ, "PYTHONPATH": python_path, "COLUMNS": "200", "PATH": path or os.environ["PATH"]},
         stdin=subprocess.DEVNULL,
     )
 
@@ -75,8 +75,10 @@ def test_doctor_names_every_missing_package_of_the_local_engine(tmp_path: Path) 
     result = without(tmp_path, ["torch", "transformers"], "doctor", "--model", "/nowhere")
     assert result.returncode == 3, result.stderr
     assert result.stderr.splitlines()[-2:] == [
-        "Error: the local engine, which the memory plan needs, is not installed (torch and transformers missing)",
-        "Hint: pip install '.[local]' in exaone's folder (see the README's Install)",
+        "Error: the local engine, which the memory plan of /nowhere needs, is not installed (torch and transformers"
+        " missing)",
+        "Hint: pip install '.[local]' in exaone's folder (see the README's Install); without it, doctor plans only"
+        " the models whose config ships with exaone",
     ]
     # Issue #23: no plan, but the machine report still comes (what a --server-only user has).
     assert result.stdout.startswith("Machine\n") and "GPUs" in result.stdout and "RAM" in result.stdout

@@ -9,11 +9,10 @@ import typer
 from rich.console import Console
 
 from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions
-from ..engines.installed import explain_import_failure
+from ..engines.installed import LOCAL_PACKAGES, explain_import_failure, missing
 from ..errors import EngineError
 from ..machine import inspect_machine
 from ..memory import hardware_of, parse_gpu_memory, plan_memory
-from ..memory.model import require_local_libraries
 from ..pages.hwp import hwp_status
 from ..render.doctor import print_doctor, print_machine
 from ..render.progress import spinner
@@ -96,16 +95,15 @@ def doctor_command(
             machine = replace(inspect_machine(), hwp=hwp_status())
             failure: EngineError | None = None  # no plan can be made here: the machine report still helps
             try:
-                require_local_libraries()  # a --server-only install
+                plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
             except EngineError as exc:
-                failure = exc
-            else:
-                try:
-                    plan = plan_memory(load, hardware_of(machine, gpus), context_tokens)
-                except Exception as exc:  # transformers' "Could not import module ..." from a mismatched torchvision
-                    failure = explain_import_failure(exc, "the memory plan")
-                    if failure is None:
-                        raise
+                if not missing(LOCAL_PACKAGES):
+                    raise  # bad input (a model not in the cache, ...): one error line
+                failure = exc  # a --server-only install asked for a model exaone does not ship
+            except Exception as exc:  # transformers' "Could not import module ..." from a mismatched torchvision
+                failure = explain_import_failure(exc, "the memory plan")
+                if failure is None:
+                    raise
         if failure is not None:
             if not json_out:
                 print_machine(machine, out)

@@ -8,11 +8,13 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from ..engines.checkpoint import DOWNLOAD_HINT, EXAONE_MODEL_TYPE, looks_like_path
 from ..engines.installed import LOCAL_INSTALL, require_local_engine
 from ..errors import EngineError
+from .tensors import BlockKind, Tensor, TensorKind, shipped_tensors
 
 ConfigSource = Literal["package", "folder", "hub"]
 
@@ -94,10 +96,25 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def require_local_libraries() -> None:
-    """The memory plan builds the model on the meta device: EngineError (exit 3) naming every
-    missing package of the local engine, with the README's install line."""
-    require_local_engine(what="the local engine, which the memory plan needs,", hint=LOCAL_INSTALL)
+def shipped_model(model: str) -> tuple[ModelConfig, tuple[Tensor, ...]]:
+    """Without torch and transformers: the config and tensor table shipped with exaone for hub id
+    `model`, or the local engine's "not installed" error (nothing else can be planned then)."""
+    tensors = None if looks_like_path(model) else shipped_tensors(model)
+    if tensors is None:
+        require_local_engine(
+            what=f"the local engine, which the memory plan of {model} needs,",
+            hint=f"{LOCAL_INSTALL}; without it, doctor plans only the models whose config ships with exaone",
+        )
+        raise AssertionError("unreachable: the local engine is installed")  # plan_memory asked first
+    packaged = resources.files("exaone_cli") / "model_configs" / model.replace("/", "--") / "config.json"
+    config = _plain_config(json.loads(packaged.read_text(encoding="utf-8")))
+    return ModelConfig(model, "package", config), tensors
+
+
+def _plain_config(data: dict[str, Any]) -> Any:
+    """A config.json as attributes (config.text_config.head_dim), what the plan reads of a
+    transformers config, for a plan without transformers."""
+    return json.loads(json.dumps(data), object_hook=lambda values: SimpleNamespace(**values))
 
 
 _META_MODELS: dict[str, Any] = {}
@@ -115,3 +132,32 @@ def meta_model(config: Any) -> Any:
         with torch.device("meta"):
             _META_MODELS[key] = AutoModelForImageTextToText.from_config(copy.deepcopy(config), dtype=torch.float32)
     return _META_MODELS[key]
+
+
+def tensors_of(model: Any) -> tuple[Tensor, ...]:
+    """Every tensor of a (meta) model, in its module order, tied weights once, each with the
+    no-split block that holds it (a decoder layer, a vision block: placement keeps those whole)."""
+    import torch
+
+    no_split = set(getattr(model, "_no_split_modules", None) or [])
+    blocks: dict[str, BlockKind] = {
+        name: "vision" if "Vision" in type(module).__name__ else "decoder"
+        for name, module in model.named_modules()
+        if type(module).__name__ in no_split
+    }
+    found: list[Tensor] = []
+    seen: set[int] = set()
+    for module_name, module in model.named_modules():
+        parts = module_name.split(".")
+        block = next((p for p in (".".join(parts[:end]) for end in range(len(parts), 0, -1)) if p in blocks), None)
+        linear = type(module) is torch.nn.Linear
+        prefix = f"{module_name}." if module_name else ""
+        for name, tensor in module.named_parameters(recurse=False):
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                kind: TensorKind = "linear" if linear else "param"
+                found.append(Tensor(prefix + name, tuple(tensor.shape), kind, 0, block, blocks.get(block or "")))
+        for name, tensor in module.named_buffers(recurse=False):
+            size = tensor.element_size()
+            found.append(Tensor(prefix + name, tuple(tensor.shape), "buffer", size, block, blocks.get(block or "")))
+    return tuple(found)

@@ -10,11 +10,13 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, parse_memory
+from ..engines.installed import LOCAL_INSTALL, LOCAL_PACKAGES, missing
 from ..errors import UsageError
 from .hardware import GiB, Hardware, format_bytes
 from .kv import KvCache, kv_cache
-from .model import ConfigSource, ModelConfig, load_model_config, meta_model, require_local_libraries
+from .model import ConfigSource, ModelConfig, load_model_config, meta_model, shipped_model, tensors_of
 from .sizes import DTYPE_BYTES, Quantization, TensorSizes, load_dtype, quantization_for, tensor_sizes
+from .tensors import Tensor
 
 # transformers' own margins (integrations/accelerate.py, quantizers/quantizer_bnb_*.py).
 SINGLE_GPU_SHARE = 0.9  # of one GPU, when --max-memory is not given
@@ -77,37 +79,54 @@ class MemoryPlan:
 def plan_memory(load: LoadOptions, hardware: Hardware, context_tokens: int = DEFAULT_CONTEXT_TOKENS) -> MemoryPlan:
     """The plan for `load` on `hardware`, and, when it does not fit, the first --quantize (none,
     8bit, 4bit; then the same with --max-memory lifting transformers' 10% GPU reserve) that does.
-    `context_tokens`: `exaone ask`'s --context-tokens, whose KV cache must fit beside the weights."""
+    `context_tokens`: `exaone ask`'s --context-tokens, whose KV cache must fit beside the weights.
+
+    With the local engine installed, the model is built on the meta device and accelerate places
+    it; without (a --server-only install), the shipped model's tensor table is placed by exaone's
+    own replay of accelerate's sequential fill: an estimate, said in the notes."""
     extra = [key for key in load.max_memory_dict or {} if isinstance(key, int) and key >= len(hardware.gpus)]
     if extra:
         raise UsageError(
             f"--max-memory names GPU {extra[0]}, but the plan has {hardware.describe()}",
             hint="describe the GPUs with --gpu-memory, e.g. --gpu-memory 24GiB,24GiB",
         )
-    require_local_libraries()
-    source = load_model_config(load.model, load.revision)
+    if missing(LOCAL_PACKAGES):
+        source, tensors = shipped_model(load.model)
+        layout = Layout(tensors, None)
+    else:
+        source = load_model_config(load.model, load.revision)
+        model = meta_model(source.config)
+        layout = Layout(tensors_of(model), model)
     quantization = quantization_for(source.config, load.quantize)
-    model = meta_model(source.config)
-    plan = _plan(source, model, load, hardware, quantization, context_tokens)
+    plan = _plan(source, layout, load, hardware, quantization, context_tokens)
     target = "gpu" if hardware.gpus and load.device_map != "cpu" else "cpu"
     suggestion = (
-        None if plan.verdict.kind == target else _suggest(source, model, load, hardware, plan, target, context_tokens)
+        None if plan.verdict.kind == target else _suggest(source, layout, load, hardware, plan, target, context_tokens)
     )
-    return replace(plan, suggestion=suggestion, notes=plan.notes + _source_notes(source, load, plan))
+    return replace(plan, suggestion=suggestion, notes=plan.notes + _source_notes(source, load, plan, layout))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What is placed: every tensor, and the meta model when the local engine can build it (then
+    accelerate places it; without it, exaone's estimate does)."""
+
+    tensors: tuple[Tensor, ...]
+    model: Any | None
 
 
 def _plan(
     source: ModelConfig,
-    model: Any,
+    layout: Layout,
     load: LoadOptions,
     hardware: Hardware,
     quant: Quantization,
     context_tokens: int = DEFAULT_CONTEXT_TOKENS,
 ) -> MemoryPlan:
     dtype = load_dtype(source.config, load.dtype, quant)
-    sizes = tensor_sizes(model, quant, DTYPE_BYTES[dtype])
-    placed, budgets, notes = _place(model, sizes, load, hardware, quant, dtype)
-    devices = _device_shares(model, sizes, placed, budgets, hardware)
+    sizes = tensor_sizes(layout.tensors, quant, DTYPE_BYTES[dtype])
+    placed, budgets, notes = _place(layout, sizes, load, hardware, quant, dtype)
+    devices = _device_shares(layout, sizes, placed, budgets, hardware)
     kv = kv_cache(source.config, dtype, load.min_pixels, load.max_pixels, context_tokens)
     return MemoryPlan(
         model=source.name,
@@ -129,23 +148,39 @@ def _plan(
 
 
 def _place(
-    model: Any, sizes: TensorSizes, load: LoadOptions, hardware: Hardware, quant: Quantization, dtype: str
+    layout: Layout, sizes: TensorSizes, load: LoadOptions, hardware: Hardware, quant: Quantization, dtype: str
 ) -> tuple[dict[str, str], dict[str, int], tuple[str, ...]]:
     """Every tensor's device, the budgets placement used, and notes on the margins applied."""
     fixed = re.fullmatch(r"(?:cuda:?)?([0-9]*)|cpu", load.device_map)
     if fixed:
         device = "cpu" if load.device_map == "cpu" else fixed.group(1) or "0"
         return dict.fromkeys(sizes.bytes, device), {}, ()
+    budgets, notes = _budgets(load, hardware, quant)
+    if layout.model is None:
+        units = _units(layout, sizes, quant)
+        if load.device_map != "sequential":
+            budgets = _balanced(budgets, sum(units.values()), max(units.values(), default=0), load)
+        if quant.method == "bitsandbytes":
+            budgets = {key: int(value * BNB_SHARE) for key, value in budgets.items()}
+        return _fill(layout, units, budgets), {str(key): int(value) for key, value in budgets.items()}, notes
     import torch
     from accelerate import infer_auto_device_map
-    from accelerate.utils import compute_module_sizes
+    from accelerate.utils import CustomDtype, compute_module_sizes
 
+    model = layout.model
     torch_dtype = getattr(torch, dtype)
+    unit = {8: torch.int8, 4: CustomDtype.INT4, 2: CustomDtype.INT2}.get(quant.bits)
+    special = dict.fromkeys(sizes.quantized_names, unit) if unit is not None else {}
     no_split = sorted(getattr(model, "_no_split_modules", None) or [])
-    budgets, notes = _budgets(load, hardware, quant)
     if load.device_map != "sequential":
-        unit_sizes = compute_module_sizes(model, dtype=torch_dtype, special_dtypes=sizes.placement_dtypes)
-        budgets = _balanced(model, unit_sizes, no_split, budgets, load)
+        unit_sizes = compute_module_sizes(model, dtype=torch_dtype, special_dtypes=special)
+        blocks = [unit_sizes[name] for name, module in model.named_modules() if type(module).__name__ in no_split]
+        leaves: dict[str, float] = {}
+        for name, _ in [*model.named_parameters(), *model.named_buffers()]:
+            parent = name.rpartition(".")[0]
+            leaves[parent] = leaves.get(parent, 0) + unit_sizes[name]
+        biggest = max(max(blocks, default=0), max(leaves.values(), default=0))
+        budgets = _balanced(budgets, unit_sizes[""], biggest, load)
     if quant.method == "bitsandbytes":
         budgets = {key: int(value * BNB_SHARE) for key, value in budgets.items()}
     logger = logging.getLogger("accelerate.utils.modeling")  # "Device 0 is not available" for --gpu-memory
@@ -159,11 +194,53 @@ def _place(
                 max_memory=dict(budgets),
                 no_split_module_classes=no_split,
                 dtype=torch_dtype,
-                special_dtypes=sizes.placement_dtypes,
+                special_dtypes=special,
             )
     finally:
         logger.setLevel(level)
     return _expand(device_map, sizes.bytes), {str(key): int(value) for key, value in budgets.items()}, notes
+
+
+def _units(layout: Layout, sizes: TensorSizes, quant: Quantization) -> dict[str, int]:
+    """What placement keeps whole, in the model's order, with its bytes as accelerate counts them
+    (a quantized weight at its bits per element, its scales not counted): a no-split block, or the
+    module holding a tensor outside every block."""
+    units: dict[str, int] = {}
+    for tensor in layout.tensors:
+        key = tensor.block or tensor.module
+        size = tensor.numel * quant.bits // 8 if tensor.name in sizes.quantized_names else sizes.bytes[tensor.name]
+        units[key] = units.get(key, 0) + size
+    return units
+
+
+def _fill(layout: Layout, units: dict[str, int], budgets: dict[int | str, int]) -> dict[str, str]:
+    """accelerate's infer_auto_device_map, replayed without torch: units in the model's order go to
+    the first GPU until its budget is full, then the next, then the CPU, then disk; a device that
+    once refused a unit takes no later one; on the first GPU and the CPU (accelerate's main
+    devices) the largest unit after the one placed is kept free. Not replayed: splitting tied weights."""
+    gpus = [key for key in budgets if isinstance(key, int)]
+    devices: list[int | str] = [*gpus, *(["cpu"] if "cpu" in budgets else [])]
+    main = {gpus[0] if gpus else "cpu", "cpu"}
+    sizes = list(units.values())
+    largest_left = [0] * len(sizes)  # the largest unit after this one
+    for index in range(len(sizes) - 2, -1, -1):
+        largest_left[index] = max(sizes[index + 1], largest_left[index + 1])
+    used = dict.fromkeys(devices, 0)
+    where: dict[str, str] = {}
+    current = 0
+    for index, (key, size) in enumerate(units.items()):
+        while current < len(devices):
+            device = devices[current]
+            limit = budgets[device] - (largest_left[index] if device in main else 0)
+            if used[device] + size <= limit:
+                break
+            current += 1
+        if current < len(devices):
+            used[devices[current]] += size
+            where[key] = str(devices[current])
+        else:
+            where[key] = "disk"
+    return {tensor.name: where[tensor.block or tensor.module] for tensor in layout.tensors}
 
 
 def _budgets(
@@ -184,11 +261,10 @@ def _budgets(
     return budgets, tuple(notes)
 
 
-def _balanced(
-    model: Any, unit: dict[str, float], no_split: list[str], budgets: dict[int | str, int], load: LoadOptions
-) -> dict[int | str, int]:
+def _balanced(budgets: dict[int | str, int], total: float, biggest: float, load: LoadOptions) -> dict[int | str, int]:
     """transformers' get_balanced_memory: spread layers evenly over the GPUs (and keep 10% of a single
-    GPU free when the user gave no --max-memory)."""
+    GPU free when the user gave no --max-memory). `total`: the model's bytes; `biggest`: its largest
+    no-split block or leaf module."""
     budgets = dict(budgets)
     gpus = sorted(key for key, value in budgets.items() if isinstance(key, int) and value > 0)
     if not gpus:
@@ -196,18 +272,13 @@ def _balanced(
     low_zero = load.device_map == "balanced_low_0" and len(gpus) > 1
     if len(gpus) == 1 and load.max_memory is None:
         budgets[gpus[0]] = int(budgets[gpus[0]] * SINGLE_GPU_SHARE)
-    per_gpu = unit[""] // (len(gpus) - 1 if low_zero else len(gpus))
-    blocks = [unit[name] for name, module in model.named_modules() if type(module).__name__ in no_split]
-    leaves: dict[str, float] = {}
-    for name, _ in [*model.named_parameters(), *model.named_buffers()]:
-        parent = name.rpartition(".")[0]
-        leaves[parent] = leaves.get(parent, 0) + unit[name]
-    per_gpu += int(1.25 * max(max(blocks, default=0), max(leaves.values(), default=0)))
+    per_gpu = total // (len(gpus) - 1 if low_zero else len(gpus))
+    per_gpu += int(1.25 * biggest)
     for index in gpus[:-1]:
         budgets[index] = int(min(budgets[gpus[0]] if low_zero and index == gpus[0] else per_gpu, budgets[index]))
     if low_zero:
         rest = sum(budgets[index] for index in gpus[1:])
-        budgets[gpus[0]] = int(min(max(0, unit[""] - rest), budgets[gpus[0]]))
+        budgets[gpus[0]] = int(min(max(0, total - rest), budgets[gpus[0]]))
     return budgets
 
 
@@ -222,19 +293,19 @@ def _expand(device_map: dict[str, int | str], names: dict[str, int]) -> dict[str
 
 
 def _device_shares(
-    model: Any, sizes: TensorSizes, placed: dict[str, str], budgets: dict[str, int], hardware: Hardware
+    layout: Layout, sizes: TensorSizes, placed: dict[str, str], budgets: dict[str, int], hardware: Hardware
 ) -> tuple[DeviceShare, ...]:
     totals: dict[str, int] = {}
     for name, size in sizes.bytes.items():
         totals[placed[name]] = totals.get(placed[name], 0) + size
     layers: dict[str, list[int]] = {}
-    no_split = set(getattr(model, "_no_split_modules", None) or [])
-    for name, module in model.named_modules():
-        kind = type(module).__name__
-        first = next((n for n, _ in module.named_parameters()), None)
-        if kind in no_split and first is not None:
-            counts = layers.setdefault(placed[f"{name}.{first}"], [0, 0])
-            counts[1 if "Vision" in kind else 0] += 1
+    counted: set[str] = set()
+    for tensor in layout.tensors:  # a block is where its first parameter is
+        if tensor.block is None or tensor.block in counted or tensor.kind == "buffer":
+            continue
+        counted.add(tensor.block)
+        counts = layers.setdefault(placed[tensor.name], [0, 0])
+        counts[1 if tensor.block_kind == "vision" else 0] += 1
     order = [str(index) for index in range(len(hardware.gpus))]
     order += [*sorted(d for d in totals if d.isdigit() and d not in order), "cpu", "disk"]
     shares = []
@@ -310,7 +381,7 @@ def _ram(hardware: Hardware) -> str:
 
 def _suggest(
     source: ModelConfig,
-    model: Any,
+    layout: Layout,
     load: LoadOptions,
     hardware: Hardware,
     plan: MemoryPlan,
@@ -330,7 +401,7 @@ def _suggest(
             if candidate == load:
                 continue
             attempt = _plan(
-                source, model, candidate, hardware, quantization_for(source.config, quantize), context_tokens
+                source, layout, candidate, hardware, quantization_for(source.config, quantize), context_tokens
             )
             smallest = min(smallest, attempt, key=lambda p: p.weights_bytes)
             if attempt.verdict.kind == target:
@@ -356,8 +427,13 @@ def _flags(load: LoadOptions) -> str:
     return " ".join(flags)
 
 
-def _source_notes(source: ModelConfig, load: LoadOptions, plan: MemoryPlan) -> tuple[str, ...]:
+def _source_notes(source: ModelConfig, load: LoadOptions, plan: MemoryPlan, layout: Layout) -> tuple[str, ...]:
     notes = []
+    if layout.model is None:
+        notes.append(
+            "planned without torch (the local engine is not installed): sizes from the shipped tensor table, "
+            f"placement is exaone's estimate of accelerate's; {LOCAL_INSTALL} for the exact one"
+        )
     if source.source == "package":
         notes.append(f"config of {source.name} shipped with exaone: planned without a download")
     if not source.has_weights:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import UNQUANTIZED_MODULES
 from ..errors import UsageError
+from .tensors import Tensor
 
 DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
 
@@ -115,41 +117,34 @@ def load_dtype(config: Any, dtype: str, quant: Quantization) -> str:
 @dataclass(frozen=True)
 class TensorSizes:
     bytes: dict[str, int]  # parameter/buffer name -> bytes as loaded
-    placement_dtypes: dict[str, Any]  # quantized weights -> the dtype transformers places them as
+    quantized_names: frozenset[str]  # the linear weights quantization stores
     parameters: int
     quantized: int
     kept: tuple[tuple[str, int], ...]
 
 
-def tensor_sizes(model: Any, quantization: Quantization, dtype_bytes: int) -> TensorSizes:
-    import torch
-    from accelerate.utils import CustomDtype
-
-    unit = {8: torch.int8, 4: CustomDtype.INT4, 2: CustomDtype.INT2}.get(quantization.bits)
+def tensor_sizes(tensors: Sequence[Tensor], quantization: Quantization, dtype_bytes: int) -> TensorSizes:
+    """Every tensor's bytes as transformers loads it with `quantization` and a dtype of `dtype_bytes`."""
     sizes: dict[str, int] = {}
-    placement: dict[str, Any] = {}
+    quantized_names: set[str] = set()
     kept = dict.fromkeys(quantization.skip, 0)
     parameters = quantized = 0
-    seen: set[int] = set()  # tied weights are one tensor
-    for module_name, module in model.named_modules():
-        linear = type(module) is torch.nn.Linear and quantization.active
-        keep = linear and skipped(module_name, quantization.skip)
-        for name, tensor in module.named_parameters(recurse=False):
-            if id(tensor) in seen:
-                continue
-            seen.add(id(tensor))
-            full = f"{module_name}.{name}" if module_name else name
-            parameters += tensor.numel()
-            if linear and name == "weight" and not keep:
-                sizes[full] = quantization.linear_weight_bytes(*tensor.shape)
-                quantized += tensor.numel()
-                if unit is not None:
-                    placement[full] = unit
-            else:
-                sizes[full] = tensor.numel() * dtype_bytes
-            if keep and name == "weight":
-                pattern = next(p for p in quantization.skip if skipped(module_name, (p,)))
-                kept[pattern] += tensor.numel()
-        for name, tensor in module.named_buffers(recurse=False):
-            sizes[f"{module_name}.{name}" if module_name else name] = tensor.numel() * tensor.element_size()
-    return TensorSizes(sizes, placement, parameters, quantized, tuple(kept.items()) if quantization.active else ())
+    for tensor in tensors:
+        if tensor.kind == "buffer":
+            sizes[tensor.name] = tensor.numel * tensor.element_bytes
+            continue
+        parameters += tensor.numel
+        linear = tensor.kind == "linear" and quantization.active
+        keep = linear and skipped(tensor.module, quantization.skip)
+        if linear and tensor.attribute == "weight" and not keep:
+            sizes[tensor.name] = quantization.linear_weight_bytes(*tensor.shape)
+            quantized += tensor.numel
+            quantized_names.add(tensor.name)
+        else:
+            sizes[tensor.name] = tensor.numel * dtype_bytes
+        if keep and tensor.attribute == "weight":
+            pattern = next(p for p in quantization.skip if skipped(tensor.module, (p,)))
+            kept[pattern] += tensor.numel
+    return TensorSizes(
+        sizes, frozenset(quantized_names), parameters, quantized, tuple(kept.items()) if quantization.active else ()
+    )
