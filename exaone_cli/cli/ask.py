@@ -70,7 +70,8 @@ from .options import (
 
 ASK_HELP = """Ask EXAONE 4.5 a question, about images, documents of any length, or nothing.
 
-The last argument is the question; every argument before it is an image or a PDF. When the \
+The last argument is the question; every argument before it is an image, a PDF or an HWP/HWPX \
+document. When the \
 selected pages fit in one prompt (--max-images, --context-tokens), they go in as images. A longer \
 document is answered from the text of its most relevant pages (from the page store, or transcribed \
 by the model), and the answer cites them as \\[p. N] (N: the page's index in the file, as --pages \

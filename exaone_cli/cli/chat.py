@@ -54,8 +54,9 @@ from .options import (
 
 CHAT_HELP = """A conversation with EXAONE 4.5 about images and documents, the model loaded once.
 
-Every question is answered as `exaone ask` answers it (images, or a long document's most relevant \
-pages as text, cited as \\[p. N]), with the earlier questions and answers in the prompt, so a \
+Documents are PDFs, HWP or HWPX files. Every question is answered as `exaone ask` answers it \
+(images, or a long document's most relevant pages as text, cited as \\[p. N]), with the earlier \
+questions and answers in the prompt, so a \
 follow-up ("그럼 전년도는?") knows what it follows. The document's pages are read once. On a \
 terminal: line editing, history with the arrow keys, /help for the commands; Ctrl-C stops an answer. \
 With standard input not a terminal, each line is a question and each answer is written as it \

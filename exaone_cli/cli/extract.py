@@ -59,7 +59,8 @@ from .options import (
 EXTRACT_HELP = "\n\n".join(
     [
         "Pull fields out of documents as JSON that matches a schema.",
-        "One result per input file (its selected pages in one prompt), or one per page with --per-page.",
+        "One result per input file (an image, a PDF or an HWP/HWPX document: its selected pages in one "
+        "prompt), or one per page with --per-page.",
         "The target is a JSON Schema file (--schema), a field list (--fields; types string, integer, number, "
         "boolean, date, time, email, and TYPE[] for a list), or a shipped template (--template). Every result "
         "is checked against the schema; values must still be checked by a person where they matter.",

@@ -61,7 +61,8 @@ from .options import (
 
 OCR_HELP = """Transcribe documents and images to text, page by page.
 
-PDFs are rendered page by page; images (PNG, JPEG, TIFF, GIF, WEBP, ...) are used as they are,
+PDFs are rendered page by page; HWP and HWPX (한/글) documents too, after rhwp lays them out as
+PDF pages (the \\[hwp] extra); images (PNG, JPEG, TIFF, GIF, WEBP, ...) are used as they are,
 every frame a page; '-' reads a file from standard input.
 
 \b
@@ -72,6 +73,7 @@ Examples:
   cat receipt.png | exaone ocr - --json | jq '.documents[0].pages[].text'
   exaone ocr big.pdf -o pages.jsonl --resume      # after an interruption
   exaone ocr report.pdf --text-layer prefer       # the PDF's own text
+  exaone ocr 공고.hwp --text-layer prefer         # an HWP's own text
 """
 
 OUTPUT = "Output"
