@@ -53,3 +53,17 @@ def test_a_page_showing_form_values_or_annotations_is_not_complete(name: str, sh
     layer = first_page(name)
     assert layer.verdict == "good" and not layer.complete
     assert f"the page shows {shown} the text layer does not hold" in (layer.reason or "")
+
+
+def test_a_transparent_layer_over_a_picture_of_its_words_is_not_the_pages_text() -> None:
+    """The words show, but as the picture's pixels: the text drawn over them leaves no mark, so it
+    is no better than an earlier OCR's guess (what `prefer` must not print as the page)."""
+    layer = first_page("issue14627.pdf")  # its layer: "Please refresh your browser ..."
+    assert (layer.text, layer.verdict, layer.hidden) == ("", "invisible", 103)
+    assert "an earlier OCR" in (layer.reason or "")
+
+
+def test_labels_drawn_over_a_picture_are_seen() -> None:
+    layers = read_text_layers(open_source(str(CASES / "knockout_groups_test.pdf")))
+    assert [(layer.verdict, layer.hidden, layer.reason) for layer in layers] == [("good", 0, None)] * 3
+    assert "Non-isolated Knockout (I=false, K=true)\nKNOCKOUT" in layers[0].text

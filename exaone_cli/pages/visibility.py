@@ -124,7 +124,9 @@ def char_visibility(page: Any, textpage: Any, content: PageContent) -> Visibilit
     if any(cause in ("same-colour", "covered") for cause in hidden.values()):
         hidden = _recheck_in_colour(page, hidden, boxes)
     if on_images:  # decided in colour already, and a picture's edges may fool the one-render check
-        hidden.update(_words(dict.fromkeys(_no_ink_over_pictures(page, on_images, boxes), "same-colour"), raw))
+        unseen = _no_ink_over_pictures(page, on_images, boxes)
+        causes = {index: "invisible" if _transparent(on_images[index]) else "same-colour" for index in unseen}
+        hidden.update(_words(causes, raw))
     return Visibility(frozenset(hidden), Counter(hidden.values()))
 
 
@@ -149,20 +151,38 @@ def _is_word(code: int) -> bool:
     return 0 < code <= 0x10FFFF and unicodedata.category(chr(code))[0] in "LN"
 
 
-def _render(page: Any, *, colour: bool) -> Any:
-    """The page as pixels (height, width, channels: 1 grey or 3 BGR), at RENDER_SCALE or less."""
+def _scale(page: Any) -> float:
     width_pt, height_pt = page.get_size()
-    scale = min(RENDER_SCALE, (RENDER_PIXELS / max(width_pt * height_pt, 1.0)) ** 0.5)
-    pixels = page.render(scale=scale, may_draw_forms=True, grayscale=not colour).to_numpy()
+    return min(RENDER_SCALE, (RENDER_PIXELS / max(width_pt * height_pt, 1.0)) ** 0.5)
+
+
+def _render(page: Any, *, colour: bool, region: tuple[int, int, int, int] | None = None) -> Any:
+    """The page as pixels (height, width, channels: 1 grey or 3 BGR), at RENDER_SCALE or less; or
+    only `region` of that bitmap (left, top, right, bottom pixels)."""
+    scale = _scale(page)
+    crop: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+    if region is not None:  # pypdfium2 cuts ceil(points x scale) pixels off each side
+        width, height = _bitmap_size(page)
+        left, top, right, bottom = region
+        crop = tuple(max(cut - 0.5, 0.0) / scale for cut in (left, height - bottom, width - right, top))
+    pixels = page.render(scale=scale, crop=crop, may_draw_forms=True, grayscale=not colour).to_numpy()
     return pixels.reshape(*pixels.shape[:2], 1) if pixels.ndim == 2 else pixels[:, :, :3]
+
+
+def _bitmap_size(page: Any) -> tuple[int, int]:
+    """The width and height in pixels of the whole page's render (as pypdfium2 sizes it)."""
+    import math
+
+    scale = _scale(page)  # pdfium's page size is as shown: a /Rotate of 90 swaps it already
+    return math.ceil(page.get_width() * scale), math.ceil(page.get_height() * scale)
 
 
 def _pixel_boxes(page: Any, pixels: Any, boxes: Any) -> tuple[Any, Any, Any, Any, Any]:
     """Character boxes (page space) in pixels, clipped to the bitmap: x0, x1, y0, y1, and whether
-    each box's centre lies outside it."""
+    each box's centre lies outside it. `pixels`: the page's render, or its (height, width)."""
     import numpy as np
 
-    height, width = pixels.shape[:2]
+    height, width = pixels if isinstance(pixels, tuple) else pixels.shape[:2]
     # Device space from page space: an affine map (rotation, crop box), read off three points.
     origin, x_unit, y_unit = (_to_device(page, width, height, x, y) for x, y in ((0, 0), (1000, 0), (0, 1000)))
     ax, ay = (x_unit[0] - origin[0]) / 1000, (x_unit[1] - origin[1]) / 1000
@@ -224,19 +244,27 @@ def _no_ink_over_pictures(
 
     drawn = {address_of(obj): obj for obj in objects.values()}
     modes = {address: int(pdfium_c.FPDFTextObj_GetTextRenderMode(obj)) for address, obj in drawn.items()}
-    shown = _render(page, colour=True).astype(np.int16)
+    indexes = sorted(objects)
+    width, height = _bitmap_size(page)
+    x0, x1, y0, y1, _ = _pixel_boxes(page, (height, width), np.array([boxes[i] for i in indexes], dtype=np.float64))
+    # Only the part of the page those characters lie in is drawn, twice: a line over a photo costs
+    # a strip of pixels, not two pages of them.
+    left, top, right, bottom = int(x0.min()), int(y0.min()), int(x1.max()), int(y1.max())
+    if right <= left or bottom <= top:
+        return []
+    shown = _render(page, colour=True, region=(left, top, right, bottom)).astype(np.int16)
     try:
         for obj in drawn.values():
             pdfium_c.FPDFTextObj_SetTextRenderMode(obj, INVISIBLE_MODE)
-        bare = _render(page, colour=True).astype(np.int16)
+        bare = _render(page, colour=True, region=(left, top, right, bottom)).astype(np.int16)
     finally:
         for address, obj in drawn.items():
             pdfium_c.FPDFTextObj_SetTextRenderMode(obj, modes[address])
     ink = np.abs(shown - bare).max(axis=2) > INK_STEP
-    indexes = sorted(objects)
-    x0, x1, y0, y1, _ = _pixel_boxes(page, shown, np.array([boxes[i] for i in indexes], dtype=np.float64))
-    spans = zip(indexes, x0.tolist(), x1.tolist(), y0.tolist(), y1.tolist(), strict=True)
-    return [index for index, left, right, top, bottom in spans if not ink[top:bottom, left:right].any()]
+    spans = zip(
+        indexes, (x0 - left).tolist(), (x1 - left).tolist(), (y0 - top).tolist(), (y1 - top).tolist(), strict=True
+    )
+    return [index for index, x_0, x_1, y_0, y_1 in spans if not ink[y_0:y_1, x_0:x_1].any()]
 
 
 def _flat_cause(obj: Any, page: Any, box: tuple[float, float, float, float]) -> str:
@@ -318,6 +346,14 @@ def _to_device(page: Any, width: int, height: int, x: float, y: float) -> tuple[
     dx, dy = ctypes.c_int(), ctypes.c_int()
     pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, width, height, 0, x, y, dx, dy)
     return dx.value, dy.value
+
+
+def _transparent(obj: Any) -> bool:
+    """Whether a text object's fill is fully transparent (alpha 0): drawn, but invisibly."""
+    import pypdfium2.raw as pdfium_c
+
+    r, g, b, a = (ctypes.c_uint() for _ in range(4))
+    return bool(pdfium_c.FPDFPageObj_GetFillColor(obj, r, g, b, a)) and a.value == 0
 
 
 def _fill_grey(obj: Any) -> float | None:
