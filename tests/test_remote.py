@@ -174,3 +174,20 @@ def test_server_mode_imports_no_torch(pdf: Path) -> None:
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}
     assert "openai" in imported and not imported & {"torch", "transformers", "accelerate"}
     assert json.loads(proc.stdout)["error"] is None
+
+
+def test_a_server_with_a_short_context_gets_requests_that_fit_it(pdf: Path) -> None:
+    """vLLM refuses a request whose prompt and max_tokens pass its --max-model-len: an A4 page at
+    200 DPI is 4,956 visual tokens, so with the default --max-new-tokens 4,096 an 8,192-token server
+    answered every page with HTTP 400. exaone asks the server's max_model_len and asks for what each
+    prompt leaves, saying so once."""
+    with FakeServer(max_model_len=8192) as server:
+        code, stdout, stderr = run("ocr", str(pdf), "--server", server.url, "--jsonl", "--pages", "1-3")
+    assert code == 0, stderr
+    asked = [body["max_tokens"] for body in server.requests]
+    assert len(asked) == 3 and all(2_500 < tokens <= 8192 - 4956 for tokens in asked)
+    assert stderr.count("the server takes at most 8,192 tokens (its max_model_len)") == 1
+    assert f"(here {asked[0]:,} new tokens, not --max-new-tokens 4,096)" in " ".join(stderr.split())
+    with FakeServer(max_model_len=32768) as roomy:  # room enough: the flag as given, nothing said
+        code, _, stderr = run("ocr", str(pdf), "--server", roomy.url, "--jsonl", "--pages", "1")
+    assert code == 0 and roomy.requests[0]["max_tokens"] == 4096 and "max_model_len" not in stderr

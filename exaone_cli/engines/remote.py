@@ -13,12 +13,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..config import LoadOptions, Sampling
 from ..errors import EngineError, GenerationError, UsageError
+from ..vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
 from .base import Generation, OnText, Prompt
 from .finish import opened_think, server_finish
 from .images import data_url
@@ -134,6 +135,8 @@ class RemoteEngine:
         self._warn = warn
         self._refused: set[str] = set()
         self._lock = threading.Lock()
+        self.served_tokens: int | None = None  # the server's max_model_len, when it says
+        self._fitted = False  # the lowered --max-new-tokens was said
         self.backoff_base = 0.5  # seconds; doubled per retry, with jitter
 
     @classmethod
@@ -152,6 +155,7 @@ class RemoteEngine:
         engine = cls(client, options.served_model or "", options, warn)
         if not options.served_model:
             engine.name = engine._discover_model()
+        engine.served_tokens = served_context(replace(options, served_model=engine.name))
         return engine
 
     def _discover_model(self) -> str:
@@ -223,7 +227,7 @@ class RemoteEngine:
         body: dict[str, Any] = {
             "model": self.name,
             "messages": [*prompt.earlier_messages(), {"role": "user", "content": content}],
-            "max_tokens": sampling.max_new_tokens,
+            "max_tokens": self._answer_room(prompt, sampling.max_new_tokens),
             "temperature": max(sampling.temperature, 0.0),
             "stream": stream,
         }
@@ -248,6 +252,26 @@ class RemoteEngine:
             for field in self._refused:
                 body.pop(field, None)
         return body
+
+    def _answer_room(self, prompt: Prompt, max_new_tokens: int) -> int:
+        """--max-new-tokens, lowered to what the prompt leaves of the server's context when it
+        reports one (vLLM refuses a request whose prompt and max_tokens exceed max_model_len, so a
+        page of 4,956 visual tokens with the default 4,096 fails every time on an 8,192 server).
+        The prompt is over-estimated (its visual tokens as the processor counts them, a token per
+        3 bytes of text); said once a run."""
+        if self.served_tokens is None:
+            return max_new_tokens
+        room = self.served_tokens - _prompt_tokens_at_most(prompt, self.options)
+        if room >= max_new_tokens or room < MIN_ANSWER_TOKENS:
+            return max_new_tokens  # fits, or cannot be helped: the server's refusal says why
+        with self._lock:
+            first, self._fitted = not self._fitted, True
+        if first:
+            self._warn(
+                f"the server takes at most {self.served_tokens:,} tokens (its max_model_len): answers are limited to "
+                f"what each prompt leaves of them (here {room:,} new tokens, not --max-new-tokens {max_new_tokens:,})"
+            )
+        return room
 
     def _send(self, body: dict[str, Any]) -> Any:
         """POST the body; when the server refuses some of our optional fields, drop them, warn
@@ -324,6 +348,20 @@ class RemoteEngine:
             opened_think=opened,
             note=note,
         )
+
+
+MIN_ANSWER_TOKENS = 256  # less room than this: the request is sent as asked, and the server says no
+TEMPLATE_TOKENS = 64  # the chat template's own tokens, with room to spare
+
+
+def _prompt_tokens_at_most(prompt: Prompt, options: RemoteOptions) -> int:
+    """An upper estimate of a prompt's tokens: each image's visual tokens (and its two markers)
+    at the sizes sent, and a token per 3 bytes of text (a Hangul syllable is 3 bytes of UTF-8 and
+    rarely more than one token; English runs about 4 characters a token)."""
+    minimum, maximum = options.min_pixels or DEFAULT_MIN_PIXELS, options.max_pixels or DEFAULT_MAX_PIXELS
+    visual = sum(visual_tokens(*image.size, minimum, maximum).tokens + 2 for image in prompt.images)
+    texts = [prompt.text, *(message["content"] for message in prompt.earlier_messages())]
+    return visual + sum(-(-len(text.encode("utf-8")) // 3) + 8 for text in texts) + TEMPLATE_TOKENS
 
 
 def _refused_schema(exc: Exception, body: dict[str, Any]) -> bool:
