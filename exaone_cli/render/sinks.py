@@ -59,10 +59,16 @@ class DocumentSink:
 
     def render(self) -> str:
         if self.fmt == "json":
-            model = self.records[0].model if self.records else self.model  # the engine's name for it
-            body = documents_json(self.records, model=model, preset=self.preset, sampling=self.sampling)
+            body = documents_json(self.records, model=self._model(), preset=self.preset, sampling=self.sampling)
             return dumps(body) + "\n"
         return "".join(self._block(record, first=i == 0) for i, record in enumerate(self.records))
+
+    def _model(self) -> str | None:
+        """The model that made the pages, by the engine's name for it (a server's); null when every
+        page came from its text layer, as those pages say; the model asked for before any page."""
+        if not self.records:
+            return self.model
+        return next((record.model for record in self.records if record.model is not None), None)
 
     def close(self) -> None:
         if self.path is not None:
