@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -343,6 +343,12 @@ def documents_json(
         "sampling": sampling.to_dict(),
         "documents": documents,
     }
+
+
+def made_by(records: Iterable[PageRecord]) -> str | None:
+    """The model that made the pages (the first whose record names one, a server's name for it,
+    from the page store too); None when none did: a page from its text layer names no model."""
+    return next((record.model for record in records if record.model is not None), None)
 
 
 def _same_input(previous: PageRecord, record: PageRecord) -> bool:

@@ -127,6 +127,31 @@ def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: P
     assert "Traceback" not in stderr
 
 
+def test_ocr_says_model_and_cached_as_exaone_ocr_json_does(docs: Path, tmp_path: Path, page_store: Path) -> None:
+    """The tool's `model` and each page's `cached` as `exaone ocr --json` gives them: the model
+    that made the pages (those from the page store too), null when none did; `cached` true or
+    false, never left out."""
+    pdf = docs / "공고" / "공고 1.pdf"
+    results: list[dict[str, Any]] = []
+
+    async def test() -> None:
+        async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, tmp_path / "logs") as session:
+            for text_layer in ("fallback", "fallback", "prefer"):
+                arguments = {"path": "공고/공고 1.pdf", "text_layer": text_layer}
+                results.append(payload(await session.call_tool("ocr", arguments)))
+
+    with FakeServer() as fake:
+        run(test)
+        cli = json.loads(run_exaone("ocr", str(pdf), "--json", "--server", fake.url).stdout)
+    made, stored, from_layer = results
+    assert [page["cached"] for page in made["documents"][0]["pages"]] == [False, False]
+    assert [page["cached"] for page in stored["documents"][0]["pages"]] == [True, True]
+    assert made["model"] == stored["model"] == cli["model"] == "exaone-fake"
+    assert [p["cached"] for p in cli["documents"][0]["pages"]] == [p["cached"] for p in stored["documents"][0]["pages"]]
+    assert [page["text_source"] for page in from_layer["documents"][0]["pages"]] == ["text-layer", "text-layer"]
+    assert from_layer["model"] is None and "model" in from_layer
+
+
 def test_paths_outside_the_roots_urls_and_broken_files_are_readable_errors(docs: Path, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     refused: dict[str, str] = {}

@@ -18,7 +18,7 @@ from ..engines.text import valid_text
 from ..json_text import dumps
 from ..ocr.output import JsonlWriter, Sink, atomic_write
 from ..ocr.settings import OcrSettings
-from ..results import PageRecord, documents_json
+from ..results import PageRecord, documents_json, made_by
 from .pages import markdown_block, print_page, text_block
 from .terminal import for_terminal
 
@@ -64,11 +64,8 @@ class DocumentSink:
         return "".join(self._block(record, first=i == 0) for i, record in enumerate(self.records))
 
     def _model(self) -> str | None:
-        """The model that made the pages, by the engine's name for it (a server's); null when every
-        page came from its text layer, as those pages say; the model asked for before any page."""
-        if not self.records:
-            return self.model
-        return next((record.model for record in self.records if record.model is not None), None)
+        """The model that made the pages (made_by); the model asked for while there is no page."""
+        return made_by(self.records) if self.records else self.model
 
     def close(self) -> None:
         if self.path is not None:
