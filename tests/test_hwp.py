@@ -395,6 +395,35 @@ def test_tables_come_out_as_markdown_tables_from_the_documents_own_grid(tmp_path
     assert proc.stdout.rstrip().endswith("</table>\n\n끝.")
 
 
+def test_numbers_outside_tables_read_without_the_spaces_pdfium_invents_and_real_spaces_stay(
+    tmp_path: Path,
+) -> None:
+    """rhwp draws each glyph where Hangul's layout puts it, a hyphen narrower than its cell, and
+    pdfium read the slack after it as a space: "02- 123- 4567", "2026- 03- 02". The document's
+    own text says which spaces are there: " - " between words and "1. " stay."""
+    lines = [
+        "문의: 02-123-4567, 010-9876-5432 (접수 2026-03-02)",
+        "범위: 3 - 5쪽, A-B 구간, 합계 12,500원 - 할인 1,000원",
+        "1. 첫째 항목은 2.5%입니다.",
+    ]
+    document = make_hwpx(tmp_path / "안내문.hwpx", lines)
+    proc = run_exaone("ocr", str(document), "--text-layer", "prefer", "--jsonl")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = jsonl(proc.stdout)
+    assert (record["text_source"], record["text"]) == ("text-layer", "\n".join(lines))
+
+
+def test_only_spaces_the_documents_text_never_has_are_taken_out() -> None:
+    from exaone_cli.pages.hwp_spaces import drop_invented_spaces
+
+    document = "전화 02-123-4567\n구간 A - B와 A-B\n"
+    pages = ["전화 02- 123- 4567", "구간 A - B와 A- B", "- 3 -", "전화  02- 123"]
+    # "A - B" is in the document as written, so its spaces stay wherever "A-B" is too; a page
+    # number the document does not hold, and a double space, are left as pdfium read them.
+    assert drop_invented_spaces(pages, document) == ["전화 02-123-4567", "구간 A - B와 A-B", "- 3 -", "전화  02-123"]
+    assert drop_invented_spaces(pages, "") == pages
+
+
 def test_a_table_not_found_whole_on_a_page_is_left_as_the_layer_gives_it() -> None:
     from exaone_cli.pages.hwp_tables import Table, place_tables
 

@@ -40,6 +40,7 @@ from typing import Any
 
 from ..errors import EngineError, InputError
 from ..inputs import Source
+from .hwp_spaces import drop_invented_spaces
 from .hwp_tables import Table, document_tables, place_tables
 from .text_layer import read_text_layers
 
@@ -57,7 +58,8 @@ _PASSWORD, _DISTRIBUTION, _DRM = 0x02, 0x04, 0x10
 _KEPT_SHARE = 0.5
 
 _LOCK = threading.Lock()  # one rendering at a time: the descriptors 1 and 2 are process-wide
-# document SHA-256 -> its rendered PDF and its pages' texts with tables, for this process
+# document SHA-256 -> its rendered PDF and the texts of its pages that read better than their layer
+# (invented spaces taken out, tables as Markdown), for this process
 _RENDERED: dict[str, tuple[Path, tuple[tuple[int, str], ...]]] = {}
 
 
@@ -73,7 +75,8 @@ class Rendering:
 
 def as_pdf(source: Source) -> Source:
     """`source` itself unless it is an HWP or HWPX document; then a PDF Source rendered from it
-    (rendered once per process), with the same display name and SHA-256, and its tables as
+    (rendered once per process), with the same display name and SHA-256, its pages' text
+    without the spaces pdfium invents in rhwp's glyph runs (hwp_spaces.py), and its tables as
     Markdown on the pages where they stand (hwp_tables.py).
 
     Raises EngineError (exit 3) when rhwp is not installed or cannot load, InputError when the
@@ -85,9 +88,11 @@ def as_pdf(source: Source) -> Source:
         if known is None or not known[0].exists():
             rendering = render(source)
             path = _keep(rendering.pdf)
-            pages = _layer_texts(Source(path, "pdf", source.display, source.sha256))
-            check_text(source.display, rendering.text, "\n".join(pages))
-            known = path, tuple(sorted(place_tables(pages, rendering.tables).items()))
+            read = _layer_texts(Source(path, "pdf", source.display, source.sha256))
+            check_text(source.display, rendering.text, "\n".join(read))
+            pages = drop_invented_spaces(read, rendering.text)
+            better = {n: text for n, (was, text) in enumerate(zip(read, pages, strict=True), 1) if text != was}
+            known = path, tuple(sorted((better | place_tables(pages, rendering.tables)).items()))
             _RENDERED[source.sha256] = known
     path, page_texts = known
     return replace(source, path=path, kind="pdf", rendered_from=source.kind, page_texts=page_texts)
