@@ -364,3 +364,27 @@ def test_a_folder_stands_for_its_hwp_and_hwpx_documents_too(tmp_path: Path) -> N
     (root / "메모.txt").write_text("메모")
     found = [path.name for path in folder_documents(root, Roots.of([root]))]
     assert found == sorted(["공고문.hwp", "공고문2.hwpx", "안내.pdf"])
+
+
+def test_ocr_of_an_hwp_document_reports_rhwps_rendering_as_progress(tmp_path: Path) -> None:
+    """rhwp takes about a second a page: the client hears that it renders, before the pages."""
+    import shutil
+
+    root = tmp_path / "공고"
+    root.mkdir()
+    cases = Path(__file__).resolve().parents[1] / "../shared/cases/hwp"
+    shutil.copy((cases if cases.is_dir() else Path("/work/shared/cases/hwp")) / "hello_world.hwp", root / "공고문.hwp")
+    seen: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message)
+
+    async def test() -> None:
+        async with stdio_session(["--root", str(root)], tmp_path, tmp_path / "logs") as session:
+            arguments = {"path": "공고문.hwp", "text_layer": "prefer"}
+            result = payload(await session.call_tool("ocr", arguments, None, on_progress))
+            assert result["documents"][0]["pages"][0]["text"] == "Hello World!"
+
+    run(test)
+    assert f"Rendering {root / '공고문.hwp'} with rhwp: 1 page…" in seen
+    assert seen.index(f"Rendering {root / '공고문.hwp'} with rhwp: 1 page…") < seen.index("1 page(s) to read")

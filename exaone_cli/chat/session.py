@@ -192,7 +192,7 @@ class ChatSession:
 
     def _plan(self, inputs: list[str]) -> AskPlan:
         o = self.options
-        return plan_inputs(inputs, o.ranges, o.raster, o.load)
+        return plan_inputs(inputs, o.ranges, o.raster, o.load, self.say.on_status)
 
     def _as_text(self, plan: AskPlan) -> bool:
         """Whether questions about `plan` will be answered from page text (document mode)."""

@@ -71,7 +71,10 @@ class DocumentTools:
         settings = self._ocr_settings(files, pages, text_layer)
         warnings: list[str] = []
         with self.engine.turn(on_loading=lambda m: report(0, None, m)):
-            run = ocr_run(settings, _Collect(), warn=_noted(warnings), engine_opener=self.engine.get)
+            run = ocr_run(
+                settings, _Collect(), warn=_noted(warnings), engine_opener=self.engine.get,
+                on_status=lambda m: report(0, None, m),
+            )  # fmt: skip
             items: list[dict[str, Any]] = []
             records: list[PageRecord] = []
             report(0, run.total, f"{run.total} page(s) to read")
@@ -192,7 +195,10 @@ class DocumentTools:
         )  # fmt: skip
         warnings: list[str] = []
         with self.engine.turn(on_loading=lambda m: report(0, None, m)):
-            run = extract_run(settings, None, warn=_noted(warnings), engine_opener=self.engine.get)
+            run = extract_run(
+                settings, None, warn=_noted(warnings), engine_opener=self.engine.get,
+                on_status=lambda m: report(0, None, m),
+            )  # fmt: skip
             report(0, run.total, f"{run.total} result(s) to make")
             items = []
             for done, result in enumerate(run, 1):

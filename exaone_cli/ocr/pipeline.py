@@ -44,15 +44,16 @@ def plan_documents(
     *,
     read_layers: bool = False,
     text_stand_in: bool = False,
+    on_status: Callable[[str], None] | None = None,
 ) -> list[DocumentPlan]:
     """Open every input once to count its pages (and, with `read_layers`, read and judge the text
     layer of a PDF's selected pages: milliseconds a page); a file that fails is a plan with an error.
     With `text_stand_in`, an HWP document rhwp reads but cannot render is a plan with its text and
-    no pages, its note saying why."""
+    no pages, its note saying why. `on_status` hears when an HWP document's rendering starts."""
     plans = []
     for name in names:
         try:
-            source = open_input(name)
+            source = open_input(name, on_status)
             with open_document(source, raster) as document:
                 count = document.page_count
             selected = tuple(ranges.select(count))
