@@ -93,7 +93,7 @@ def ask(
     load, flags = load or LoadOptions(), flags or SamplingFlags()
     ranges, raster = ranges or PageRanges.all(), raster or RasterOptions()
     context_tokens = context_tokens or DEFAULT_CONTEXT_TOKENS
-    plan = plan_inputs(inputs, ranges, raster, load)
+    plan = plan_inputs(inputs, ranges, raster, load, on_status)
     if remote is not None and (plan.page_count or plan.text_only):
         context_tokens = _fit_to_server(remote, context_tokens, flags.max_new_tokens, on_note)
     opener = engine_opener or partial(_open_engine, load, remote, on_status, on_warning, on_loaded)

@@ -56,6 +56,11 @@ class OutOfMemory(GenerationError):
     """The accelerator ran out of memory on a generation; smaller work may still fit."""
 
 
+class PromptTooLong(GenerationError):
+    """The server refused a prompt as longer than its context: what to shorten depends on the
+    command (ask's pages, chat's conversation), so a command may say it in its own words."""
+
+
 def debug_enabled() -> bool:
     """--debug / EXAONE_DEBUG=1: tracebacks and library logs are shown."""
     return os.environ.get("EXAONE_DEBUG", "").lower() in ("1", "true", "yes")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -199,7 +199,8 @@ class PageRecord:
     """One page of `exaone ocr`: its text, or the error that stopped it. A JSON Lines record.
 
     `page` is None for a file that could not be opened at all. `sha256`, `prompt_sha256`,
-    `preset` and `model` identify the work, so --resume can skip a page already done.
+    `preset` and `model` identify the work, so --resume can skip a page already done. `model` is
+    None on a page taken from its text layer (`text_source` "text-layer"): no model ran for it.
     `seconds` is the model time spent on the page, every try together.
     `replaced_characters` counts the U+FFFD in text and reasoning (engines/text.py). A page
     without error whose text is empty carries the reason in `note` and is a `warning`.
@@ -209,7 +210,7 @@ class PageRecord:
     sha256: str | None
     page: int | None
     preset: str
-    model: str
+    model: str | None
     prompt_sha256: str
     width: int | None = None
     height: int | None = None
@@ -315,7 +316,9 @@ class PageRecord:
         }
 
 
-def documents_json(records: list[PageRecord], *, model: str, preset: Preset, sampling: Sampling) -> dict[str, Any]:
+def documents_json(
+    records: list[PageRecord], *, model: str | None, preset: Preset, sampling: Sampling
+) -> dict[str, Any]:
     """`exaone ocr --json`: {schema_version, model, preset, documents: [{source, sha256, pages}]},
     one document per named input, in input order (a file named twice is two documents). Valid
     even when no page succeeded.
@@ -340,6 +343,12 @@ def documents_json(records: list[PageRecord], *, model: str, preset: Preset, sam
         "sampling": sampling.to_dict(),
         "documents": documents,
     }
+
+
+def made_by(records: Iterable[PageRecord]) -> str | None:
+    """The model that made the pages (the first whose record names one, a server's name for it,
+    from the page store too); None when none did: a page from its text layer names no model."""
+    return next((record.model for record in records if record.model is not None), None)
 
 
 def _same_input(previous: PageRecord, record: PageRecord) -> bool:

@@ -51,7 +51,7 @@ JSONL_LINE: dict[str, Any] = {
         **PAGE["properties"],
         "schema_version": {"const": 1},
         "preset": {"type": "string"},
-        "model": {"type": "string"},
+        "model": NULLABLE_STR,  # null on a page taken from its text layer: no model ran
         "prompt_sha256": {"type": "string"},
     },
 }
@@ -61,7 +61,7 @@ DOCUMENTS: dict[str, Any] = {
     "required": ["schema_version", "model", "preset", "documents"],
     "properties": {
         "schema_version": {"const": 1},
-        "model": {"type": "string"},
+        "model": NULLABLE_STR,  # null when every page came from its text layer
         "preset": {"type": "object", "required": ["name", "temperature", "top_p", "top_k", "presence_penalty"]},
         "documents": {
             "type": "array",

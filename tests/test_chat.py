@@ -127,6 +127,38 @@ def test_a_failed_question_is_a_record_and_the_session_goes_on(contract: tuple[P
     assert [m["role"] for m in earlier] == ["user", "assistant"] and earlier[0]["content"] == FIRST
 
 
+def test_a_question_too_long_for_the_server_is_an_error_record_in_chats_own_words(
+    contract: tuple[Path, list[str]],
+) -> None:
+    """vLLM refuses a prompt longer than its context with HTTP 400: the question got no answer at
+    all, so its record is the error record, and the advice names chat's ways out, not ask's."""
+    pdf, _ = contract
+    with DocumentServer(respond=from_the_pages, faults=["context"]) as server:
+        proc = chat(server, pdf, f"{FIRST}\n{FIRST}\n", "--jsonl")
+    assert proc.returncode == 1, proc.stderr
+    failed, answered = records(proc.stdout)
+    assert set(failed) == {"schema_version", "turn", "question", "error"}
+    assert (failed["turn"], failed["question"]) == (1, FIRST)
+    assert "maximum context length is 8192" in failed["error"]
+    assert "/clear" in failed["error"] and "--fresh" in failed["error"] and "(ask)" not in failed["error"]
+    assert "question 1:" in proc.stderr and "(ask)" not in proc.stderr
+    assert answered["turn"] == 2 and answered["final"] == "3,700만원"
+
+
+def test_a_byte_order_mark_before_the_first_line_is_no_part_of_the_question(
+    contract: tuple[Path, list[str]],
+) -> None:
+    """Notepad and PowerShell write UTF-8 with a byte-order mark: the first question is the same."""
+    pdf, _ = contract
+    with DocumentServer(respond=from_the_pages) as server:
+        proc = chat(server, pdf, f"\ufeff{FIRST}\n{FOLLOW_UP}\n", "--jsonl")
+    assert proc.returncode == 0, proc.stderr
+    first, second = records(proc.stdout)
+    assert (first["question"], second["question"]) == (FIRST, FOLLOW_UP)
+    assert not any("\ufeff" in json.dumps(body, ensure_ascii=False) for body in server.requests)
+    assert server.requests[-1]["messages"][0]["content"] == FIRST  # the follow-up's history too
+
+
 def test_a_missing_document_is_one_line_before_anything_loads(tmp_path: Path) -> None:
     proc = run_exaone("chat", str(tmp_path / "없는.pdf"), "--server", "http://127.0.0.1:9/v1")
     assert proc.returncode == 1 and proc.stderr.count("Error:") == 1 and "없는.pdf" in proc.stderr  # as ask

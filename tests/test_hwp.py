@@ -122,6 +122,31 @@ def test_hwpx_pages_dry_run_and_standard_input(notice: Path) -> None:
     assert record["sha256"] == sha256(notice)
 
 
+def test_a_terminal_sees_rhwp_render_and_the_summary_counts_its_time(notice: Path, tmp_path: Path) -> None:
+    """rhwp takes about a second a page and says nothing meanwhile: the spinner says what it
+    renders (and keeps turning: rhwp's own output is caught below Python's stderr, not the
+    spinner), and "Done ... in N s" counts the rendering, where it said 0.0 s."""
+    import re
+    import time
+
+    from terminal import run_on_terminal
+
+    from exaone_cli.inputs import open_source
+    from exaone_cli.pages.hwp import render
+
+    start = time.perf_counter()
+    render(open_source(str(notice)))
+    rendering = time.perf_counter() - start
+    run = run_on_terminal("ocr", str(notice), "--text-layer", "prefer", stdout="file", tmp=tmp_path, columns=200)
+    assert run.returncode == 0, run.text
+    drawn = run.raw.decode("utf-8", "replace")
+    assert f"Rendering {notice} with rhwp: 2 pages…" in drawn
+    assert drawn.count("Rendering") >= 2  # drawn again and again while rhwp works, not frozen
+    done = re.search(r"Done: 2 pages, no errors in ([\d.]+) s", run.text)
+    assert done is not None, run.text
+    assert float(done[1]) >= rendering / 2
+
+
 def test_unscaling_rhwps_page_forms_keeps_every_pixel_and_byte_offset(notice: Path) -> None:
     import pypdfium2 as pdfium
     from PIL import ImageChops
@@ -316,17 +341,19 @@ def test_with_only_nanum_fonts_blank_pages_are_refused_naming_the_font_package(t
 
 def test_native_debug_lines_never_reach_stdout_or_stderr() -> None:
     """rhwp's Rust code prints LAYOUT_OVERFLOW lines to the process's descriptors 1 and 2,
-    beneath Python's sys.stdout: they are caught at the descriptor level."""
+    beneath Python's sys.stdout: they are caught at the descriptor level, while what Python
+    itself writes meanwhile (the spinner on stderr) still gets through."""
     script = textwrap.dedent("""
-        import os
+        import os, sys
         from exaone_cli.pages.hwp import quiet_native_output
         with quiet_native_output():
             os.write(1, b"LAYOUT_OVERFLOW: page=1\\n")
             os.write(2, b"LAYOUT_OVERFLOW_DRAW: line=3\\n")
+            print("Rendering 공고문.hwpx", file=sys.stderr)
         print("product")
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert (proc.stdout, proc.stderr) == ("product\n", "")
+    assert (proc.stdout, proc.stderr) == ("product\n", "Rendering 공고문.hwpx\n")
 
 
 def test_a_distribution_documents_stub_is_never_passed_off_as_its_text(tmp_path: Path) -> None:
@@ -393,6 +420,35 @@ def test_tables_come_out_as_markdown_tables_from_the_documents_own_grid(tmp_path
     assert f"2026년 창업지원사업 지원 내용\n\n{expected}\n\n<table>" in proc.stdout
     assert '<td colspan="2">내용</td>' in proc.stdout and "<td>02-123-4567</td>" in proc.stdout
     assert proc.stdout.rstrip().endswith("</table>\n\n끝.")
+
+
+def test_numbers_outside_tables_read_without_the_spaces_pdfium_invents_and_real_spaces_stay(
+    tmp_path: Path,
+) -> None:
+    """rhwp draws each glyph where Hangul's layout puts it, a hyphen narrower than its cell, and
+    pdfium read the slack after it as a space: "02- 123- 4567", "2026- 03- 02". The document's
+    own text says which spaces are there: " - " between words and "1. " stay."""
+    lines = [
+        "문의: 02-123-4567, 010-9876-5432 (접수 2026-03-02)",
+        "범위: 3 - 5쪽, A-B 구간, 합계 12,500원 - 할인 1,000원",
+        "1. 첫째 항목은 2.5%입니다.",
+    ]
+    document = make_hwpx(tmp_path / "안내문.hwpx", lines)
+    proc = run_exaone("ocr", str(document), "--text-layer", "prefer", "--jsonl")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = jsonl(proc.stdout)
+    assert (record["text_source"], record["text"]) == ("text-layer", "\n".join(lines))
+
+
+def test_only_spaces_the_documents_text_never_has_are_taken_out() -> None:
+    from exaone_cli.pages.hwp_spaces import drop_invented_spaces
+
+    document = "전화 02-123-4567\n구간 A - B와 A-B\n"
+    pages = ["전화 02- 123- 4567", "구간 A - B와 A- B", "- 3 -", "전화  02- 123"]
+    # "A - B" is in the document as written, so its spaces stay wherever "A-B" is too; a page
+    # number the document does not hold, and a double space, are left as pdfium read them.
+    assert drop_invented_spaces(pages, document) == ["전화 02-123-4567", "구간 A - B와 A-B", "- 3 -", "전화  02-123"]
+    assert drop_invented_spaces(pages, "") == pages
 
 
 def test_a_table_not_found_whole_on_a_page_is_left_as_the_layer_gives_it() -> None:

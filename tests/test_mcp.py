@@ -127,6 +127,31 @@ def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: P
     assert "Traceback" not in stderr
 
 
+def test_ocr_says_model_and_cached_as_exaone_ocr_json_does(docs: Path, tmp_path: Path, page_store: Path) -> None:
+    """The tool's `model` and each page's `cached` as `exaone ocr --json` gives them: the model
+    that made the pages (those from the page store too), null when none did; `cached` true or
+    false, never left out."""
+    pdf = docs / "공고" / "공고 1.pdf"
+    results: list[dict[str, Any]] = []
+
+    async def test() -> None:
+        async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, tmp_path / "logs") as session:
+            for text_layer in ("fallback", "fallback", "prefer"):
+                arguments = {"path": "공고/공고 1.pdf", "text_layer": text_layer}
+                results.append(payload(await session.call_tool("ocr", arguments)))
+
+    with FakeServer() as fake:
+        run(test)
+        cli = json.loads(run_exaone("ocr", str(pdf), "--json", "--server", fake.url).stdout)
+    made, stored, from_layer = results
+    assert [page["cached"] for page in made["documents"][0]["pages"]] == [False, False]
+    assert [page["cached"] for page in stored["documents"][0]["pages"]] == [True, True]
+    assert made["model"] == stored["model"] == cli["model"] == "exaone-fake"
+    assert [p["cached"] for p in cli["documents"][0]["pages"]] == [p["cached"] for p in stored["documents"][0]["pages"]]
+    assert [page["text_source"] for page in from_layer["documents"][0]["pages"]] == ["text-layer", "text-layer"]
+    assert from_layer["model"] is None and "model" in from_layer
+
+
 def test_paths_outside_the_roots_urls_and_broken_files_are_readable_errors(docs: Path, tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     refused: dict[str, str] = {}
@@ -339,3 +364,27 @@ def test_a_folder_stands_for_its_hwp_and_hwpx_documents_too(tmp_path: Path) -> N
     (root / "메모.txt").write_text("메모")
     found = [path.name for path in folder_documents(root, Roots.of([root]))]
     assert found == sorted(["공고문.hwp", "공고문2.hwpx", "안내.pdf"])
+
+
+def test_ocr_of_an_hwp_document_reports_rhwps_rendering_as_progress(tmp_path: Path) -> None:
+    """rhwp takes about a second a page: the client hears that it renders, before the pages."""
+    import shutil
+
+    root = tmp_path / "공고"
+    root.mkdir()
+    cases = Path(__file__).resolve().parents[1] / "../shared/cases/hwp"
+    shutil.copy((cases if cases.is_dir() else Path("/work/shared/cases/hwp")) / "hello_world.hwp", root / "공고문.hwp")
+    seen: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message)
+
+    async def test() -> None:
+        async with stdio_session(["--root", str(root)], tmp_path, tmp_path / "logs") as session:
+            arguments = {"path": "공고문.hwp", "text_layer": "prefer"}
+            result = payload(await session.call_tool("ocr", arguments, None, on_progress))
+            assert result["documents"][0]["pages"][0]["text"] == "Hello World!"
+
+    run(test)
+    assert f"Rendering {root / '공고문.hwp'} with rhwp: 1 page…" in seen
+    assert seen.index(f"Rendering {root / '공고문.hwp'} with rhwp: 1 page…") < seen.index("1 page(s) to read")

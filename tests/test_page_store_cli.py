@@ -103,21 +103,23 @@ def test_a_page_that_failed_its_tries_is_tried_again_only_by_a_run_that_tries_ha
     args = ["ocr", str(pdf), "--model", str(tiny_model), *FAST, "--jsonl", "--presence-penalty", "0"]
     args += ["--max-new-tokens", "400", "--text-layer", "off"]  # the page loops (tests/test_ocr.py)
 
-    def record(*more: str, code: int = 0) -> dict:
+    def record(*more: str) -> dict:
         proc = run_exaone(*args, *more)
-        assert proc.returncode == code, proc.stderr
         (line,) = proc.stdout.splitlines()
-        return json.loads(line)
+        page = json.loads(line)
+        # A page kept as it looped is exit 0; one the token limit cut is exit 1 (docs/commands/ocr.md).
+        assert proc.returncode == (1 if page["finish_reason"] == "length" else 0), proc.stderr
+        return page
 
     first = record("--page-retries", "0")
     assert (first["finish_reason"], first["attempts"], first["cached"]) == ("repetition", 1, False)
     assert stored_pages(page_store) == [(str(pdf), 1)]  # kept as it is, marked so
     again = record("--page-retries", "0")  # the same command: trying the same way again is waste
     assert again["cached"] is True and again["text"] == first["text"]
-    # another chance: the model tries again, this time without looping, and runs into the token limit;
-    # a page cut short is exit 1 (docs/commands/ocr.md, exit codes)
-    harder = record("--page-retries", "1", code=1)
-    assert harder["cached"] is False and harder["attempts"] == 2 and harder["finish_reason"] == "length"
+    # another chance: the model tries again, sampling with a fresh seed, so how that try ends varies
+    # (it loops again, runs into the token limit, or stops); tried again, it is, and kept as the new try
+    harder = record("--page-retries", "1")
+    assert harder["cached"] is False and harder["attempts"] == 2
 
 
 def test_an_interrupted_run_keeps_its_pages_and_the_rerun_does_only_the_rest(tmp_path: Path, page_store: Path) -> None:

@@ -183,7 +183,7 @@ def test_a_server_with_a_short_context_gets_requests_that_fit_it(pdf: Path) -> N
     prompt leaves, saying so once."""
     with FakeServer(max_model_len=8192) as server:
         code, stdout, stderr = run("ocr", str(pdf), "--server", server.url, "--jsonl", "--pages", "1-3")
-    assert code == 0, stderr
+    assert code == 0 and len(stdout.splitlines()) == 3, stderr
     asked = [body["max_tokens"] for body in server.requests]
     assert len(asked) == 3 and all(2_500 < tokens <= 8192 - 4956 for tokens in asked)
     assert stderr.count("the server takes at most 8,192 tokens (its max_model_len)") == 1

@@ -142,3 +142,43 @@ def _text_of(body: dict[str, object]) -> str:
     messages = body["messages"]
     assert isinstance(messages, list)
     return "".join(part["text"] for part in messages[0]["content"] if part["type"] == "text")
+
+
+def test_a_glyph_squeezed_to_a_sliver_costs_neither_its_page_nor_the_file(tmp_path: Path) -> None:
+    """A `W` drawn at 2% of its width (`2 Tz`) has a box under a point wide: measuring what lies
+    under it asked pypdfium2 for a bitmap 0 pixels wide, and its ValueError left every page of
+    the file "not read". The sliver is no word a reader can see; the rest of the page is read, and
+    the other page is taken from its layer as usual."""
+    sentence = b"BT /F1 12 Tf 72 700 Td (The total due is 12,500 won, payable by March.) Tj ET"
+    squeezed = b"BT /F1 12 Tf 100.5 650 Td 2 Tz (W) Tj 100 Tz (ide) Tj ET"
+    pdf = make_helvetica_pdf(tmp_path / "squeezed.pdf", [sentence + b"\n" + squeezed, sentence])
+    first, second = read_text_layers(open_source(str(pdf)))
+    assert first.verdict == "good" and first.text.startswith("The total due is 12,500 won, payable by March.\n")
+    assert (second.verdict, second.complete) == ("good", True)
+    dry = CliRunner().invoke(app, ["ocr", str(pdf), "--dry-run", "--json", "--text-layer", "prefer"])
+    assert dry.exit_code == 0, dry.stderr
+    pages = json.loads(dry.stdout)["pages"]
+    assert [page["text_layer"] for page in pages] == ["good", "good"]
+    assert pages[1]["text_source"] == "text-layer"
+
+
+def test_a_page_whose_check_fails_is_none_and_the_files_other_pages_keep_their_layers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever else a check may trip on one day: that page goes to the model, with the reason."""
+    from exaone_cli.pages import text_layer
+
+    checked = text_layer.char_visibility
+    calls = iter(range(10))
+
+    def fails_once(*args: object) -> object:
+        if next(calls) == 0:
+            raise ValueError("something no page should do")
+        return checked(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(text_layer, "char_visibility", fails_once)
+    sentence = b"BT /F1 12 Tf 72 700 Td (The total due is 12,500 won.) Tj ET"
+    first, second = read_text_layers(open_source(str(make_helvetica_pdf(tmp_path / "two.pdf", [sentence] * 2))))
+    assert (first.verdict, first.text) == ("none", "")
+    assert first.reason == "this page's text could not be checked (ValueError: something no page should do)"
+    assert (second.verdict, second.text) == ("good", "The total due is 12,500 won.")

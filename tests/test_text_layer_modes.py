@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 from fake_openai import FakeServer
-from ocr_schema import JSONL_LINE
+from ocr_schema import DOCUMENTS, JSONL_LINE
 from pdf_fixtures import FONT, SAMPLE_PAGES, make_text_pdf
 from text_layer_fixtures import make_layer_pdf
 from typer.testing import CliRunner
@@ -107,6 +107,25 @@ def test_prefer_takes_good_pages_from_their_layer_and_sends_the_rest_to_the_mode
     assert (lines[0]["attempts"], lines[0]["width"], lines[0]["visual_tokens"]) == (0, None, 0)  # nothing rendered
     assert lines[1]["text"].startswith("saw 1 image(s)")  # the garbled layer is not passed off as text
     assert "2 from the text layer, 3 to the model" in stderr
+
+
+def test_a_page_taken_from_its_text_layer_names_no_model(mixed: Path) -> None:
+    """No model ran for a page read from its layer, so its record names none (`source` says why),
+    and --json's own `model` names one only when a model made some page."""
+    with FakeServer() as server:
+        _, lines, _ = ocr(mixed, "--server", server.url, "--text-layer", "prefer")
+        runner = CliRunner()
+        base = ["ocr", str(mixed), "--json", "--dpi", "40", "--server", server.url, "--text-layer", "prefer"]
+        only_layers = json.loads(runner.invoke(app, [*base, "--pages", "1,5"]).stdout)
+        mixed_pages = json.loads(runner.invoke(app, [*base, "--pages", "1-2"]).stdout)
+    assert [(line["text_source"], line["model"]) for line in lines] == [
+        ("text-layer", None), ("model", "exaone-fake"), ("model", "exaone-fake"), ("model", "exaone-fake"),
+        ("text-layer", None),
+    ]  # fmt: skip
+    for body in (only_layers, mixed_pages):
+        jsonschema.validate(body, DOCUMENTS)
+    assert only_layers["model"] is None
+    assert mixed_pages["model"] == "exaone-fake"
 
 
 def test_prefer_with_every_page_good_loads_no_model_and_imports_no_torch(tmp_path: Path) -> None:

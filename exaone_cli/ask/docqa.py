@@ -72,10 +72,13 @@ class AskPlan:
         return sum(t or 0 for pages in self.tokens for t in pages)
 
 
-def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions, load: LoadOptions) -> AskPlan:
+def plan_inputs(
+    names: Sequence[str], ranges: PageRanges, raster: RasterOptions, load: LoadOptions, on_status: Note | None = None
+) -> AskPlan:
     """Open every input, select its pages and size them. Raises InputError on the first input that
     cannot be opened, and on an input --pages leaves no page of: a question about several files
-    cannot be answered with one missing. Requested pages an input does not have are noted."""
+    cannot be answered with one missing. Requested pages an input does not have are noted.
+    `on_status` hears when an HWP document's rendering starts (seconds a page)."""
     documents: list[DocumentPlan] = []
     tokens: list[list[int | None]] = []
     notes: list[str] = []
@@ -83,7 +86,7 @@ def plan_inputs(names: Sequence[str], ranges: PageRanges, raster: RasterOptions,
     labels: dict[tuple[int, int], str] = {}
     for name in names:
         try:
-            source = open_input(name)
+            source = open_input(name, on_status)
         except NoPages as exc:  # rhwp read it but cannot render it: its whole text, unnumbered
             notes.append(f"{exc.message}; its text is read instead, without page numbers")
             documents.append(DocumentPlan(exc.source.display, exc.source, text=exc.text))

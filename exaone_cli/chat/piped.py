@@ -1,8 +1,10 @@
 """`exaone chat` with standard input not a terminal: each line is a question, and each answer is
 written as soon as it is finished, as text or as one JSON object per line (`--jsonl`).
 
-A question that fails is a record with `error` (on stderr too), and the session goes on with the
-next line; `run_piped` says whether any failed, for the exit code.
+A question that fails is said on stderr, and the session goes on with the next line; one that got
+no answer at all (an error of its own, or the server's) is the record `{schema_version, turn,
+question, error}`, whichever way it failed. `run_piped` says whether any failed, for the exit code.
+A UTF-8 byte-order mark before the first line (Windows editors write one) is no part of the question.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from ..json_text import write_json
 from ..render.text import ask_text
 from .session import ChatSession
 from .transcript import error_record, record
+
+BOM = "\ufeff"
 
 
 def run_piped(
@@ -33,8 +37,8 @@ def run_piped(
     or an answer that is empty or cut: what makes `exaone ask` exit 1). `on_failed(turn, why)`
     is told each failure."""
     failed = False
-    for line in lines:
-        question = line.strip()
+    for number, line in enumerate(lines):
+        question = (line.removeprefix(BOM) if number == 0 else line).strip()
         if not question:
             continue
         try:
@@ -50,7 +54,9 @@ def run_piped(
         if why:
             failed = True
             on_failed(session.turns, why)
-        if jsonl:
+        if jsonl and result.error:  # no answer at all: the same record as a question that failed before it
+            write_json(error_record(session.turns, question, result.error), out)
+        elif jsonl:
             write_json(record(session.exchanges[-1]), out)
         elif not result.error:
             out.write(valid_text(ask_text(result, final_only=final_only, show_reasoning=show_reasoning)) + "\n\n")

@@ -8,15 +8,17 @@ people should see goes through the callbacks of `ChatCallbacks`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..api import OnLoaded, ask
 from ..ask.docqa import AskPlan, DocumentQuestion, document_texts, fits_as_images, look_again, neutralize, plan_inputs
 from ..ask.page_texts import PageText, PageTextMemo
-from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
-from ..engines import Engine, RemoteOptions, Turn, describe_engine, describe_source, open_engine
+from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, Sampling, SamplingFlags
+from ..engines import Engine, Generation, Prompt, RemoteOptions, Turn, describe_engine, describe_source, open_engine
 from ..engines.base import OnText
+from ..errors import PromptTooLong
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..ocr.run import ProgressFactory
 from ..pages import PageRanges, RasterOptions
@@ -24,6 +26,14 @@ from ..results import AskResult, LookAgain
 from ..store import open_store
 
 Say = Callable[[str], None]
+
+# What to do when the server refuses a question as too long, in chat's terms: the conversation
+# grows with every turn, so starting afresh is the first way out (ask's hint names ask).
+TOO_LONG_HINT = (
+    "the server takes fewer tokens than this question needs: start afresh (/clear on a terminal, --fresh when "
+    "piped), lower --context-tokens, --max-new-tokens or --max-pixels, or start the server with a longer context "
+    "(vLLM: --max-model-len)"
+)
 
 
 def _quiet(_: str) -> None:
@@ -135,7 +145,8 @@ class ChatSession:
         history = () if fresh else tuple(self.history)
         result = ask(
             question, self.inputs, load=o.load, flags=o.flags, thinking=self.thinking, boxed_hint=o.boxed_hint,
-            engine=self.engine, on_text=on_text, on_status=self.say.on_status, on_warning=self.say.on_warning,
+            engine=_InChatWords(self.engine), on_text=on_text, on_status=self.say.on_status,
+            on_warning=self.say.on_warning,
             ranges=o.ranges, raster=o.raster, max_images=o.max_images, remote=o.remote,
             context_tokens=o.context_tokens, cache=o.cache, progress=self.say.progress, on_note=self._note_once,
             page_tokens=o.page_tokens, page_retries=o.page_retries, history=history, memo=self.memo,
@@ -168,7 +179,7 @@ class ChatSession:
             last.result.question, self.plan, o.load, o.raster, o.remote, o.flags, last.result.thinking, o.boxed_hint,
             o.context_tokens, o.max_images, look=True,
         )  # fmt: skip
-        looked = look_again(question, self.engine, last.result, self.say.on_warning, self.say.on_note)
+        looked = look_again(question, _InChatWords(self.engine), last.result, self.say.on_warning, self.say.on_note)
         if looked is not None:
             self.exchanges[-1] = replace(last, look=looked)
         return looked
@@ -181,7 +192,7 @@ class ChatSession:
 
     def _plan(self, inputs: list[str]) -> AskPlan:
         o = self.options
-        return plan_inputs(inputs, o.ranges, o.raster, o.load)
+        return plan_inputs(inputs, o.ranges, o.raster, o.load, self.say.on_status)
 
     def _as_text(self, plan: AskPlan) -> bool:
         """Whether questions about `plan` will be answered from page text (document mode)."""
@@ -226,3 +237,26 @@ class ChatSession:
             parts += [f"{count - len(mine)} unreadable"] if count > len(mine) else []
             lines.append(f"{document.display}: {count} page(s) ({', '.join(parts)}), read as text")
         return lines
+
+
+class _InChatWords:
+    """The session's engine, whose refusal of a prompt as too long (PromptTooLong) carries chat's
+    hint instead of the engine's, which is written for `exaone ask`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.name = engine.name
+
+    def generate(
+        self, prompts: Sequence[Prompt], sampling: Sampling, on_text: OnText | None = None
+    ) -> list[Generation]:
+        try:
+            return self._engine.generate(prompts, sampling, on_text)
+        except PromptTooLong as exc:
+            raise PromptTooLong(exc.message, hint=TOO_LONG_HINT) from exc
+
+    def close(self) -> None:
+        self._engine.close()
+
+    def __getattr__(self, name: str) -> Any:  # concurrency, description, ...
+        return getattr(self._engine, name)

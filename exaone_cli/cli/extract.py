@@ -190,13 +190,14 @@ def _run(settings: ExtractSettings, err: Console, *, quiet: bool) -> ExtractRun:
     view = OcrView(err, quiet=quiet, label="Extract", unit="result")
     step = LoadingStep(err, describe_source(settings.load, settings.remote), quiet=quiet)
     with step.running():
-        run = extract_run(settings, make_result_sink(settings, view.stdout(sys.stdout)), warn=lambda m: warn(err, m))
+        sink = make_result_sink(settings, view.stdout(sys.stdout))
+        run = extract_run(settings, sink, warn=lambda m: warn(err, m), on_status=step.status)
         step.detail = describe_engine(run.engine) if run.opened_engine else None
     if not quiet:
         say(err, run.summary())
     in_table = settings.fmt == "rich" and same_terminal(sys.stdout, sys.stderr)  # the table shows errors
     try:
-        with view.running(run.total):
+        with view.running(run.total, earlier=run.planning_seconds):
             for result in run:
                 view.count(result.completion_tokens, ok=result.valid, cut=result.cut)
                 if not result.valid and not in_table:

@@ -191,7 +191,8 @@ def _run(settings: OcrSettings, err: Console, *, quiet: bool) -> OcrRun:
     view = OcrView(err, quiet=quiet)
     step = LoadingStep(err, describe_source(settings.load, settings.remote), quiet=quiet)
     with step.running():
-        run = ocr_run(settings, sink=make_sink(settings, view.stdout(sys.stdout)), warn=lambda m: warn(err, m))
+        sink = make_sink(settings, view.stdout(sys.stdout))
+        run = ocr_run(settings, sink=sink, warn=lambda m: warn(err, m), on_status=step.status)
         step.detail = describe_engine(run.engine) if run.opened_engine else None
     if not quiet:
         say(err, run.summary())
@@ -203,7 +204,7 @@ def _run(settings: OcrSettings, err: Console, *, quiet: bool) -> OcrRun:
     if run.skipped:
         say(err, f"Resumed: {run.skipped} page(s) already in {settings.output} are skipped.")
     try:
-        with view.running(run.pages):  # the pages the plan line counts; unreadable inputs are no page
+        with view.running(run.pages, earlier=run.planning_seconds):  # unreadable inputs are no page
             for record in run:
                 named = record.page is None and record.error in [plan.error for plan in unreadable]
                 view.advance(record, page=not named)

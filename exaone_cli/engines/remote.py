@@ -18,7 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..config import LoadOptions, Sampling
-from ..errors import EngineError, GenerationError, UsageError
+from ..errors import EngineError, GenerationError, PromptTooLong, UsageError
 from ..vision import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, visual_tokens
 from .base import Generation, OnText, Prompt
 from .finish import opened_think, server_finish
@@ -298,7 +298,7 @@ class RemoteEngine:
                 if schema:
                     refused = ["response_format"]
                 if not refused and _CONTEXT_REFUSAL.search(said):
-                    raise GenerationError(
+                    raise PromptTooLong(
                         f"the server refused the request as too long ({_describe(exc)})", hint=CONTEXT_HINT
                     ) from exc
                 if not refused:

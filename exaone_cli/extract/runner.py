@@ -8,12 +8,13 @@ run goes on.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..config import Sampling
-from ..engines import Engine, Prompt, check_constrained_decoding, open_engine
+from ..engines import Engine, Prompt, check_constrained_decoding, describe_source, open_engine
 from ..engines.base import Generation
 from ..errors import ExaoneError, GenerationError, InputError, UsageError, joined
 from ..ocr.pipeline import DocumentPlan, error_text, plan_documents
@@ -53,7 +54,8 @@ class ExtractRun:
     done, each handed to `sink` too. The engine is opened here (not when iterating); the engine
     and the sink are closed however the iteration ends, so an interrupted run keeps its results.
     `engine_opener` gives the caller's engine instead (a server keeps one open for its life):
-    called only when a file can be read, and the engine is left open."""
+    called only when a file can be read, and the engine is left open. `on_status` and
+    `planning_seconds` as for `exaone ocr` (ocr/run.py: OcrRun)."""
 
     def __init__(
         self,
@@ -62,20 +64,28 @@ class ExtractRun:
         engine: Engine | None = None,
         warn: Warn = _quiet,
         engine_opener: Callable[[], Engine] | None = None,
+        on_status: Warn = _quiet,
     ) -> None:
         self.settings = settings
         self.sink = sink
         self.sampling: Sampling = settings.sampling
         self.warn = warn
-        self.plans = plan_documents(settings.files, settings.ranges, settings.raster, text_stand_in=True)
+        start = time.perf_counter()
+        self.plans = plan_documents(
+            settings.files, settings.ranges, settings.raster, text_stand_in=True, on_status=on_status
+        )
+        self.planning_seconds = time.perf_counter() - start
         needs_engine = engine is None and any(plan.source for plan in self.plans)
         self._own_engine = needs_engine and engine_opener is None
         for warning in format_warnings(settings.target.schema, settings.target.origin):
             warn(warning)  # once per format, before any work
         if settings.remote is None and any(plan.source for plan in self.plans):
             check_local_grammar(settings.target, warn)  # before a model is loaded for nothing
-        if needs_engine:
-            engine = engine_opener() if engine_opener else open_engine(settings.load, settings.remote, warn)
+        if needs_engine and engine_opener is not None:
+            engine = engine_opener()
+        elif needs_engine:
+            on_status(f"Loading {describe_source(settings.load, settings.remote)}…")
+            engine = open_engine(settings.load, settings.remote, warn)
         self.engine = engine
         try:
             self._check_budget()
@@ -316,7 +326,9 @@ def extract_run(
     engine: Engine | None = None,
     warn: Warn = _quiet,
     engine_opener: Callable[[], Engine] | None = None,
+    on_status: Warn = _quiet,
 ) -> ExtractRun:
     """Plan the run now (files opened and counted, the engine opened); results come when iterated.
-    `engine_opener`: the caller's engine, left open (see ExtractRun)."""
-    return ExtractRun(settings, sink, engine, warn, engine_opener)
+    `engine_opener`: the caller's engine, left open; `on_status`: what is under way meanwhile
+    (see ExtractRun)."""
+    return ExtractRun(settings, sink, engine, warn, engine_opener, on_status)

@@ -24,7 +24,7 @@ from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..ocr.settings import OcrSettings
 from ..ocr.text_sources import DEFAULT_TEXT_LAYER_MODE
 from ..pages import DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
-from ..results import PageRecord
+from ..results import PageRecord, made_by
 from .engine import KeptEngine, to_stderr
 from .paging import Pager
 from .roots import Roots
@@ -71,20 +71,28 @@ class DocumentTools:
         settings = self._ocr_settings(files, pages, text_layer)
         warnings: list[str] = []
         with self.engine.turn(on_loading=lambda m: report(0, None, m)):
-            run = ocr_run(settings, _Collect(), warn=_noted(warnings), engine_opener=self.engine.get)
+            run = ocr_run(
+                settings, _Collect(), warn=_noted(warnings), engine_opener=self.engine.get,
+                on_status=lambda m: report(0, None, m),
+            )  # fmt: skip
             items: list[dict[str, Any]] = []
+            records: list[PageRecord] = []
             report(0, run.total, f"{run.total} page(s) to read")
             for done, record in enumerate(run, 1):
+                records.append(record)
                 items.append(_page_item(record))
                 report(done, run.total, f"{record.source} p. {record.page}" if record.page else record.source)
         head = {
             "files": len(files),
             "pages": sum(1 for item in items if item.get("page") is not None),
             "failed": sum(1 for item in items if item.get("error")),
-            "model": run.engine.name if run.to_model else None,
+            # as `exaone ocr --json` says it: the model that made the pages (from the page store
+            # too), null when every page came from its text layer, and kept when null
+            "model": made_by(records),
             "warnings": warnings or None,
         }
-        return self.pager.first("ocr", _dropped_none(head), items, _by_file)
+        head = {key: value for key, value in head.items() if value is not None or key == "model"}
+        return self.pager.first("ocr", head, items, _by_file)
 
     def _ocr_settings(self, files: list[str], pages: str | None, text_layer: str | None) -> OcrSettings:
         o = self.options
@@ -187,7 +195,10 @@ class DocumentTools:
         )  # fmt: skip
         warnings: list[str] = []
         with self.engine.turn(on_loading=lambda m: report(0, None, m)):
-            run = extract_run(settings, None, warn=_noted(warnings), engine_opener=self.engine.get)
+            run = extract_run(
+                settings, None, warn=_noted(warnings), engine_opener=self.engine.get,
+                on_status=lambda m: report(0, None, m),
+            )  # fmt: skip
             report(0, run.total, f"{run.total} result(s) to make")
             items = []
             for done, result in enumerate(run, 1):
@@ -268,10 +279,11 @@ def _transcribing(report: Report) -> Callable[[int], Any]:
 
 
 def _page_item(record: PageRecord) -> dict[str, Any]:
+    """A page as `exaone ocr --json` gives it, fewer fields: `cached` always (true or false)."""
     return _dropped_none(
         {"file": record.source, "page": record.page, "text": None if record.error else record.text,
          "text_source": record.text_source, "error": record.error, "warning": record.warning,
-         "note": record.note if record.note != record.warning else None, "cached": record.cached or None}
+         "note": record.note if record.note != record.warning else None, "cached": record.cached}
     )  # fmt: skip
 
 

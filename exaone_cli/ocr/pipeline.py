@@ -44,15 +44,16 @@ def plan_documents(
     *,
     read_layers: bool = False,
     text_stand_in: bool = False,
+    on_status: Callable[[str], None] | None = None,
 ) -> list[DocumentPlan]:
     """Open every input once to count its pages (and, with `read_layers`, read and judge the text
     layer of a PDF's selected pages: milliseconds a page); a file that fails is a plan with an error.
     With `text_stand_in`, an HWP document rhwp reads but cannot render is a plan with its text and
-    no pages, its note saying why."""
+    no pages, its note saying why. `on_status` hears when an HWP document's rendering starts."""
     plans = []
     for name in names:
         try:
-            source = open_input(name)
+            source = open_input(name, on_status)
             with open_document(source, raster) as document:
                 count = document.page_count
             selected = tuple(ranges.select(count))
@@ -132,7 +133,9 @@ class OcrRequest:
         }
 
 
-def _record(request: OcrRequest, model: str, plan: DocumentPlan, number: int | None, **values: object) -> PageRecord:
+def _record(
+    request: OcrRequest, model: str | None, plan: DocumentPlan, number: int | None, **values: object
+) -> PageRecord:
     layer = plan.layer(number) if number is not None else None
     passed_over = layer_note(request.text_layer, layer) if values.get("text_source", "model") == "model" else None
     values["note"] = join_notes(plan.note, values.get("note"), passed_over)  # type: ignore[arg-type]
@@ -259,11 +262,12 @@ def _second_chances(
     return [last_chance(record, item.plan.layer(item.number)) for item, record in zip(items, records, strict=True)]
 
 
-def _layer_record(request: OcrRequest, model: str, plan: DocumentPlan, number: int) -> PageRecord:
-    """A page taken from its good text layer (--text-layer prefer): nothing rendered, no model."""
+def _layer_record(request: OcrRequest, plan: DocumentPlan, number: int) -> PageRecord:
+    """A page taken from its good text layer (--text-layer prefer): nothing rendered, no model
+    (`model` null: naming the run's model would say one ran)."""
     layer = plan.layer(number)
     assert layer is not None
-    return _record(request, model, plan, number, text=layer.text, text_source="text-layer")
+    return _record(request, None, plan, number, text=layer.text, text_source="text-layer")
 
 
 SkipPage = Callable[[DocumentPlan, int], bool]
@@ -324,7 +328,7 @@ def _in_input_order(
                 yield found[id(plan), number], None
                 continue
             if takes_layer(request.text_layer, plan.layer(number)):
-                yield _layer_record(request, model, plan, number), None
+                yield _layer_record(request, plan, number), None
                 continue
             item = next(rendered)
             assert item.plan is plan and item.number == number, "read-ahead out of step with the plan"

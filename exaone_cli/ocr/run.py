@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Literal, Protocol
 
 from ..config import LoadOptions, Sampling
-from ..engines import Engine, Prompt, RemoteOptions, open_engine
+from ..engines import Engine, Prompt, RemoteOptions, describe_source, open_engine
 from ..engines.base import Generation, OnText
 from ..engines.checkpoint import looks_like_path
 from ..results import PageRecord
@@ -55,7 +56,10 @@ class OcrRun:
     `plans` replaces the planning of `settings.files` (ask's document mode transcribes only the
     pages it needs); `store` is the page store to use (default: opened from `settings.cache`).
     `engine_opener` gives the caller's engine (a server keeps one open for its life): called only
-    when a page needs the model, and the engine is left open."""
+    when a page needs the model, and the engine is left open. `on_status` hears what is under
+    way while the run is prepared: an HWP document's rendering (seconds a page), then the loading
+    of the model this run opens itself. `planning_seconds`: the time the inputs took to read
+    (rendering HWP documents, judging text layers), which the run's time includes."""
 
     def __init__(
         self,
@@ -66,15 +70,18 @@ class OcrRun:
         plans: list[DocumentPlan] | None = None,
         store: PageStore | Literal["open"] | None = "open",
         engine_opener: Callable[[], Engine] | None = None,
+        on_status: OnStatus = _quiet,
     ) -> None:
         self.settings = settings
         self.sink = sink
         mode, raster = settings.request.text_layer, settings.request.raster
+        start = time.perf_counter()
         self.plans = (
             plans
             if plans is not None
-            else plan_documents(settings.files, settings.ranges, raster, read_layers=mode != "off")
+            else plan_documents(settings.files, settings.ranges, raster, read_layers=mode != "off", on_status=on_status)
         )
+        self.planning_seconds = time.perf_counter() - start
         if plans is None:
             for plan in self.plans:
                 if plan.note:
@@ -83,7 +90,10 @@ class OcrRun:
         self._own_engine = needs_engine and engine_opener is None
 
         def opened(remote: RemoteOptions | None) -> Engine:
-            return engine_opener() if engine_opener is not None else open_engine(settings.load, remote, warn)
+            if engine_opener is not None:
+                return engine_opener()
+            on_status(f"Loading {describe_source(settings.load, remote)}…")
+            return open_engine(settings.load, remote, warn)
 
         if needs_engine and settings.remote is not None:
             engine = opened(settings.remote)  # cheap: it asks the server its model
@@ -303,10 +313,12 @@ def ocr_run(
     engine: Engine | None = None,
     warn: OnStatus = _quiet,
     engine_opener: Callable[[], Engine] | None = None,
+    on_status: OnStatus = _quiet,
 ) -> OcrRun:
     """Plan the run now (files are opened and counted); pages are processed when iterated.
-    `engine_opener`: the caller's engine, opened only if a page needs it, left open (OcrRun)."""
-    return OcrRun(settings, sink, engine, warn, engine_opener=engine_opener)
+    `engine_opener`: the caller's engine, opened only if a page needs it, left open; `on_status`:
+    what is under way meanwhile (OcrRun)."""
+    return OcrRun(settings, sink, engine, warn, engine_opener=engine_opener, on_status=on_status)
 
 
 def text_layer_key(sha256: str, page: int) -> PageKey:

@@ -12,7 +12,7 @@ go through Pillow; neither needs the lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..inputs import Source, open_source
 from .document import (
@@ -43,10 +43,11 @@ __all__ = [
 ]  # fmt: skip
 
 
-def open_input(name: str) -> Source:
+def open_input(name: str, on_status: Callable[[str], None] | None = None) -> Source:
     """open_source, with an HWP or HWPX document rendered to a PDF source (hwp.py): what the
-    commands read pages from. Raises InputError (the file) or EngineError (rhwp missing)."""
-    return as_pdf(open_source(name))
+    commands read pages from; `on_status` hears when a rendering starts (seconds a page).
+    Raises InputError (the file) or EngineError (rhwp missing)."""
+    return as_pdf(open_source(name), on_status)
 
 
 def open_document(source: Source, raster: RasterOptions | None = None) -> Document:

@@ -26,20 +26,22 @@ import atexit
 import contextlib
 import ctypes
 import ctypes.util
+import io
 import os
 import re
 import sys
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 from ..errors import EngineError, InputError
 from ..inputs import Source
+from .hwp_spaces import drop_invented_spaces
 from .hwp_tables import Table, document_tables, place_tables
 from .text_layer import read_text_layers
 
@@ -57,7 +59,8 @@ _PASSWORD, _DISTRIBUTION, _DRM = 0x02, 0x04, 0x10
 _KEPT_SHARE = 0.5
 
 _LOCK = threading.Lock()  # one rendering at a time: the descriptors 1 and 2 are process-wide
-# document SHA-256 -> its rendered PDF and its pages' texts with tables, for this process
+# document SHA-256 -> its rendered PDF and the texts of its pages that read better than their layer
+# (invented spaces taken out, tables as Markdown), for this process
 _RENDERED: dict[str, tuple[Path, tuple[tuple[int, str], ...]]] = {}
 
 
@@ -71,10 +74,13 @@ class Rendering:
     tables: tuple[Table, ...] = ()
 
 
-def as_pdf(source: Source) -> Source:
+def as_pdf(source: Source, on_status: Callable[[str], None] | None = None) -> Source:
     """`source` itself unless it is an HWP or HWPX document; then a PDF Source rendered from it
-    (rendered once per process), with the same display name and SHA-256, and its tables as
+    (rendered once per process), with the same display name and SHA-256, its pages' text
+    without the spaces pdfium invents in rhwp's glyph runs (hwp_spaces.py), and its tables as
     Markdown on the pages where they stand (hwp_tables.py).
+
+    `on_status` is told when rhwp starts rendering, and how many pages (about a second each).
 
     Raises EngineError (exit 3) when rhwp is not installed or cannot load, InputError when the
     document cannot be read or rendered, or renders without its text (missing fonts)."""
@@ -83,18 +89,21 @@ def as_pdf(source: Source) -> Source:
     with _LOCK:
         known = _RENDERED.get(source.sha256)
         if known is None or not known[0].exists():
-            rendering = render(source)
+            rendering = render(source, on_status)
             path = _keep(rendering.pdf)
-            pages = _layer_texts(Source(path, "pdf", source.display, source.sha256))
-            check_text(source.display, rendering.text, "\n".join(pages))
-            known = path, tuple(sorted(place_tables(pages, rendering.tables).items()))
+            read = _layer_texts(Source(path, "pdf", source.display, source.sha256))
+            check_text(source.display, rendering.text, "\n".join(read))
+            pages = drop_invented_spaces(read, rendering.text)
+            better = {n: text for n, (was, text) in enumerate(zip(read, pages, strict=True), 1) if text != was}
+            known = path, tuple(sorted((better | place_tables(pages, rendering.tables)).items()))
             _RENDERED[source.sha256] = known
     path, page_texts = known
     return replace(source, path=path, kind="pdf", rendered_from=source.kind, page_texts=page_texts)
 
 
-def render(source: Source) -> Rendering:
-    """The document through rhwp: parsed, rendered to PDF, its own text read from its model."""
+def render(source: Source, on_status: Callable[[str], None] | None = None) -> Rendering:
+    """The document through rhwp: parsed, rendered to PDF, its own text read from its model.
+    `on_status` hears when the rendering starts, with the page count (known once parsed)."""
     rhwp = load_rhwp()
     _refuse_locked(source)
     try:
@@ -105,8 +114,11 @@ def render(source: Source) -> Rendering:
         raise _read_error(source, exc) from None
     try:
         with quiet_native_output():
-            pdf = document.render_pdf()
             pages = int(document.page_count)
+        if on_status is not None:
+            on_status(f"Rendering {source.display} with rhwp: {pages} page{'' if pages == 1 else 's'}…")
+        with quiet_native_output():
+            pdf = document.render_pdf()
     except (ValueError, OSError, RuntimeError) as exc:  # read, but not laid out (an image it cannot decode)
         raise _no_pages(source, exc, text) from None
     if not pdf.startswith(b"%PDF-") or pages < 1:
@@ -193,7 +205,9 @@ def preload_freetype() -> str | None:
 @contextlib.contextmanager
 def quiet_native_output() -> Iterator[None]:
     """Point file descriptors 1 and 2 at a scratch file while rhwp runs: its Rust code prints debug
-    lines there, below Python's sys.stdout, where stdout carries the product."""
+    lines there, below Python's sys.stdout, where stdout carries the product. Python's own
+    sys.stdout and sys.stderr keep writing where they did (copies of the descriptors): a spinner
+    drawn on stderr while rhwp renders (seconds a page) is seen, not swallowed with the debug lines."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
@@ -202,18 +216,37 @@ def quiet_native_output() -> Iterator[None]:
     except OSError:  # no descriptors 1 and 2 (a daemon): nothing to protect
         yield
         return
+    streams = sys.stdout, sys.stderr
     try:
         with tempfile.TemporaryFile() as scratch:
             os.dup2(scratch.fileno(), 1)
             os.dup2(scratch.fileno(), 2)
+            sys.stdout, sys.stderr = _on_copy(sys.stdout, 1, saved[0]), _on_copy(sys.stderr, 2, saved[1])
             try:
                 yield
             finally:
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(Exception):
+                        stream.flush()
+                sys.stdout, sys.stderr = streams
                 os.dup2(saved[0], 1)
                 os.dup2(saved[1], 2)
     finally:
         os.close(saved[0])
         os.close(saved[1])
+
+
+def _on_copy(stream: TextIO, descriptor: int, copy: int) -> TextIO:
+    """`stream` as it writes while `descriptor` points elsewhere: the same text stream on `copy`
+    when it wrote to `descriptor`; any other stream (a test's capture) as it is."""
+    try:
+        if stream.fileno() != descriptor:
+            return stream
+    except (AttributeError, OSError, ValueError):
+        return stream
+    raw = io.FileIO(copy, "w", closefd=False)
+    return io.TextIOWrapper(raw, encoding=stream.encoding, errors=stream.errors, line_buffering=True,
+                            write_through=True)  # fmt: skip
 
 
 def document_model(document: Any) -> tuple[str, tuple[Table, ...]]:

@@ -110,7 +110,8 @@ def read_text_layers(
 ) -> list[TextLayer]:
     """The text layer of each page of a PDF (`pages`: 1-based numbers, in the order wanted; None:
     every page), judged. No page is rendered and no model or torch is involved: a millisecond
-    or two per page. A page pdfium cannot load is `none` with a reason.
+    or two per page. A page pdfium cannot load, or whose text cannot be checked, is `none` with a
+    reason: one page's fault never costs the file's other pages.
 
     Raises InputError when `source` is not a PDF, cannot be opened (encrypted without the right
     `password`, damaged), or has no page of a number asked for. Thread-safe: every pdfium call
@@ -159,6 +160,8 @@ def _read_page(pdf: Any, number: int) -> TextLayer:
                 textpage.close()
         except pdfium.PdfiumError:
             return TextLayer(number, "", "none", "pdfium cannot read this page's text (damaged)")
+        except Exception as exc:  # a check no page should fail: this page goes to the model, the others stand
+            return TextLayer(number, "", "none", f"this page's text could not be checked ({type(exc).__name__}: {exc})")
         finally:
             page.close()
     text = decode_markers(unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")))

@@ -31,6 +31,7 @@ Callers hold `PDFIUM_LOCK` (pages/pdfium.py).
 from __future__ import annotations
 
 import ctypes
+import math
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -276,7 +277,11 @@ def _flat_cause(obj: Any, page: Any, box: tuple[float, float, float, float]) -> 
 
 
 def _grey_under(page: Any, box: tuple[float, float, float, float]) -> float | None:
-    """The mean grey level of a small render of the page clipped to `box` (page space)."""
+    """The mean grey level of a small render of the page clipped to `box` (page space), or None
+    when there is nothing to measure. The crop is whole points taken off each side, rounded down,
+    so the render keeps at least the box: pypdfium2 rounds each side's crop up, and a glyph
+    squeezed under a point wide (`2 Tz`) left a bitmap 0 pixels wide, its ValueError ("Crop
+    exceeds page dimensions") the end of the page's text layer and every other page's."""
     left, bottom, right, top = box
     if right <= left or top <= bottom:
         return None
@@ -284,7 +289,12 @@ def _grey_under(page: Any, box: tuple[float, float, float, float]) -> float | No
     crop = (left - page_left, bottom - page_bottom, page_right - right, page_top - top)
     if min(crop) < 0 or page.get_rotation():
         return None
-    pixels = page.render(scale=1, crop=crop, grayscale=True, may_draw_forms=True).to_numpy()
+    try:
+        bitmap = page.render(scale=1, crop=tuple(math.floor(side) for side in crop), grayscale=True,
+                             may_draw_forms=True)  # fmt: skip
+    except ValueError:  # a page whose box pdfium and pypdfium2 size apart: one character unmeasured
+        return None
+    pixels = bitmap.to_numpy()
     return float(pixels.mean()) if pixels.size else None
 
 

@@ -18,7 +18,7 @@ from ..engines.text import valid_text
 from ..json_text import dumps
 from ..ocr.output import JsonlWriter, Sink, atomic_write
 from ..ocr.settings import OcrSettings
-from ..results import PageRecord, documents_json
+from ..results import PageRecord, documents_json, made_by
 from .pages import markdown_block, print_page, text_block
 from .terminal import for_terminal
 
@@ -59,10 +59,13 @@ class DocumentSink:
 
     def render(self) -> str:
         if self.fmt == "json":
-            model = self.records[0].model if self.records else self.model  # the engine's name for it
-            body = documents_json(self.records, model=model, preset=self.preset, sampling=self.sampling)
+            body = documents_json(self.records, model=self._model(), preset=self.preset, sampling=self.sampling)
             return dumps(body) + "\n"
         return "".join(self._block(record, first=i == 0) for i, record in enumerate(self.records))
+
+    def _model(self) -> str | None:
+        """The model that made the pages (made_by); the model asked for while there is no page."""
+        return made_by(self.records) if self.records else self.model
 
     def close(self) -> None:
         if self.path is not None:
