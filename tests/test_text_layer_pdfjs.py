@@ -67,3 +67,13 @@ def test_labels_drawn_over_a_picture_are_seen() -> None:
     layers = read_text_layers(open_source(str(CASES / "knockout_groups_test.pdf")))
     assert [(layer.verdict, layer.hidden, layer.reason) for layer in layers] == [("good", 0, None)] * 3
     assert "Non-isolated Knockout (I=false, K=true)\nKNOCKOUT" in layers[0].text
+
+
+def test_a_page_whose_crop_box_misses_its_media_box_shows_nothing() -> None:
+    """pdfium gives page 3 a size of 0 x 0 points: its words are outside what a viewer shows (the
+    check once failed to render it, and the page was 'not checked')."""
+    layers = read_text_layers(open_source(str(CASES / "boundingBox_invalid.pdf")))
+    shown = [(layer.verdict, layer.text) for layer in layers[:2]]
+    assert shown == [("good", "Empty /MediaBox"), ("good", "Empty /CropBox")]
+    assert (layers[2].verdict, layers[2].text, layers[2].hidden) == ("invisible", "", 37)
+    assert "outside the visible page: 37" in (layers[2].reason or "")

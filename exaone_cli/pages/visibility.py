@@ -94,6 +94,9 @@ def char_visibility(page: Any, textpage: Any, content: PageContent) -> Visibilit
             boxes.append((0.0, 0.0, 0.0, 0.0))
     if not boxes:
         return Visibility()
+    if min(page.get_size()) * _scale(page) < 1:  # a crop box beside the media box: no page to see
+        outside = _words(dict.fromkeys(range(len(boxes)), "outside"), raw)
+        return Visibility(frozenset(outside), Counter(outside.values()))
     candidates = _by_pixels(page, content, np.array(boxes, dtype=np.float64))
     # Render mode 3 draws nothing, whatever lies under it: an OCR layer over a scan sits on the
     # scan's own ink, and is hidden all the same (mode 7, a clip, shows what is painted through it).
