@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import struct
 import subprocess
@@ -471,3 +472,32 @@ def test_the_benchmark_reads_every_character_pdftotext_finds(tiny_model: Path, t
     prefer, pdftotext, model = json.loads(out.read_text())["rows"]
     assert prefer["characters"] == pdftotext["characters"] > 0 and prefer["tables_as_markdown"] == 3
     assert model["pages"] == 1
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_rhwp_renders_ends_the_run_at_once(tmp_path: Path, signum: int) -> None:
+    """rhwp lays out the whole document in one native call (about a second a page here), and
+    Python runs no signal handler until it returns: Ctrl-C on a 75-page document took 88 s. The
+    call runs in its own thread now; the signal ends the run in moments, with exit code 130 and
+    none of rhwp's debug lines on stdout."""
+    import time
+
+    paragraph = "이 사업은 중소기업의 디지털 전환을 지원합니다. 신청은 온라인으로 받습니다. " * 12
+    big = make_hwpx(tmp_path / "big.hwpx", [f"{n}. {paragraph}" for n in range(1, 121)])  # 40 pages
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as stderr_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "exaone_cli", "ocr", str(big), "--text-layer", "prefer", "--jsonl", "--no-cache"],
+            stdout=subprocess.PIPE, stderr=stderr_file, text=True,
+        )  # fmt: skip
+        time.sleep(6)  # started, parsed, rendering (a minute and more of it)
+        assert proc.poll() is None, err.read_text()
+        proc.send_signal(signum)
+        try:
+            stdout, _ = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    stderr = err.read_text()
+    assert proc.returncode == 130, stderr
+    assert "Interrupted" in stderr and "Traceback" not in stderr
+    assert stdout == ""

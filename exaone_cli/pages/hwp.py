@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar, cast
 
 from ..errors import EngineError, InputError
 from ..inputs import Source
@@ -58,6 +58,7 @@ _PASSWORD, _DISTRIBUTION, _DRM = 0x02, 0x04, 0x10
 # A rendering keeps at least this share of the document's Hangul, or its fonts are missing.
 _KEPT_SHARE = 0.5
 
+T = TypeVar("T")
 _LOCK = threading.Lock()  # one rendering at a time: the descriptors 1 and 2 are process-wide
 # document SHA-256 -> its rendered PDF and the texts of its pages that read better than their layer
 # (invented spaces taken out, tables as Markdown), for this process
@@ -106,21 +107,29 @@ def render(source: Source, on_status: Callable[[str], None] | None = None) -> Re
     `on_status` hears when the rendering starts, with the page count (known once parsed)."""
     rhwp = load_rhwp()
     _refuse_locked(source)
-    try:
-        with quiet_native_output():
-            document = rhwp.parse(str(source.path))
-            text, tables = document_model(document)
-    except (ValueError, OSError, RuntimeError) as exc:
-        raise _read_error(source, exc) from None
-    try:
-        with quiet_native_output():
-            pages = int(document.page_count)
-        if on_status is not None:
-            on_status(f"Rendering {source.display} with rhwp: {pages} page{'' if pages == 1 else 's'}…")
-        with quiet_native_output():
-            pdf = document.render_pdf()
-    except (ValueError, OSError, RuntimeError) as exc:  # read, but not laid out (an image it cannot decode)
-        raise _no_pages(source, exc, text) from None
+
+    def work() -> tuple[str, tuple[Table, ...], int, bytes]:
+        # rhwp's document may not leave the thread that made it (pyo3 "unsendable"): all of it here
+        document = None
+        try:
+            try:
+                document = rhwp.parse(str(source.path))
+                text, tables = document_model(document)
+            except (ValueError, OSError, RuntimeError) as exc:
+                raise _read_error(source, exc) from None
+            try:
+                pages = int(document.page_count)
+                if on_status is not None:
+                    on_status(f"Rendering {source.display} with rhwp: {pages} page{'' if pages == 1 else 's'}…")
+                pdf = document.render_pdf()
+            except (ValueError, OSError, RuntimeError) as exc:  # read, but not laid out (an image it cannot decode)
+                raise _no_pages(source, exc, text) from None
+            return text, tables, pages, pdf
+        finally:
+            del document  # dropped in this thread, before an error's traceback leaves it
+
+    with quiet_native_output():
+        text, tables, pages, pdf = interruptible(work)
     if not pdf.startswith(b"%PDF-") or pages < 1:
         raise InputError(f"{source.display}: rhwp rendered no pages", hint="open it in Hangul and save it again")
     return Rendering(unscale_page_forms(pdf), text, pages, tables)
@@ -202,6 +211,28 @@ def preload_freetype() -> str | None:
     return None
 
 
+def interruptible(call: Callable[[], T]) -> T:
+    """`call()` (rhwp's native parse or render: seconds a page, with Python's signal handlers held
+    off until it returns) in a daemon thread, waited for here in short steps, so Ctrl-C and
+    SIGTERM end the run at once, not after the whole document is laid out. An abandoned call runs
+    on in its thread until the process exits."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="rhwp", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+    if "error" in outcome:
+        raise outcome["error"]
+    return cast(T, outcome["value"])
+
+
 @contextlib.contextmanager
 def quiet_native_output() -> Iterator[None]:
     """Point file descriptors 1 and 2 at a scratch file while rhwp runs: its Rust code prints debug
@@ -217,6 +248,7 @@ def quiet_native_output() -> Iterator[None]:
         yield
         return
     streams = sys.stdout, sys.stderr
+    abandoned = False  # interrupted while rhwp still runs: its lines must not reach the output
     try:
         with tempfile.TemporaryFile() as scratch:
             os.dup2(scratch.fileno(), 1)
@@ -224,16 +256,24 @@ def quiet_native_output() -> Iterator[None]:
             sys.stdout, sys.stderr = _on_copy(sys.stdout, 1, saved[0]), _on_copy(sys.stderr, 2, saved[1])
             try:
                 yield
+            except (KeyboardInterrupt, SystemExit):
+                # rhwp goes on in its thread until the process ends: descriptors 1 and 2 stay on
+                # the scratch file, Python writes through the copies (the interrupted run's last
+                # words reach the terminal; stdout's file gets no debug lines after its records).
+                abandoned = True
+                raise
             finally:
                 for stream in (sys.stdout, sys.stderr):
                     with contextlib.suppress(Exception):
                         stream.flush()
-                sys.stdout, sys.stderr = streams
-                os.dup2(saved[0], 1)
-                os.dup2(saved[1], 2)
+                if not abandoned:
+                    sys.stdout, sys.stderr = streams
+                    os.dup2(saved[0], 1)
+                    os.dup2(saved[1], 2)
     finally:
-        os.close(saved[0])
-        os.close(saved[1])
+        if not abandoned:
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def _on_copy(stream: TextIO, descriptor: int, copy: int) -> TextIO:
