@@ -89,9 +89,13 @@ def inspect_machine() -> Machine:
 
 
 def _version(distribution: str) -> str | None:
+    """The installed version of a package (its distribution and import names are the same
+    here), or None when it is not installed or cannot be found for import."""
     try:
+        if importlib.util.find_spec(distribution) is None:
+            return None
         return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
+    except (metadata.PackageNotFoundError, ImportError, ValueError):
         return None
 
 
@@ -200,8 +204,23 @@ def offline_mode() -> bool:
     return any(os.environ.get(name, "").strip().lower() in _TRUE for name in OFFLINE_VARIABLES)
 
 
+def _listed_models() -> tuple[CachedModel, ...]:
+    """The models in the hub cache's folders (models--owner--name: blobs, snapshots), largest
+    first, without huggingface_hub."""
+    found = []
+    for folder in sorted(hf_cache_dir().glob("models--*")):
+        blobs = folder / "blobs"
+        size = sum(path.stat().st_size for path in blobs.iterdir() if path.is_file()) if blobs.is_dir() else 0
+        snapshots = folder / "snapshots"
+        revisions = sum(1 for _ in snapshots.iterdir()) if snapshots.is_dir() else 0
+        found.append(CachedModel(folder.name.removeprefix("models--").replace("--", "/"), size, revisions))
+    return tuple(sorted(found, key=lambda m: -m.size_bytes))
+
+
 def cached_models() -> tuple[tuple[CachedModel, ...], str | None]:
     """Models in the HF cache, largest first, and the error that stopped the scan, if any."""
+    if importlib.util.find_spec("huggingface_hub") is None:
+        return _listed_models(), None  # a --server install: the cache's folders, read by hand
     try:
         from huggingface_hub import scan_cache_dir
         from huggingface_hub.errors import CacheNotFound

@@ -72,11 +72,11 @@ def test_a_server_only_install_without_server_says_the_local_engine_is_missing(
 
 
 def test_doctor_names_every_missing_package_of_the_local_engine(tmp_path: Path) -> None:
-    result = without(tmp_path, ["torch", "transformers"], "doctor", "--model", "/nowhere")
+    result = without(tmp_path, ["torch", "transformers"], "doctor", "--model", "someone/EXAONE-4.5-33B-AWQ")
     assert result.returncode == 3, result.stderr
     assert result.stderr.splitlines()[-2:] == [
-        "Error: the local engine, which the memory plan of /nowhere needs, is not installed (torch and transformers"
-        " missing)",
+        "Error: the local engine, which the memory plan of someone/EXAONE-4.5-33B-AWQ needs, is not installed (torch"
+        " and transformers missing)",
         "Hint: pip install '.[local]' in exaone's folder (see the README's Install); without it, doctor plans only"
         " the models whose config ships with exaone",
     ]

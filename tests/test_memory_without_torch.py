@@ -89,6 +89,10 @@ def test_doctor_without_torch_names_what_it_cannot_plan(tmp_path: Path) -> None:
     folder = tmp_path / "EXAONE-4.5-33B-AWQ"
     folder.mkdir()
     result = without(tmp_path, LOCAL, "doctor", "--model", str(folder))
+    assert result.returncode == 3 and f"Error: {folder}: not a model folder (no config.json)" in result.stderr
+    shipped = Path(__file__).resolve().parents[1] / "exaone_cli/model_configs/LGAI-EXAONE--EXAONE-4.5-33B/config.json"
+    (folder / "config.json").write_text(shipped.read_text())  # a real checkpoint's folder: not shipped, so
+    result = without(tmp_path, LOCAL, "doctor", "--model", str(folder))
     assert result.returncode == 3, result.stderr
     assert result.stderr.splitlines()[-2:] == [
         f"Error: the local engine, which the memory plan of {folder} needs, is not installed (torch, transformers,"
@@ -120,3 +124,22 @@ def test_without_torch_the_gpus_are_the_ones_nvidia_smi_lists(tmp_path: Path) ->
     ]
     assert body["verdict"]["kind"] == "gpu" and body["hardware"]["gpus"] == [80620 * 2**20]
     assert "--query-gpu=index,name,memory.total,memory.free" in (tools / "asked").read_text()
+
+
+def test_the_machine_report_of_a_server_install_says_what_it_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No torch: the CUDA row says so (not "CPU-only torch"), and the models already in the Hub
+    cache are listed from its folders (not "scan failed: ModuleNotFoundError")."""
+    model = tmp_path / "hf" / "hub" / "models--LGAI-EXAONE--EXAONE-4.5-33B"
+    (model / "snapshots" / "abc123").mkdir(parents=True)
+    (model / "blobs").mkdir()
+    (model / "blobs" / "0f1e").write_bytes(b"\0" * 3 * 2**20)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    result = without(tmp_path, LOCAL, "doctor")
+    assert result.returncode == 0, result.stderr
+    rows = dict(line.split(None, 1) if " " in line else (line, "") for line in result.stdout.splitlines())
+    assert "CUDA             no torch (a --server install)" in result.stdout
+    assert "Cached models    LGAI-EXAONE/EXAONE-4.5-33B (3.0 MiB)" in result.stdout, rows
+    assert "scan failed" not in result.stdout

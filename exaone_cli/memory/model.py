@@ -58,6 +58,13 @@ def _ignore(_: str) -> None:
 
 
 def _folder_config(folder: Path) -> ModelConfig:
+    data = _folder_data(folder)
+    has_weights = any(any(folder.glob(pattern)) for pattern in ("*.safetensors", "*.bin"))
+    return ModelConfig(str(folder), "folder", _config_from_dict(data), has_weights)
+
+
+def _folder_data(folder: Path) -> dict[str, Any]:
+    """A checkpoint folder's config.json, checked to be EXAONE 4.5's (EngineError otherwise)."""
     config_path = folder / "config.json"
     if folder.is_file():
         raise EngineError(
@@ -72,8 +79,7 @@ def _folder_config(folder: Path) -> ModelConfig:
     except (OSError, ValueError) as exc:
         raise EngineError(f"{config_path}: unreadable config ({exc})", hint=DOWNLOAD_HINT) from exc
     _check_model_type(data.get("model_type") if isinstance(data, dict) else None, str(folder))
-    has_weights = any(any(folder.glob(pattern)) for pattern in ("*.safetensors", "*.bin"))
-    return ModelConfig(str(folder), "folder", _config_from_dict(data), has_weights)
+    return dict(data)
 
 
 def _check_model_type(model_type: object, where: str) -> None:
@@ -101,6 +107,8 @@ def shipped_model(model: str) -> tuple[ModelConfig, tuple[Tensor, ...]]:
     `model`, or the local engine's "not installed" error (nothing else can be planned then)."""
     tensors = None if looks_like_path(model) else shipped_tensors(model)
     if tensors is None:
+        if looks_like_path(model):
+            _folder_data(Path(model).expanduser())  # a wrong folder is said as such, first
         require_local_engine(
             what=f"the local engine, which the memory plan of {model} needs,",
             hint=f"{LOCAL_INSTALL}; without it, doctor plans only the models whose config ships with exaone",

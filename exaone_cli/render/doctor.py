@@ -65,7 +65,8 @@ def _machine_rows(machine: Machine) -> list[tuple[str, str]]:
         at = next(i for i, (name, _) in enumerate(rows) if name == "torchvision")
         wanted = matching_torchvision(str(versions["torch"]))
         rows[at] = ("torchvision", f"{versions['torchvision']}: NOT for torch {versions['torch']} (needs {wanted}.x)")
-    rows.append(("CUDA", f"{machine.cuda} (torch's build)" if machine.cuda else "none (CPU-only torch)"))
+    cuda = "no torch (a --server install)" if not versions.get("torch") else "none (CPU-only torch)"
+    rows.append(("CUDA", f"{machine.cuda} (torch's build)" if machine.cuda else cuda))
     gpus = [
         f"{g.index}: {g.name}, {format_bytes(g.free_bytes)} free of {format_bytes(g.total_bytes)}" for g in machine.gpus
     ]
