@@ -182,12 +182,20 @@ _UNITS = {
 
 
 def parse_memory(text: str) -> int:
-    """'20GiB', '64GB', '1.5TiB', '512MiB' -> bytes."""
+    """'20GiB', '64GB', '1.5TiB', '512MiB' -> bytes.
+
+    A size needs its unit: a bare '24' would be 24 bytes (accelerate's reading of an int), never
+    what a person typing a GPU's or a device's memory means."""
     match = _MEMORY.match(text)
     if not match:
         raise UsageError(f"not a memory size: {text!r}", hint="write sizes like 20GiB, 64GB or 512MiB")
     number, unit = match.groups()
-    return int(float(number) * _UNITS[(unit or "").lower()])
+    if not unit:
+        raise UsageError(
+            f"memory size {text.strip()!r} has no unit (it would be {text.strip()} bytes)",
+            hint=f"write the unit: {number}GiB (or {number}GB, {number}MiB)",
+        )
+    return int(float(number) * _UNITS[unit.lower()])
 
 
 def parse_max_memory(spec: str) -> dict[str, int]:
@@ -200,7 +208,10 @@ def parse_max_memory(spec: str) -> dict[str, int]:
             raise UsageError(
                 f"bad --max-memory entry {part.strip()!r}", hint="use DEVICE=SIZE pairs: 0=20GiB,1=20GiB,cpu=64GiB"
             )
-        limits[device] = parse_memory(size)
+        try:
+            limits[device] = parse_memory(size)
+        except UsageError as exc:
+            raise UsageError(f"bad --max-memory entry {part.strip()!r}: {exc.message}", hint=exc.hint) from exc
     return limits
 
 

@@ -16,7 +16,12 @@ Sybil finds the blocks (```console, ```bash, ```sh, ```shell). Each one is eithe
   ocr and extract run on the checkpoint, whose pages the page store then serves to later
   examples). Only limits differ from a user's machine: ocr and a local ask get
   `--max-new-tokens 8 --max-pixels 200704` (and ocr `--page-retries 0`) first, so a line's own
-  flags still win (`--dry-run` gets nothing: its numbers are the user's). Every line exits 0,
+  flags still win (`--dry-run` gets nothing: its numbers are the user's). README.md's blocks run
+  in a folder holding only what a clone has (`examples/`, `tests/`), none of the generated inputs:
+  a new user runs them as written. A line that says it needs no model (`no model` in its own
+  comment, or in the comment lines above it) runs with none to be had: no EXAONE_MODEL, the Hub
+  offline, an empty Hugging Face cache and an empty page store; it must exit 0 and print its
+  product on stdout. Every other line exits 0,
   except the block's last line where `<!-- exit: N -->` sits right above the block (an `ask` cut
   short by the random model's token limit, or with no \\boxed{} for `--final-only`, may exit 1:
   documented, and said on stderr; so may `ocr` pages and `extract` results the token limit cut,
@@ -159,22 +164,37 @@ def test_every_readme_classification_names_a_block_still_there() -> None:
 class Step:
     command: str
     expected: list[str]  # output lines shown under a `$ ` line (console blocks)
+    no_model: bool = False  # its comment says it needs no model: it runs with none available
+
+
+def _says_no_model(text: str) -> bool:
+    """A comment (`# ...`, after a command or on its own line) that promises the line needs no model."""
+    return "#" in text and "no model" in text[text.index("#") :]
 
 
 def steps(block: Block) -> list[Step]:
     found: list[Step] = []
     continued = False  # the line before ended with a backslash
+    comment = ""  # the comment lines above (bash blocks): they speak for the lines under them
+    in_comment = False
     for line in block.source.splitlines():
         if continued:
-            found[-1] = Step(found[-1].command[:-1].rstrip() + " " + line.strip(), [])
+            last = found[-1]
+            found[-1] = Step(last.command[:-1].rstrip() + " " + line.strip(), [], last.no_model or _says_no_model(line))
         elif block.language == "console" and line.startswith("$ "):
-            found.append(Step(line[2:], []))
+            found.append(Step(line[2:], [], _says_no_model(line)))
         elif block.language == "console":
             if found:
                 found[-1].expected.append(line)
             continue
-        elif line.strip() and not line.lstrip().startswith("#"):
-            found.append(Step(line, []))
+        elif line.lstrip().startswith("#"):
+            comment = (comment if in_comment else "") + line  # consecutive comment lines read as one
+            in_comment = True
+        elif line.strip():
+            found.append(Step(line, [], _says_no_model(comment) or _says_no_model(line)))
+            in_comment = False
+        else:  # a blank line ends what the comment above speaks for
+            comment, in_comment = "", False
         continued = bool(found) and found[-1].command.endswith("\\") and not found[-1].expected
     return found
 
@@ -219,7 +239,10 @@ def test_example_runs_as_written(
     block: Block, tiny_model: Path, inputs: Path, server: FakeServer, shared_store: Path, tmp_path: Path
 ) -> None:
     work = tmp_path / "work"
-    shutil.copytree(inputs, work)
+    if block.path == "README.md":  # what a new user has: a clone, no files of ours generated for them
+        work.mkdir()
+    else:
+        shutil.copytree(inputs, work)
     (work / "examples").symlink_to(ROOT / "examples")
     (work / "tests").symlink_to(ROOT / "tests")
     tiny = work / "exaone-tiny"  # what `/tmp/exaone-tiny` means here; a block that builds it builds it
@@ -250,6 +273,12 @@ def test_example_runs_as_written(
         "COLUMNS": "100",
         "NO_COLOR": "1",
     }
+    no_model = {  # nothing to load: no EXAONE_MODEL, an empty cache, the Hub offline, no stored pages
+        **{key: value for key, value in env.items() if key != "EXAONE_MODEL"},
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "empty-hf-home"),
+        "EXAONE_CACHE_DIR": str(tmp_path / "empty-store"),
+    }
     block_steps = steps(block)
     for number, step in enumerate(block_steps, 1):
         expected_code = int(block.markers.get("exit", "0")) if number == len(block_steps) else 0
@@ -259,7 +288,7 @@ def test_example_runs_as_written(
         proc = subprocess.run(
             ["bash", "-o", "pipefail", "-c", command],
             cwd=work,
-            env=env,
+            env=no_model if step.no_model else env,
             capture_output=True,
             text=True,
             timeout=600,
@@ -276,6 +305,8 @@ def test_example_runs_as_written(
                 and "Error:" not in proc.stderr
             )
         )
+        if step.no_model:  # it says it needs no model, and there is none: it must not need one
+            assert proc.returncode == expected_code and proc.stdout.strip(), f"needs a model after all: {where}"
         assert proc.returncode == expected_code or (expected_code == 0 and documented), where
         assert "Traceback" not in proc.stderr, where
         if step.expected:
@@ -291,6 +322,10 @@ def test_steps_and_matching() -> None:
     assert not _matches(["out 1"], "out 2\n")
     bash = Block("x.md", 1, "bash", "# comment\nexaone a  # why\n\nexaone b \\\n  --c\n", 0, {})
     assert [s.command for s in steps(bash)] == ["exaone a  # why", "exaone b --c"]
+    claims = Block(
+        "x.md", 1, "bash", "# one\n# no model\nexaone a\nexaone b\n# two\nexaone c\n\nexaone d  # no model\n", 0, {}
+    )
+    assert [s.no_model for s in steps(claims)] == [True, True, False, True]
 
 
 def test_the_command_reference_has_every_command_and_option() -> None:

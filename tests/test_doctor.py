@@ -240,6 +240,21 @@ def test_bad_input_is_one_error_line(args: list[str], exit_code: int, monkeypatc
     assert stderr.count("Error:") == 1 and stdout == ""
 
 
+@pytest.mark.parametrize(("value", "shown"), [("24", "24GiB"), ("48,48GiB", "48GiB,48GiB")])
+def test_a_gpu_size_without_a_unit_is_refused_not_read_as_bytes(value: str, shown: str) -> None:
+    """`--gpu-memory 24` once planned for "one 24 bytes GPU": a size must carry its unit."""
+    code, stdout, stderr = doctor("--model", MODEL, "--gpu-memory", value)
+    assert code == 2 and stdout == ""
+    assert "no unit" in stderr and f"--gpu-memory {shown}" in stderr and "bytes GPU" not in stderr
+
+
+def test_a_max_memory_size_without_a_unit_is_refused_too() -> None:
+    """The same trap in --max-memory (accelerate reads an int as bytes): `0=20` is refused, with 20GiB."""
+    code, stdout, stderr = doctor("--model", MODEL, "--gpu-memory", "24GiB", "--max-memory", "0=20,cpu=64GiB")
+    assert code == 2 and stdout == ""
+    assert "'0=20'" in stderr and "no unit" in stderr and "20GiB" in stderr
+
+
 def test_a_folder_that_is_not_a_checkpoint_is_an_engine_error(tmp_path: Path) -> None:
     code, _, stderr = doctor("--model", str(tmp_path))
     assert code == 3 and "no config.json" in stderr

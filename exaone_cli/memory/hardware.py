@@ -53,7 +53,18 @@ def _size_words(size: int) -> str:
 
 def parse_gpu_memory(spec: str) -> tuple[int, ...]:
     """--gpu-memory '24GiB' or '48GiB,48GiB' -> free bytes per GPU."""
-    sizes = tuple(parse_memory(part) for part in spec.split(","))
+    try:
+        sizes = tuple(parse_memory(part) for part in spec.split(","))
+    except UsageError as exc:  # name the flag, and show the whole value written right
+        hint = f"e.g. --gpu-memory {_with_units(spec)}"
+        raise UsageError(f"--gpu-memory {spec!r}: {exc.message}", hint=hint) from exc
     if not all(sizes):
         raise UsageError(f"--gpu-memory {spec!r}: every GPU needs some memory", hint="e.g. --gpu-memory 24GiB,24GiB")
     return sizes
+
+
+def _with_units(spec: str) -> str:
+    """'24' -> '24GiB', '48,48' -> '48GiB,48GiB': what a bare number most likely meant."""
+    parts = [part.strip() for part in spec.split(",")]
+    fixed = ",".join(part + "GiB" if part.replace(".", "", 1).isdigit() else part for part in parts)
+    return fixed if fixed != spec.strip() else "24GiB or 48GiB,48GiB"
