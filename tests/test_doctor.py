@@ -282,3 +282,29 @@ def test_layers_on_disk_are_never_called_a_fit() -> None:
     assert any(share["device"] == "disk" and share["decoder_layers"] for share in body["placement"])
     assert body["verdict"]["kind"] == "disk"
     assert "fits" not in body["verdict"]["message"] and "from disk" in body["verdict"]["message"]
+
+
+def test_a_fit_names_what_else_this_machine_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A "fits" verdict says nothing of the package --quantize needs or of disk for the download
+    (a new user got "fits" with bitsandbytes missing and 47.8 GiB free for a 63 GiB download)."""
+    from dataclasses import replace
+
+    from exaone_cli.config import DEFAULT_MODEL, LoadOptions
+    from exaone_cli.machine import CachedModel, inspect_machine
+    from exaone_cli.memory import Hardware, plan_memory
+    from exaone_cli.memory.hardware import GiB
+    from exaone_cli.memory.plan import machine_notes
+
+    machine = replace(inspect_machine(), hf_cache="/data/hf", hf_cache_free_bytes=47 * GiB, cached_models=())
+    lacking = replace(machine, versions={**machine.versions, "bitsandbytes": None})
+    plan = plan_memory(LoadOptions.from_flags(DEFAULT_MODEL, None, quantize="4bit"), Hardware((80 * GiB,), 40 * GiB))
+    assert plan.verdict.kind == "gpu"
+    assert machine_notes(plan, lacking) == (
+        "--quantize 4bit needs bitsandbytes, which is not installed here: pip install '.[local,quant]'",
+        "the download is about 63.0 GiB, and the Hugging Face cache's disk (/data/hf) has 47.0 GiB free: free "
+        "space, or set HF_HOME to a larger disk",
+    )
+    roomy = replace(machine, hf_cache_free_bytes=500 * GiB, versions={**machine.versions, "bitsandbytes": "0.45.0"})
+    assert machine_notes(plan, roomy) == ()
+    cached = replace(lacking, cached_models=(CachedModel(DEFAULT_MODEL, 67 * GiB, 1),))
+    assert not any("download" in note for note in machine_notes(plan, cached))

@@ -13,6 +13,7 @@ from ..engines.installed import LOCAL_PACKAGES, explain_import_failure, missing
 from ..errors import EngineError
 from ..machine import inspect_machine
 from ..memory import hardware_of, parse_gpu_memory, plan_memory
+from ..memory.plan import machine_notes
 from ..pages.hwp import hwp_status
 from ..render.doctor import print_doctor, print_machine
 from ..render.progress import spinner
@@ -108,4 +109,5 @@ def doctor_command(
             if not json_out:
                 print_machine(machine, out)
             raise failure
+        plan = replace(plan, notes=machine_notes(plan, machine) + plan.notes)
         print_doctor(machine, plan, out, as_json=json_out)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, parse_memory
 from ..engines.installed import LOCAL_INSTALL, LOCAL_PACKAGES, missing
 from ..errors import UsageError
+from ..machine import Machine
 from .hardware import GiB, Hardware, format_bytes
 from .kv import KvCache, kv_cache
 from .model import ConfigSource, ModelConfig, load_model_config, meta_model, shipped_model, tensors_of
@@ -455,3 +456,32 @@ def _source_notes(source: ModelConfig, load: LoadOptions, plan: MemoryPlan, layo
         notes.append(f"planned for {plan.hardware.describe()} (--gpu-memory: free memory per GPU) and this RAM")
     notes.append("not counted: activations (the vision tower's too) and the CUDA context, about 0.5 GiB per GPU")
     return tuple(notes)
+
+
+def machine_notes(plan: MemoryPlan, machine: Machine) -> tuple[str, ...]:
+    """What this machine lacks for the plan beyond memory, measured by the machine report: the
+    package --quantize needs, and disk for the download (a "fits" verdict says nothing of them)."""
+    notes = []
+    quant = plan.quantization
+    if quant.method == "bitsandbytes" and not quant.prequantized and not machine.versions.get("bitsandbytes"):
+        notes.append(
+            f"--quantize {plan.quantize} needs bitsandbytes, which is not installed here: pip install '.[local,quant]'"
+        )
+    cached = {model.repo_id for model in machine.cached_models}
+    free = machine.hf_cache_free_bytes
+    if plan.config_source != "folder" and plan.model not in cached and free is not None:
+        download = plan.parameters * DTYPE_BYTES.get(_checkpoint_dtype(plan), 2)  # as stored, before --quantize
+        if download > free:
+            notes.append(
+                f"the download is about {format_bytes(download)}, and the Hugging Face cache's disk "
+                f"({machine.hf_cache}) has {format_bytes(free)} free: free space, or set HF_HOME to a larger disk"
+            )
+    return tuple(notes)
+
+
+def _checkpoint_dtype(plan: MemoryPlan) -> str:
+    """The dtype the checkpoint's weights are stored in: the plan's, unless bitsandbytes quantizes
+    them at load time (then bfloat16, as EXAONE 4.5 ships)."""
+    return (
+        "bfloat16" if plan.quantization.method == "bitsandbytes" and not plan.quantization.prequantized else plan.dtype
+    )
