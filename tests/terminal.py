@@ -53,10 +53,14 @@ def run_on_terminal(
     timeout: float = 300,
     tmp: Path | None = None,
     interrupt_after: bytes | None = None,
+    ctrl_c_after: bytes | None = None,
 ) -> TerminalRun:
     """`exaone ARGS` with stderr on a `columns` x `rows` terminal; stdout on the same terminal,
     in a file, or in a pipe; stdin from `stdin` bytes (a pipe) or /dev/null. `interrupt_after`:
-    press Ctrl-C (SIGINT) once the terminal has shown these bytes."""
+    send SIGINT once the terminal has shown these bytes. `ctrl_c_after`: type Ctrl-C on the
+    terminal then, as a person does: the terminal is then the run's controlling terminal, its
+    line discipline sends the SIGINT and echoes "^C" where the cursor is (which `interrupt_after`
+    never shows)."""
     master, slave = pty.openpty()
     _size(slave, columns, rows)
     environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
@@ -70,7 +74,8 @@ def run_on_terminal(
         stdout=target,
         stderr=slave,
         env=environment,
-        start_new_session=True,  # the terminal is its controlling terminal, as in a shell
+        start_new_session=True,  # its own session, as a shell's job
+        preexec_fn=_take_terminal if ctrl_c_after is not None else None,
     )
     os.close(slave)
     if stdin is not None:  # fed from a thread, so a large input never blocks reading the terminal
@@ -82,7 +87,7 @@ def run_on_terminal(
                 pipe.write(stdin)
 
         threading.Thread(target=feed, daemon=True).start()
-    raw, piped = _drain(proc, master, timeout, interrupt_after)
+    raw, piped = _drain(proc, master, timeout, interrupt_after, ctrl_c_after)
     os.close(master)
     if out_file is not None:
         out_file.close()
@@ -97,11 +102,22 @@ def run_on_terminal(
     return TerminalRun(proc.returncode, lines, raw, piped)
 
 
+def _take_terminal() -> None:
+    """In the child, after setsid: stderr's terminal becomes the controlling terminal and the
+    child's process group its foreground group, so a typed Ctrl-C reaches it."""
+    fcntl.ioctl(2, termios.TIOCSCTTY, 0)
+
+
 def _drain(
-    proc: subprocess.Popen[bytes], master: int, timeout: float, interrupt_after: bytes | None = None
+    proc: subprocess.Popen[bytes],
+    master: int,
+    timeout: float,
+    interrupt_after: bytes | None = None,
+    ctrl_c_after: bytes | None = None,
 ) -> tuple[bytes, bytes]:
     """Everything the process writes to the terminal (and to a stdout pipe) until it exits;
-    SIGINT once the terminal has shown `interrupt_after`."""
+    SIGINT once the terminal has shown `interrupt_after`; Ctrl-C typed once it has shown
+    `ctrl_c_after`."""
     raw, piped = bytearray(), bytearray()
     sources = [master] + ([proc.stdout.fileno()] if proc.stdout else [])
     deadline = time.monotonic() + timeout
@@ -123,6 +139,9 @@ def _drain(
                 if interrupt_after is not None and interrupt_after in raw:
                     proc.send_signal(signal.SIGINT)
                     interrupt_after = None
+                if ctrl_c_after is not None and ctrl_c_after in raw:
+                    os.write(master, b"\x03")
+                    ctrl_c_after = None
             else:
                 piped += chunk
         if not ready and proc.poll() is not None and master in sources:

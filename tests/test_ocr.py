@@ -245,6 +245,27 @@ def test_dry_run_lists_pages_without_loading_a_model(docs: dict[str, Path], tmp_
     assert table.exit_code == 0 and "1654x2339" in table.stdout and "visual tokens" in table.stdout
 
 
+def test_dry_run_json_carries_the_schema_version_and_jsonl_is_one_page_a_line(
+    docs: dict[str, Path], tmp_path: Path
+) -> None:
+    """docs/reference/output.md: every JSON object exaone prints carries `schema_version`, and
+    `--jsonl` is one line per page. `--dry-run --json` had no version; `--dry-run --jsonl` printed
+    the `--json` object, so `jq 'select(.text_layer == "good")'` found no page."""
+    args = ["ocr", str(docs["text"]), str(docs["photo"]), "--dry-run", "--model", str(tmp_path / "none")]
+    whole = CliRunner().invoke(app, [*args, "--json"])
+    assert whole.exit_code == 0, whole.stderr
+    assert json.loads(whole.stdout)["schema_version"] == 1
+    lines = CliRunner().invoke(app, [*args, "--jsonl"])
+    assert lines.exit_code == 0, lines.stderr
+    pages = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert [(page["source"], page["page"]) for page in pages] == [
+        *[(str(docs["text"]), n) for n in range(1, 4)],
+        (str(docs["photo"]), 1),
+    ]
+    assert all(page["schema_version"] == 1 for page in pages)
+    assert pages == [{"schema_version": 1, **page} for page in json.loads(whole.stdout)["pages"]]
+
+
 def test_ask_takes_pdf_pages_as_images_in_order(tiny_model: Path, docs: dict[str, Path]) -> None:
     # Up to --max-images pages go in as images; more than that is document mode (tests/test_docqa.py),
     # no longer the first --max-images pages with the rest cut off.

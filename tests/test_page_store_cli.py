@@ -170,6 +170,7 @@ def test_cache_info_drop_and_clear(tmp_path: Path, pdf: Path, page_store: Path) 
         assert ocr_server(server, str(pdf), str(other))[0] == 0
         info = json.loads(run_exaone("cache", "info", "--json").stdout)
         assert info["path"] == str(page_store) and info["pages"] == 7 and info["enabled"] is True
+        assert info["schema_version"] == 1  # like every JSON object exaone prints
         assert sorted((d["source"], d["pages"]) for d in info["documents"]) == sorted([(str(pdf), 6), (str(other), 1)])
         human = run_exaone("cache", "info")
         assert str(page_store) in human.stdout and "7 page(s)" in human.stdout and "other.pdf" in human.stdout
@@ -184,6 +185,18 @@ def test_cache_info_drop_and_clear(tmp_path: Path, pdf: Path, page_store: Path) 
     assert json.loads(run_exaone("cache", "info", "--json").stdout)["pages"] == 0
     missing = run_exaone("cache", "drop", str(tmp_path / "nope.pdf"))
     assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_cache_info_json_carries_the_schema_version_before_anything_is_stored(page_store: Path) -> None:
+    """docs/reference/output.md: every JSON object exaone prints carries `schema_version`;
+    `exaone cache info --json` had none."""
+    assert not page_store.exists()
+    info = run_exaone("cache", "info", "--json")
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout) == {
+        "schema_version": 1, "path": str(page_store), "enabled": True, "file_bytes": 0, "pages": 0,
+        "by_text_source": {}, "documents": [],
+    }  # fmt: skip
 
 
 def test_a_broken_store_is_a_warning_and_the_run_goes_on(pdf: Path, page_store: Path) -> None:

@@ -230,6 +230,31 @@ def test_ctrl_c_leaves_no_progress_line_above_or_below_the_interrupted_line(
         assert run.screen[-1].startswith(("output", "standard output", "Interrupted")), run.text
 
 
+@pytest.mark.parametrize(
+    ("command", "unit"),
+    [(["ocr"], "4 pages"), (["extract", "--fields", "합계:integer"], "1 results")],
+    ids=["ocr", "extract"],
+)
+def test_a_typed_ctrl_c_takes_the_progress_line_away(tmp_path: Path, command: list[str], unit: str) -> None:
+    """A new user pressed Ctrl-C in tmux while the first of 4 pages was generated, output to a
+    file: the frozen "OCR ━━━ 0/4 pages" line stayed above "Interrupted after 0 of 4 pages".
+    The line filled the terminal's width, so the "^C" the terminal echoes wrapped onto a line of
+    its own, and the clearing (one line up from there) took that one away instead."""
+    from pdf_fixtures import make_scanned_pdf
+    from test_ask_server import HangingStream
+
+    scan = make_scanned_pdf(tmp_path / "scan4.pdf", ["one", "two", "three", "four"], dpi=30)
+    name, *options = command
+    with HangingStream(["x"]) as server:
+        run = run_on_terminal(
+            name, str(scan), *options, "--server", server.url, "-o", str(tmp_path / "p3.jsonl"),
+            stdout="file", columns=80, ctrl_c_after=b"-:--:--", timeout=60,
+        )  # fmt: skip
+    assert run.returncode == 130, run.text
+    assert run.text.count(f"Interrupted after 0 of {unit}") == 1, run.text
+    assert not [line for line in run.screen if PROGRESS_BAR in line], run.text
+
+
 def test_a_warning_at_80_columns_never_splits_an_option_name() -> None:
     # Issue #23: the terminal's own wrapping cut "--max-new-tokens" across two lines.
     import io

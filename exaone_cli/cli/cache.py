@@ -16,6 +16,7 @@ from ..errors import InputError
 from ..inputs import open_source
 from ..json_text import dumps
 from ..memory.hardware import format_bytes
+from ..results import SCHEMA_VERSION
 from ..store import (
     NO_CACHE_ENV,
     PageStore,
@@ -172,6 +173,7 @@ def _hashes(store: PageStore, name: str) -> list[str]:
 def _info_json(path: object, summary: StoreInfo | None, enabled: bool) -> dict[str, object]:
     documents = summary.documents if summary else []
     return {
+        "schema_version": SCHEMA_VERSION,
         "path": str(path),
         "enabled": enabled,
         "file_bytes": summary.file_bytes if summary else 0,

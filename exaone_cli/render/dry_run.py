@@ -13,6 +13,7 @@ from ..api import DryRunPage, DryRunPlan
 from ..json_text import dumps
 from ..ocr.settings import OcrSettings
 from ..prompts import template
+from ..results import SCHEMA_VERSION
 from .terminal import for_terminal
 
 
@@ -20,10 +21,17 @@ def print_dry_run(
     plan: DryRunPlan, settings: OcrSettings, console: Console, *, as_json: bool, err: Console | None = None
 ) -> None:
     """The plan on `console` (stdout). Plain rows (piped, or --format text) are the product, for
-    `cut` and `awk`: the totals and the prompt then go to `err` (stderr), as the JSON carries them."""
+    `cut` and `awk`: the totals and the prompt then go to `err` (stderr), as the JSON carries them.
+    JSON Lines is one page a line, as a run's JSON Lines is: `jq 'select(...)'` filters pages."""
     request, load = settings.request, settings.load
+    if as_json and settings.fmt == "jsonl":
+        for page in plan.pages:
+            console.file.write(dumps({"schema_version": SCHEMA_VERSION, **asdict(page)}) + "\n")
+        console.file.flush()
+        return
     if as_json:
         body = {
+            "schema_version": SCHEMA_VERSION,
             "pages": [asdict(page) for page in plan.pages],
             "visual_tokens": plan.visual_tokens,
             "prompt": request.prompt,

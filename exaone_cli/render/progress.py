@@ -7,6 +7,10 @@ capture standard output: rich's Live and Progress redirect sys.stdout into their
 default, which sent the product of `exaone ocr doc.pdf > doc.txt` to the terminal. Every live
 display here is made with `redirect_stdout=False, redirect_stderr=False`, and whatever is written
 to a standard output that shares the terminal goes above the progress line (`OcrView.stdout`).
+
+A live line never reaches the terminal's last columns (`ShortOfTheEdge`): the terminal echoes a
+typed Ctrl-C as "^C" where the cursor is, at the end of the line, and a line as wide as the
+terminal made the echo wrap onto a line of its own, one below the one rich clears when it stops.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
 from rich.progress import (
     BarColumn,
@@ -60,6 +64,27 @@ def same_terminal(first: IO[str], second: IO[str]) -> bool:
         return False
 
 
+ECHO_ROOM = 4  # columns for the terminal's "^C" echo, twice (an impatient second press)
+
+
+class ShortOfTheEdge:
+    """A live renderable drawn `ECHO_ROOM` columns narrower than the terminal, so that the "^C"
+    a terminal echoes after it stays on its line: rich clears a live display by moving up from
+    where the cursor is, and an echo that wrapped moved the cursor one line down, which left the
+    live line frozen above "Interrupted ..." (and the echo's line cleared instead)."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from console.render(self.renderable, options.update_width(max(1, options.max_width - ECHO_ROOM)))
+
+
+class _ProgressLine(Progress):
+    def get_renderable(self) -> RenderableType:
+        return ShortOfTheEdge(super().get_renderable())
+
+
 @contextmanager
 def spinner(console: Console, text: str, enabled: bool = True) -> Iterator[Live | None]:
     """A transient spinner with `text` on `console` (none when disabled or not a terminal). Unlike
@@ -68,7 +93,7 @@ def spinner(console: Console, text: str, enabled: bool = True) -> Iterator[Live 
         yield None
         return
     live = Live(
-        Spinner("dots", Text(f" {text}", style="dim")),
+        ShortOfTheEdge(Spinner("dots", Text(f" {text}", style="dim"))),
         console=console,
         transient=True,
         refresh_per_second=12,
@@ -83,7 +108,7 @@ def set_spinner_text(live: Live | None, text: str) -> None:
     """Change what a `spinner` says (nothing when there is none), drawn at once: a step shorter
     than the refresh interval (a fast server's "Loading the model served at ...") is still shown."""
     if live is not None:
-        live.update(Spinner("dots", Text(f" {text}", style="dim")), refresh=True)
+        live.update(ShortOfTheEdge(Spinner("dots", Text(f" {text}", style="dim"))), refresh=True)
 
 
 class LoadingStep:
@@ -206,7 +231,7 @@ class OcrView:
         if self.quiet or not self.console.is_terminal or total == 0:
             yield self
             return
-        self.progress = Progress(
+        self.progress = _ProgressLine(
             SpinnerColumn(),
             TextColumn(f"[bold]{self.label}"),
             BarColumn(bar_width=None),
