@@ -70,3 +70,11 @@ def run_exaone(*args: str, env: dict[str, str] | None = None, timeout: int = 300
         env={**os.environ, "COLUMNS": "100", **(env or {})},
         stdin=subprocess.DEVNULL,
     )
+
+
+def one_line(text: str) -> str:
+    """`text` with every run of whitespace, line breaks included, made one space: what a message
+    says, wherever the terminal width (COLUMNS=100 for run_exaone) wrapped it. A message that names
+    a temporary path wraps at a place that moves with the path's length, and that length changes
+    with the machine and the run (pytest-N, pytest-xdist's popen-gwN folder)."""
+    return " ".join(text.split())
