@@ -55,5 +55,9 @@ if [ "${INSTALL_CHECK:-}" != 0 ] && { [ $# -eq 0 ] || [ "${INSTALL_CHECK:-}" = 1
 fi
 echo "== pytest"
 # Run from tests/ so `import exaone_cli` resolves to the installed package, not the source tree.
+# Two workers (pytest-xdist), one for each core of a CI runner: about half the wall time of one.
+# --dist loadfile keeps each test file on one worker, in order, so a module's fixtures (a
+# `transformers serve`, the manual's examples' shared page store) are made once. `-n 0` among the
+# extra arguments runs the tests in this process, one after another (for --pdb, say).
 cd tests
-../$PY -m pytest -p no:cacheprovider "$@"
+../$PY -m pytest -p no:cacheprovider -n 2 --dist loadfile "$@"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_openai import FakeServer
-from pdf_fixtures import A4_MM, FONT
+from pdf_fixtures import A4_MM, FONT, new_pdf
 
 CODE_BITS = 10  # pages 1..1023
 CODE_TOP_MM, CODE_SIZE_MM, CODE_STEP_MM, CODE_LEFT_MM = 4.0, 8.0, 12.0, 20.0
@@ -60,9 +60,7 @@ def make_coded_pdf(
     """A PDF whose page i shows `pages[i]` and the code `first_code + i` (give a second file other
     codes than the first). `scanned`: every page is one image (no text layer), as a scanner makes
     it; otherwise real text in NanumGothic."""
-    from fpdf import FPDF
-
-    pdf = FPDF(unit="mm", format=A4_MM)
+    pdf = new_pdf(unit="mm", format=A4_MM)
     pdf.set_auto_page_break(False)
     pdf.add_font("Nanum", "", str(FONT))
     for number, text in enumerate(pages, start=first_code):

@@ -2,6 +2,12 @@
 
 Plain functions, not pytest fixtures, so benchmarks/ and other test modules can call them too. Every
 helper writes a real file a PDF reader would open, quickly (a 12-page text PDF takes ~0.2 s).
+
+The same arguments give the same bytes, whenever and in whatever order they are called: a file's
+SHA-256 seeds its page retries (exaone_cli/ocr/retries.py) and the tiny model's answer depends on
+every pixel, so a file that changed with the clock (fpdf2's CreationDate) or with the calls made
+before it in the process (Pillow's noise draws on C's rand()) made a test's outcome change with
+them.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ import functools
 import logging
 import re
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -24,8 +32,19 @@ SAMPLE_PAGES = [
     "회의록: 다음 회의는 월요일\nMinutes: next meeting Monday",
 ]
 
+CREATION_DATE = datetime(2024, 5, 1, tzinfo=timezone.utc)  # every fixture PDF's, so its bytes never change
+
 # fpdf2 subsets the TTF through fontTools, which logs every hinting table it drops.
 logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
+
+
+def new_pdf(**options: Any) -> Any:
+    """An fpdf2 document (FPDF(**options)) dated CREATION_DATE: the same pages give the same bytes."""
+    from fpdf import FPDF
+
+    pdf = FPDF(**options)
+    pdf.set_creation_date(CREATION_DATE)
+    return pdf
 
 
 def make_text_pdf(
@@ -45,9 +64,7 @@ def make_text_pdf(
 
     Encryption is RC4 (fpdf2's AES needs the cryptography package), whose passwords are bytes:
     they are written as UTF-8, as qpdf does, which PDFium and poppler accept as typed, Korean too."""
-    from fpdf import FPDF
-
-    pdf = FPDF(unit="mm", format=page_size)
+    pdf = new_pdf(unit="mm", format=page_size)
     pdf.set_auto_page_break(False)
     pdf.add_font("Nanum", "", str(FONT))
     for text in pages:
@@ -67,9 +84,7 @@ def make_text_pdf(
 def make_scanned_pdf(path: Path | str, pages: Sequence[str], dpi: int = 100) -> Path:
     """What a scanner produces: every page one full-page JPEG of slightly grey, noisy paper with
     text on it, and no text layer."""
-    from fpdf import FPDF
-
-    pdf = FPDF(unit="mm", format=A4_MM)
+    pdf = new_pdf(unit="mm", format=A4_MM)
     pdf.set_auto_page_break(False)
     pdf.set_image_filter("DCTDecode")
     for text in pages:
@@ -90,8 +105,15 @@ def scan_image(text: str, dpi: int = 100) -> Image.Image:
 
 @functools.lru_cache(maxsize=4)
 def _paper(width: int, height: int) -> Image.Image:
-    """Grey-white paper with sensor noise, made once per size (Pillow's noise costs ~50 ms a page)."""
-    noise = Image.effect_noise((width, height), 6).point(lambda v: 236 + (v - 128) // 8)
+    """Grey-white paper with sensor noise, made once per size (the noise costs ~50 ms a page). The
+    noise is Image.effect_noise's (Gaussian, sigma 6 around 128, then 236 + (v - 128) // 8), drawn
+    from a generator seeded by the size: Pillow's own draws on C's rand(), whose state is whatever
+    the process did before, so a page's pixels changed with the tests that ran before it."""
+    import numpy as np
+
+    drawn = np.random.default_rng([width, height]).normal(128.0, 6.0, (height, width))
+    values = 236 + (np.clip(np.rint(drawn), 0, 255).astype(np.int16) - 128) // 8
+    noise = Image.fromarray(values.astype(np.uint8), "L")
     return Image.merge("RGB", (noise, noise, noise))
 
 

@@ -34,9 +34,11 @@ def chat_terminal(*args: str, data: Path, env: dict[str, str] | None = None) -> 
     environment.update(
         TERM="xterm-256color", XDG_DATA_HOME=str(data), PROMPT_TOOLKIT_NO_CPR="1", **(env or {})
     )  # no terminal answers cursor-position requests here
+    # codec_errors: at Ctrl-C the terminal drops what it holds unread (no NOFLSH), and on a busy
+    # machine that may end inside a character; a terminal shows a replacement character there.
     child = pexpect.spawn(
         sys.executable, ["-m", "exaone_cli", "chat", *args], env=environment, encoding="utf-8",
-        dimensions=(50, 120), timeout=60,
+        codec_errors="replace", dimensions=(50, 120), timeout=60,
     )  # fmt: skip
     try:
         yield child
@@ -200,7 +202,7 @@ def test_answers_sent_to_a_file_are_plain_and_the_prompt_stays_on_the_terminal(
         child = pexpect.spawn(
             "bash", ["-c", 'exec "$0" -m exaone_cli chat "$1" --server "$2" --no-think > "$3"', sys.executable,
                      str(receipt_png), server.url, str(answers)],
-            env=environment, encoding="utf-8", dimensions=(50, 120), timeout=60,
+            env=environment, encoding="utf-8", codec_errors="replace", dimensions=(50, 120), timeout=60,
         )  # fmt: skip
         ask(child, "합계는?")
         child.expect_exact(PROMPT)  # the next prompt: on the terminal

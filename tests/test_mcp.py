@@ -264,12 +264,14 @@ def test_streamable_http_serves_the_tools_on_localhost_and_refuses_a_foreign_hos
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}/mcp"
-            for _ in range(300):
+            deadline = time.monotonic() + 120  # until it listens; a busy machine starts it slowly
+            while True:
                 try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
                     break
                 except OSError:
                     assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                    assert time.monotonic() < deadline, "exaone mcp did not listen in 120 s"
                     time.sleep(0.1)
 
             async def test() -> None:

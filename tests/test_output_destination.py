@@ -160,13 +160,24 @@ def test_a_second_run_writing_the_same_file_is_refused_and_the_first_one_s_file_
 ) -> None:
     pdf = make_text_pdf(tmp_path / "doc.pdf", [f"page {i}" for i in range(1, 5)])
     out = tmp_path / "pages.jsonl"
-    with FakeServer(delay=lambda body: 0.4) as server:
+    second_done = threading.Event()  # the server answers the first run only then: it is still writing
+
+    def after_the_second_run(body: dict) -> float:
+        second_done.wait(timeout=120)
+        return 0.0
+
+    with FakeServer(delay=after_the_second_run) as server:
         first = _ocr_in_background(server, pdf, out, "--dpi", "40", "--text-layer", "off", *extra)
         lock = tmp_path / ".pages.jsonl.lock"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        code, stdout, stderr = invoke("ocr", str(pdf), "--server", server.url, "-o", str(out), "--dpi", "40", *extra)
+        try:
+            code, stdout, stderr = invoke(
+                "ocr", str(pdf), "--server", server.url, "-o", str(out), "--dpi", "40", *extra
+            )
+        finally:
+            second_done.set()
         first_stderr = first.communicate(timeout=120)[1]
     assert first.returncode == 0, first_stderr
     assert code == 2, stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai import FakeServer
-from pdf_fixtures import FONT
+from pdf_fixtures import FONT, new_pdf
 from text_layer_fixtures import HIDDEN_KINDS, SECRET, SEEN_KINDS, SHOWN, make_helvetica_pdf, make_hidden_text_pdf
 from typer.testing import CliRunner
 
@@ -79,12 +79,11 @@ def _photo_pdf(path: Path, colour: tuple[int, int, int]) -> Path:
     """A black photo with a bright line across it (a horizon) over the top of the page, a caption
     under it, and an account number written over the photo in `colour`, its baseline just above
     the line: the line runs through the characters' boxes (their descent) but under the digits."""
-    from fpdf import FPDF
     from PIL import Image, ImageDraw
 
     photo = Image.new("RGB", (1900, 950), "black")  # 0.1 mm a pixel, placed at (10, 10) mm
     ImageDraw.Draw(photo).rectangle((0, 406, 1899, 411), fill=(230, 230, 230))  # 50.6 to 51.1 mm down the page
-    pdf = FPDF(unit="mm", format=(210, 297))
+    pdf = new_pdf(unit="mm", format=(210, 297))
     pdf.add_font("Nanum", "", str(FONT))
     pdf.add_page()
     pdf.image(photo, x=10, y=10, w=190, h=95)

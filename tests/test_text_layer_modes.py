@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from fake_openai import FakeServer
 from ocr_schema import DOCUMENTS, JSONL_LINE
-from pdf_fixtures import FONT, SAMPLE_PAGES, make_text_pdf
+from pdf_fixtures import FONT, SAMPLE_PAGES, make_text_pdf, new_pdf
 from text_layer_fixtures import make_layer_pdf
 from typer.testing import CliRunner
 
@@ -237,9 +237,7 @@ def test_resume_gives_fallback_pages_another_try(mixed: Path, tmp_path: Path) ->
 
 
 def test_a_page_the_model_cannot_take_falls_back_to_its_good_layer(tmp_path: Path) -> None:
-    from fpdf import FPDF
-
-    pdf = FPDF(unit="mm", format=(3000, 12))  # a 250:1 strip: past the model's 200:1 aspect ratio
+    pdf = new_pdf(unit="mm", format=(3000, 12))  # a 250:1 strip: past the model's 200:1 aspect ratio
     pdf.add_font("Nanum", "", str(FONT))
     pdf.add_page()
     pdf.set_font("Nanum", size=10)

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from pdf_fixtures import A4_MM, FONT, TEXT_ORIGIN_MM, TEXT_SIZE_PT, _with_xref, _write, scan_image
+from pdf_fixtures import A4_MM, FONT, TEXT_ORIGIN_MM, TEXT_SIZE_PT, _with_xref, _write, new_pdf, scan_image
 from PIL import Image, ImageDraw
 
 UNMAPPED_FONT = FONT.with_name("NanumMyeongjo.ttf")  # fonts-nanum too
@@ -32,10 +32,9 @@ PageSpec = tuple[str, str]  # (kind, text)
 
 def make_layer_pdf(path: Path | str, pages: Sequence[PageSpec], *, scan_dpi: int = 100) -> Path:
     """One page per (kind, text); see the module docstring for the kinds."""
-    from fpdf import FPDF
     from fpdf.enums import TextMode
 
-    pdf = FPDF(unit="mm", format=A4_MM)
+    pdf = new_pdf(unit="mm", format=A4_MM)
     pdf.set_auto_page_break(False)
     pdf.set_image_filter("DCTDecode")
     pdf.add_font("Nanum", "", str(FONT))
