@@ -53,10 +53,12 @@ def run_on_terminal(
     timeout: float = 300,
     tmp: Path | None = None,
     interrupt_after: bytes | None = None,
+    cwd: Path | None = None,
 ) -> TerminalRun:
     """`exaone ARGS` with stderr on a `columns` x `rows` terminal; stdout on the same terminal,
     in a file, or in a pipe; stdin from `stdin` bytes (a pipe) or /dev/null. `interrupt_after`:
-    press Ctrl-C (SIGINT) once the terminal has shown these bytes."""
+    press Ctrl-C (SIGINT) once the terminal has shown these bytes. `cwd`: where it runs (relative
+    names keep a screen's layout the same wherever the checkout and the temporary folder are)."""
     master, slave = pty.openpty()
     _size(slave, columns, rows)
     environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
@@ -70,6 +72,7 @@ def run_on_terminal(
         stdout=target,
         stderr=slave,
         env=environment,
+        cwd=cwd,
         start_new_session=True,  # the terminal is its controlling terminal, as in a shell
     )
     os.close(slave)
