@@ -54,13 +54,15 @@ def run_on_terminal(
     tmp: Path | None = None,
     interrupt_after: bytes | None = None,
     ctrl_c_after: bytes | None = None,
+    cwd: Path | None = None,
 ) -> TerminalRun:
     """`exaone ARGS` with stderr on a `columns` x `rows` terminal; stdout on the same terminal,
     in a file, or in a pipe; stdin from `stdin` bytes (a pipe) or /dev/null. `interrupt_after`:
     send SIGINT once the terminal has shown these bytes. `ctrl_c_after`: type Ctrl-C on the
     terminal then, as a person does: the terminal is then the run's controlling terminal, its
     line discipline sends the SIGINT and echoes "^C" where the cursor is (which `interrupt_after`
-    never shows)."""
+    never shows). `cwd`: where it runs (relative names keep a screen's layout the same wherever
+    the checkout and the temporary folder are)."""
     master, slave = pty.openpty()
     _size(slave, columns, rows)
     environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
@@ -74,6 +76,7 @@ def run_on_terminal(
         stdout=target,
         stderr=slave,
         env=environment,
+        cwd=cwd,
         start_new_session=True,  # its own session, as a shell's job
         preexec_fn=_take_terminal if ctrl_c_after is not None else None,
     )

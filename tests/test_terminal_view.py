@@ -75,10 +75,12 @@ def test_ask_answer_reaches_stdout_while_stderr_is_a_terminal(tiny_model: Path) 
 
 @pytest.mark.parametrize("columns", [80, 120])
 def test_rich_view_prints_pages_above_one_progress_line(tiny_model: Path, tmp_path: Path, columns: int) -> None:
-    missing = tmp_path / "빠진 파일.png"
+    # Names relative to the folder it runs in: a panel's title is cut at its edge, and a long
+    # temporary path (pytest-xdist's popen-gwN in it) cut the missing file's name off at 80 columns.
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
     run = run_on_terminal(
-        "ocr", str(REPORT), str(missing), str(RECEIPT), "--model", str(tiny_model), *FAST, "--batch-size", "1",
-        stdout="terminal", columns=columns,
+        "ocr", "examples/report.pdf", "빠진 파일.png", "examples/receipt.png", "--model", str(tiny_model), *FAST,
+        "--batch-size", "1", stdout="terminal", columns=columns, cwd=tmp_path,
     )  # fmt: skip
     assert run.returncode == 1  # the missing file
     screen = run.text
@@ -97,8 +99,7 @@ def test_rich_view_prints_pages_above_one_progress_line(tiny_model: Path, tmp_pa
     # One progress line while it ran, none left behind once done.
     assert PROGRESS_BAR in run.raw.decode(errors="replace")
     assert PROGRESS_BAR not in screen and "tok/s ETA" not in screen
-    # The missing file's error is shown once (its panel), not twice. (Its words read across the
-    # panel's lines: where they wrap moves with the length of the temporary path before them.)
+    # The missing file's error is shown once (its panel), not twice; read across the panel's lines.
     words = " ".join(line.strip("│ ") for line in run.screen)
     assert words.count("no such file") == 1, screen
     # A summary line at the end: pages, errors, time, tokens/s, where the output went.
