@@ -128,16 +128,9 @@ def test_a_terminal_sees_rhwp_render_and_the_summary_counts_its_time(notice: Pat
     renders (and keeps turning: rhwp's own output is caught below Python's stderr, not the
     spinner), and "Done ... in N s" counts the rendering, where it said 0.0 s."""
     import re
-    import time
 
     from terminal import run_on_terminal
 
-    from exaone_cli.inputs import open_source
-    from exaone_cli.pages.hwp import render
-
-    start = time.perf_counter()
-    render(open_source(str(notice)))
-    rendering = time.perf_counter() - start
     run = run_on_terminal("ocr", str(notice), "--text-layer", "prefer", stdout="file", tmp=tmp_path, columns=200)
     assert run.returncode == 0, run.text
     drawn = run.raw.decode("utf-8", "replace")
@@ -145,7 +138,7 @@ def test_a_terminal_sees_rhwp_render_and_the_summary_counts_its_time(notice: Pat
     assert drawn.count("Rendering") >= 2  # drawn again and again while rhwp works, not frozen
     done = re.search(r"Done: 2 pages, no errors in ([\d.]+) s", run.text)
     assert done is not None, run.text
-    assert float(done[1]) >= rendering / 2
+    assert float(done[1]) >= 0.2  # two pages' rendering, a second or more here (it said 0.0 s)
 
 
 def test_unscaling_rhwps_page_forms_keeps_every_pixel_and_byte_offset(notice: Path) -> None:

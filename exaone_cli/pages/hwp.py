@@ -28,6 +28,7 @@ import ctypes
 import ctypes.util
 import io
 import os
+import queue
 import re
 import sys
 import tempfile
@@ -108,7 +109,7 @@ def render(source: Source, on_status: Callable[[str], None] | None = None) -> Re
     rhwp = load_rhwp()
     _refuse_locked(source)
 
-    def work() -> tuple[str, tuple[Table, ...], int, bytes]:
+    def work(say: Callable[[str], None]) -> tuple[str, tuple[Table, ...], int, bytes]:
         # rhwp's document may not leave the thread that made it (pyo3 "unsendable"): all of it here
         document = None
         try:
@@ -119,8 +120,7 @@ def render(source: Source, on_status: Callable[[str], None] | None = None) -> Re
                 raise _read_error(source, exc) from None
             try:
                 pages = int(document.page_count)
-                if on_status is not None:
-                    on_status(f"Rendering {source.display} with rhwp: {pages} page{'' if pages == 1 else 's'}…")
+                say(f"Rendering {source.display} with rhwp: {pages} page{'' if pages == 1 else 's'}…")
                 pdf = document.render_pdf()
             except (ValueError, OSError, RuntimeError) as exc:  # read, but not laid out (an image it cannot decode)
                 raise _no_pages(source, exc, text) from None
@@ -129,7 +129,7 @@ def render(source: Source, on_status: Callable[[str], None] | None = None) -> Re
             del document  # dropped in this thread, before an error's traceback leaves it
 
     with quiet_native_output():
-        text, tables, pages, pdf = interruptible(work)
+        text, tables, pages, pdf = interruptible(work, on_status)
     if not pdf.startswith(b"%PDF-") or pages < 1:
         raise InputError(f"{source.display}: rhwp rendered no pages", hint="open it in Hangul and save it again")
     return Rendering(unscale_page_forms(pdf), text, pages, tables)
@@ -211,23 +211,39 @@ def preload_freetype() -> str | None:
     return None
 
 
-def interruptible(call: Callable[[], T]) -> T:
-    """`call()` (rhwp's native parse or render: seconds a page, with Python's signal handlers held
-    off until it returns) in a daemon thread, waited for here in short steps, so Ctrl-C and
-    SIGTERM end the run at once, not after the whole document is laid out. An abandoned call runs
-    on in its thread until the process exits."""
+def interruptible(call: Callable[[Callable[[str], None]], T], on_status: Callable[[str], None] | None = None) -> T:
+    """`call(say)` (rhwp's native parse and render: seconds a page, with Python's signal handlers
+    held off until each returns) in a daemon thread, waited for here in short steps, so Ctrl-C and
+    SIGTERM end the run at once, not after the whole document is laid out. What it `say`s reaches
+    `on_status` from this thread (a spinner, an MCP progress report: they belong to the caller's
+    thread), while it waits. An abandoned call runs on in its thread until the process exits."""
     outcome: dict[str, Any] = {}
+    said: queue.Queue[str] = queue.Queue()
+    heard = threading.Event()
+
+    def say(message: str) -> None:
+        heard.clear()
+        said.put(message)
+        heard.wait()
 
     def run() -> None:
         try:
-            outcome["value"] = call()
+            outcome["value"] = call(say)
         except BaseException as exc:  # handed to the caller's thread
             outcome["error"] = exc
 
     worker = threading.Thread(target=run, name="rhwp", daemon=True)
     worker.start()
     while worker.is_alive():
-        worker.join(0.1)
+        try:
+            message = said.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        try:
+            if on_status is not None:
+                on_status(message)
+        finally:
+            heard.set()
     if "error" in outcome:
         raise outcome["error"]
     return cast(T, outcome["value"])
