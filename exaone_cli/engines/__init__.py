@@ -1,4 +1,4 @@
-"""Engines turn prompts into generated text: local transformers now, remote servers later.
+"""Engines turn prompts into generated text: local transformers, or an OpenAI-compatible server.
 May import config, parse, vision and errors; only local.py (and the processors it loads) imports torch.
 
 `open_engine` is the only place that chooses one, so commands never import torch themselves.

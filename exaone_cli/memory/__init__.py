@@ -1,13 +1,15 @@
 """How much memory the model needs and where it would go, planned from its config alone.
-May import engines/ (the checkpoint), config, machine and errors; only doctor's cli and render use it.
+May import engines/ (the checkpoint), config, machine, vision and errors; only doctor's cli and render use it.
 
-The model is built on the meta device (no weights, no download), every tensor is sized the way
-transformers really loads it, and placement replays transformers' budget rules before asking
-accelerate's `infer_auto_device_map`, so `exaone doctor` can say "fits", "fits with N layers on
+Every tensor is sized the way transformers really loads it: from the model built on the meta device
+(no weights, no download) when torch is installed, or from the tensor table shipped beside the
+model's config when it is not (a --server install). Placement replays transformers' budget rules
+and accelerate's `infer_auto_device_map`, so `exaone doctor` can say "fits", "fits with N layers on
 the CPU" or "does not fit" in seconds, and which --quantize would make it fit.
 
-Modules: model (the config, the meta model), sizes (bytes per tensor, quantization), kv (the KV
-cache per page), hardware (GPUs and RAM), plan (placement and verdict).
+Modules: model (the config, the meta model or the shipped table), tensors (the tensor table), sizes
+(bytes per tensor, quantization), kv (the KV cache per page), hardware (GPUs and RAM), plan
+(placement and verdict).
 """
 
 from __future__ import annotations
