@@ -113,3 +113,18 @@ def test_every_python_import_in_the_docs_resolves():
         loaded = importlib.import_module(module)
         if name:
             assert hasattr(loaded, name), f"the docs import {name} from {module}; it is not there"
+
+
+def test_no_module_imports_itself_back_through_another():
+    # The layers contract keeps packages apart; this keeps modules inside a package from importing
+    # each other in a circle (pipeline <-> read_ahead was one), lazy imports included.
+    import grimp  # comes with import-linter ([dev])
+
+    graph = grimp.build_graph("exaone_cli")
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            back = graph.find_shortest_chain(importer=imported, imported=module)
+            if back:
+                cycles.append((module, *back))
+    assert cycles == [], f"import cycles: {cycles}"

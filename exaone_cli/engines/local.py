@@ -272,10 +272,10 @@ class LocalEngine:
             try:
                 from .grammar import GrammarCompiler
             except ImportError as exc:
-                from . import MISSING_GRAMMAR_HINT
+                from .installed import EXTRACT_HINT
 
                 raise EngineError(
-                    f"constrained decoding with the local engine needs llguidance ({exc})", hint=MISSING_GRAMMAR_HINT
+                    f"constrained decoding with the local engine needs llguidance ({exc})", hint=EXTRACT_HINT
                 ) from exc
             self._grammars = GrammarCompiler(self.processor.tokenizer, self.model.config.get_text_config().vocab_size)
         return self._grammars
