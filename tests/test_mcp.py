@@ -206,7 +206,7 @@ def test_a_long_result_comes_in_parts_that_add_up_to_all_of_it(tmp_path: Path) -
                 cursor = parts[-1]["paging"]["next_cursor"]
                 if cursor is None:
                     break
-                arguments = {"path": "", "cursor": cursor}
+                arguments = {"cursor": cursor}  # as the result says: the cursor alone
 
     run(test)
     assert len(parts) >= 2
@@ -218,6 +218,36 @@ def test_a_long_result_comes_in_parts_that_add_up_to_all_of_it(tmp_path: Path) -
     assert [page["text"] for page in pages] == [page["text"] for page in whole["documents"][0]["pages"]]
     assert sum(page["text"].count("가") for page in pages) > 25_000 // 14  # more than one part could hold
     assert "cursor=" in parts[0]["paging"]["how"]
+
+
+def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: Path, tmp_path: Path) -> None:
+    """The schema as the tool describes it: JSON text (the SDK had parsed it into an object that
+    the string argument then refused with a pydantic error), a file under the root, a template;
+    and a client that sends every optional argument as null."""
+    (docs / "마감.json").write_text(json.dumps({"type": "object", "properties": {"마감일": {"type": "string"}}}))
+    schema = json.dumps({"type": "object", "properties": {"마감일": {"type": "string"}}}, ensure_ascii=False)
+    results: dict[str, dict[str, Any]] = {}
+
+    async def test() -> None:
+        async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, tmp_path / "logs") as session:
+            for name, arguments in {
+                "text": {"schema": schema},
+                "file": {"schema": "마감.json"},
+                "template": {"template": "receipt"},
+                "nulls": {"schema": schema, "fields": None, "template": None, "pages": None, "cursor": None},
+            }.items():
+                call = {"path": "공고/공고 1.pdf", **arguments}
+                results[name] = payload(await session.call_tool("extract", call))
+
+    with FakeServer() as fake:
+        run(test)
+    assert results["text"]["schema"] == results["nulls"]["schema"] == "the schema argument"
+    assert results["file"]["schema"] == str(docs / "마감.json")
+    assert results["template"]["schema"] == "template receipt"
+    for result in results.values():
+        assert result["results"] == 1 and result["items"][0]["pages"] == [1, 2]
+    # The schema reached the model: its field is in the prompt the server was sent.
+    assert any("마감일" in json.dumps(body, ensure_ascii=False) for body in fake.requests)
 
 
 def test_the_local_model_loads_once_for_every_call(tiny_model: Path, docs: Path, tmp_path: Path) -> None:

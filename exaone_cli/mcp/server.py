@@ -20,7 +20,7 @@ import anyio.from_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from .. import __version__
 from ..errors import ExaoneError, debug_enabled
@@ -36,20 +36,32 @@ same tool again with the `cursor` the result gives."""
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # where the SDK turns its DNS-rebinding protection on
 
+
+def _sent_as_text(value: Any) -> Any:
+    """An argument sent as JSON text stays text. The SDK parses every string argument not typed
+    plain `str` as JSON first (for clients that send lists as strings), which turned a schema
+    given as JSON text into an object that the string argument then refused."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+
+
+AsText = BeforeValidator(_sent_as_text)
+
 Path_ = Annotated[
     str,
     Field(
         description="A file (PDF, image, HWP or HWPX) or a folder (its PDFs, images and HWP/HWPX documents, "
         "not subfolders), under the server's roots; relative paths start at the first root, ~ is the home "
-        "folder. Several: one per line."
+        "folder. Several: one per line. Not needed with a cursor."
     ),
 ]
 Pages = Annotated[
     str | int | None,
+    AsText,
     Field(description='Pages to use, 1-based, e.g. "1-5,7" or "10-" (default: all).'),
 ]
 TextLayer = Annotated[
     str | None,
+    AsText,
     Field(
         description="What to do with a PDF's own text layer: 'fallback' (default: the model reads every page, "
         "a good layer stands in when it fails), 'prefer' (pages with a good layer are taken from it, no model: "
@@ -58,6 +70,7 @@ TextLayer = Annotated[
 ]
 Cursor = Annotated[
     str | None,
+    AsText,
     Field(description="The `paging.next_cursor` of an earlier result, for its next part (other arguments ignored)."),
 ]
 
@@ -100,7 +113,7 @@ class ExaoneMCP:
 
     def _ocr(self) -> Callable[..., CallToolResult]:
         def ocr(
-            path: Path_, ctx: Context, pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
+            ctx: Context, path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
         ) -> CallToolResult:
             with tool_errors("ocr"):
                 if cursor:
@@ -126,11 +139,15 @@ class ExaoneMCP:
 
     def _extract(self) -> Callable[..., CallToolResult]:
         def extract(
-            path: Path_,
             ctx: Context,
-            schema: Annotated[str | None, Field(description="A JSON Schema as JSON text, or a file's path.")] = None,
-            fields: Annotated[str | None, Field(description='A field list, e.g. "상호, 일자:date".')] = None,
-            template: Annotated[str | None, Field(description="A shipped template's name, e.g. receipt.")] = None,
+            path: Path_ = "",
+            schema: Annotated[
+                str | None, AsText, Field(description="A JSON Schema as JSON text, or a file's path.")
+            ] = None,
+            fields: Annotated[str | None, AsText, Field(description='A field list, e.g. "상호, 일자:date".')] = None,
+            template: Annotated[
+                str | None, AsText, Field(description="A shipped template's name, e.g. receipt.")
+            ] = None,
             pages: Pages = None,
             per_page: Annotated[bool, Field(description="One result per page instead of per file.")] = False,
             cursor: Cursor = None,
@@ -145,7 +162,7 @@ class ExaoneMCP:
 
     def _inspect(self) -> Callable[..., CallToolResult]:
         def inspect(
-            path: Path_, pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
+            path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
         ) -> CallToolResult:
             with tool_errors("inspect"):
                 if cursor:
