@@ -250,6 +250,26 @@ def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: P
     assert any("마감일" in json.dumps(body, ensure_ascii=False) for body in fake.requests)
 
 
+def test_the_page_size_cap_and_page_retries_are_the_servers_options_too(docs: Path, tmp_path: Path) -> None:
+    """--max-page-pixels (the page-size error's own hint names it) and --page-retries reach the
+    tools as they reach exaone ocr: a 16,000-pixel image over a 10,000-pixel cap is refused, and
+    a page cut at the token limit is not tried again with no retries."""
+    results: dict[str, dict[str, Any]] = {}
+
+    async def test() -> None:
+        args = ["--server", fake.url, "--max-page-pixels", "10000", "--page-retries", "0", "--root", str(docs)]
+        async with stdio_session(args, tmp_path, tmp_path / "logs") as session:
+            results["inspect"] = payload(await session.call_tool("inspect", {"path": "공고/영수증.png"}))
+            results["ocr"] = payload(await session.call_tool("ocr", {"path": "공고/공고 1.pdf", "pages": "1"}))
+
+    with FakeServer(finish_reason="length") as fake:
+        run(test)
+    refused = results["inspect"]["documents"][0]["pages"][0]["error"]
+    assert "영수증.png: too large: 16,000 pixels" in refused
+    assert results["ocr"]["documents"][0]["pages"][0]["page"] == 1
+    assert len(fake.requests) == 1  # one try: with the default two retries it was three
+
+
 def test_the_local_model_loads_once_for_every_call(tiny_model: Path, docs: Path, tmp_path: Path) -> None:
     """ocr, ask, extract and ocr again on the tiny checkpoint: one "Loaded" line on stderr; the
     server's inspect says the model is loaded."""
