@@ -77,8 +77,11 @@ def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: P
     async def test() -> None:
         with FakeServer() as fake:
             async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, logs, env) as session:
+                # What the agent is told, and may tell its user: the pages go to the server.
+                assert f"through the EXAONE server at {fake.url}" in (session.instructions or "")
                 tools = {tool.name: tool for tool in (await session.list_tools()).tools}
                 assert sorted(tools) == ["ask", "extract", "inspect", "ocr"]
+                assert "locally" not in (tools["ocr"].description or "")
                 for tool in tools.values():
                     assert len(tool.description or "") > 200
                     for name, prop in tool.input_schema["properties"].items():  # plain arguments only
@@ -278,6 +281,7 @@ def test_the_local_model_loads_once_for_every_call(tiny_model: Path, docs: Path,
     async def test() -> None:
         args = ["--model", str(tiny_model), *TINY, "--root", str(docs)]
         async with stdio_session(args, docs, logs, {"OMP_NUM_THREADS": "1"}) as session:
+            assert "on this machine (the documents do not leave it)" in (session.instructions or "")
             first = payload(await session.call_tool("ocr", {"path": "공고/영수증.png"}))
             assert first["documents"][0]["pages"][0]["text_source"] == "model"
             answer = payload(await session.call_tool("ask", {"question": "합계는?", "path": "공고/영수증.png"}))

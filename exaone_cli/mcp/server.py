@@ -28,7 +28,7 @@ from .engine import to_stderr
 from .tools import DocumentTools, Report
 
 INSTRUCTIONS = """\
-EXAONE 4.5 reads documents (PDFs, images, HWP/HWPX, Korean first) on this machine: `inspect` to see what
+EXAONE 4.5 reads documents (PDFs, images, HWP/HWPX, Korean first) {where}: `inspect` to see what
 a document holds and what reading it costs (no model), `ocr` for the text of its pages, `ask` for
 an answer with the pages it cites, `extract` for fields as JSON that matches a schema. Paths are
 files or folders under {roots}; relative paths start there. Large results come in parts: call the
@@ -75,7 +75,7 @@ Cursor = Annotated[
 ]
 
 OCR = """Transcribe the pages of PDFs, images and HWP/HWPX documents to text (Markdown, tables as HTML), \
-page by page, with EXAONE 4.5 running locally. \
+page by page, with EXAONE 4.5 (where it runs: see the server's instructions). \
 Result: {"documents": [{"file", "pages": [{"page", "text", "text_source", ...}]}]}; \
 a page that failed has "error" instead of "text". Pages already read come from the page store at once. \
 Sends a progress notification per page. A long result comes in parts: see "paging"."""
@@ -102,7 +102,7 @@ class ExaoneMCP:
         self.server: MCPServer[Any] = MCPServer(
             "exaone",
             version=__version__,
-            instructions=INSTRUCTIONS.format(roots=roots),
+            instructions=INSTRUCTIONS.format(roots=roots, where=_where(tools)),
             log_level="DEBUG" if debug_enabled() else "WARNING",
         )
         read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)  # type: ignore[call-arg]
@@ -190,6 +190,14 @@ class ExaoneMCP:
                 self.server.run("streamable-http", host=host, port=port)
         finally:
             self.tools.close()
+
+
+def _where(tools: DocumentTools) -> str:
+    """Where the pages are read, as the agent should tell its user (privacy)."""
+    remote = tools.options.remote
+    if remote is None:
+        return "on this machine (the documents do not leave it)"
+    return f"through the EXAONE server at {remote.server} (page images and texts are sent there)"
 
 
 def _result(body: dict[str, Any]) -> CallToolResult:
