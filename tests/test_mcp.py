@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -343,6 +344,31 @@ def test_streamable_http_serves_the_tools_on_localhost_and_refuses_a_foreign_hos
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_ends_a_stdio_server_whose_client_keeps_the_pipe_open(tmp_path: Path, sig: int) -> None:
+    """A person trying `exaone mcp` in a terminal presses Ctrl-C; `kill` sends SIGTERM. The server
+    stopped neither way while standard input stayed open (the SDK's read of it waits for a line),
+    holding its model; now it ends within seconds, with exit code 130 and one word on stderr."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "exaone_cli", "mcp", "--server", "http://127.0.0.1:9/v1", "--root", str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}
+    server.stdin.write(json.dumps(initialize).encode() + b"\n")
+    server.stdin.flush()
+    try:
+        assert json.loads(server.stdout.readline())["id"] == 1  # serving, and reading standard input
+        server.send_signal(sig)
+        assert server.wait(timeout=30) == 130
+    finally:
+        server.kill()
+        server.wait()
+    stderr = server.stderr.read().decode()
+    assert stderr.count("Interrupted.") == 1 and "Traceback" not in stderr
 
 
 def test_without_the_sdk_it_says_how_to_install_it(tmp_path: Path) -> None:

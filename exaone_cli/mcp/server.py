@@ -9,6 +9,8 @@ private copy, so nothing else (a stray print, a native library, a warning) can r
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import threading
 import traceback
@@ -23,7 +25,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from .. import __version__
-from ..errors import ExaoneError, debug_enabled
+from ..errors import ExaoneError, ExitCode, debug_enabled
 from .engine import to_stderr
 from .tools import DocumentTools, Report
 
@@ -35,6 +37,7 @@ files or folders under {roots}; relative paths start there. Large results come i
 same tool again with the `cursor` the result gives."""
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # where the SDK turns its DNS-rebinding protection on
+STOP_GRACE_S = 3.0  # after Ctrl-C or SIGTERM, how long a stdio server may take to end by itself
 
 
 def _sent_as_text(value: Any) -> Any:
@@ -179,7 +182,8 @@ class ExaoneMCP:
                 # buffer until exit, when the SDK has given fd 1 back to the protocol stream.
                 with suppress(AttributeError, ValueError):
                     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-                self.server.run("stdio")
+                with signals_end_the_server():
+                    self.server.run("stdio")
             else:
                 to_stderr(f"exaone mcp: serving http://{host}:{port}/mcp (roots: {self.tools.roots.describe()})")
                 if host not in LOOPBACK:
@@ -190,6 +194,37 @@ class ExaoneMCP:
                 self.server.run("streamable-http", host=host, port=port)
         finally:
             self.tools.close()
+
+
+@contextmanager
+def signals_end_the_server() -> Iterator[None]:
+    """Ctrl-C and SIGTERM end a stdio server, as they end every exaone command. The SDK reads
+    standard input on a worker thread that no cancellation reaches, so while the client keeps
+    the pipe open (or a person runs it in a terminal) the interrupted server waited for a next
+    line that never came, holding the model. Now it is given STOP_GRACE_S to end by itself (the
+    page store keeps every finished page), then the process exits with 130."""
+    escaped = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        def exit_now() -> None:
+            if not escaped.is_set():  # else the error boundary has said it already
+                to_stderr("Interrupted.")
+            os._exit(int(ExitCode.INTERRUPTED))
+
+        timer = threading.Timer(STOP_GRACE_S, exit_now)
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt
+
+    held = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except KeyboardInterrupt:
+        escaped.set()
+        raise
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
 
 
 def _where(tools: DocumentTools) -> str:
