@@ -122,6 +122,8 @@ def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: P
                 assert extracted["results"] == 1 and extracted["valid"] == 0
                 item = extracted["items"][0]
                 assert item["errors"] and item["raw"].startswith("saw 1 image(s)") and "data" not in item
+                # Said once, in its item: a head's warnings are repeated in every part of a paged result.
+                assert item["note"].startswith("text around the JSON was ignored") and "warnings" not in extracted
         assert fake.requests  # the server really answered every page
 
     run(test)

@@ -220,7 +220,7 @@ class DocumentTools:
             "results": len(items),
             "valid": sum(1 for item in items if item["valid"]),
             "model": run.model,
-            "warnings": warnings or None,
+            "warnings": _not_noted(warnings, items) or None,
         }
         return self.pager.first("extract", _dropped_none(head), items, lambda part: {"items": part})
 
@@ -280,6 +280,14 @@ def _transcribing(report: Report) -> Callable[[int], Any]:
         yield _Transcribing(report, total)
 
     return running
+
+
+def _not_noted(warnings: list[str], items: list[dict[str, Any]]) -> list[str]:
+    """The warnings no item's `note` already carries. A result's note is also said as a warning
+    ("FILE: note"); kept in the head too, it was repeated in every part of a paged result, and a
+    few hundred noted pages made each part pass the token budget."""
+    notes = [(f"{item['file']}: ", item["note"]) for item in items if item.get("note")]
+    return [w for w in warnings if not any(w.startswith(file) and w[len(file) :] in note for file, note in notes)]
 
 
 def _page_item(record: PageRecord) -> dict[str, Any]:
