@@ -373,6 +373,34 @@ def test_ctrl_c_or_sigterm_ends_a_stdio_server_whose_client_keeps_the_pipe_open(
     assert stderr.count("Interrupted.") == 1 and "Traceback" not in stderr
 
 
+def test_in_a_terminal_it_says_it_waits_for_a_client_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    """A person who types `exaone mcp` to try it saw nothing at all, and Ctrl-C did not stop it."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "exaone_cli", "mcp", "--server", "http://127.0.0.1:9/v1"],
+        stdin=slave, stdout=subprocess.PIPE, stderr=slave, cwd=tmp_path, start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 120
+        while b"Ctrl-C stops it" not in screen:
+            assert time.monotonic() < deadline and server.poll() is None, screen
+            if select.select([master], [], [], 0.2)[0]:
+                screen += os.read(master, 4096)
+        server.send_signal(signal.SIGINT)  # what the terminal sends for a typed Ctrl-C
+        assert server.wait(timeout=30) == 130
+    finally:
+        server.kill()
+        server.wait()
+        os.close(master)
+    assert b"waiting for an MCP client on standard input" in screen
+    assert server.stdout is not None and server.stdout.read() == b""
+
+
 def test_without_the_sdk_it_says_how_to_install_it(tmp_path: Path) -> None:
     (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['mcp'] = None\n")
     proc = run_exaone("mcp", env={"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])})

@@ -182,6 +182,11 @@ class ExaoneMCP:
                 # buffer until exit, when the SDK has given fd 1 back to the protocol stream.
                 with suppress(AttributeError, ValueError):
                     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+                if _typed_at(sys.stdin):  # a person trying it, not a client: else it just sits there
+                    to_stderr(
+                        "exaone mcp: waiting for an MCP client on standard input (an agent's client starts"
+                        " this command: see `exaone mcp --help`); Ctrl-C stops it"
+                    )
                 with signals_end_the_server():
                     self.server.run("stdio")
             else:
@@ -225,6 +230,13 @@ def signals_end_the_server() -> Iterator[None]:
     finally:
         for sig, handler in held.items():
             signal.signal(sig, handler)
+
+
+def _typed_at(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _where(tools: DocumentTools) -> str:
