@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -77,8 +78,11 @@ def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: P
     async def test() -> None:
         with FakeServer() as fake:
             async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, logs, env) as session:
+                # What the agent is told, and may tell its user: the pages go to the server.
+                assert f"through the EXAONE server at {fake.url}" in (session.instructions or "")
                 tools = {tool.name: tool for tool in (await session.list_tools()).tools}
                 assert sorted(tools) == ["ask", "extract", "inspect", "ocr"]
+                assert "locally" not in (tools["ocr"].description or "")
                 for tool in tools.values():
                     assert len(tool.description or "") > 200
                     for name, prop in tool.input_schema["properties"].items():  # plain arguments only
@@ -118,6 +122,8 @@ def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: P
                 assert extracted["results"] == 1 and extracted["valid"] == 0
                 item = extracted["items"][0]
                 assert item["errors"] and item["raw"].startswith("saw 1 image(s)") and "data" not in item
+                # Said once, in its item: a head's warnings are repeated in every part of a paged result.
+                assert item["note"].startswith("text around the JSON was ignored") and "warnings" not in extracted
         assert fake.requests  # the server really answered every page
 
     run(test)
@@ -206,7 +212,7 @@ def test_a_long_result_comes_in_parts_that_add_up_to_all_of_it(tmp_path: Path) -
                 cursor = parts[-1]["paging"]["next_cursor"]
                 if cursor is None:
                     break
-                arguments = {"path": "", "cursor": cursor}
+                arguments = {"cursor": cursor}  # as the result says: the cursor alone
 
     run(test)
     assert len(parts) >= 2
@@ -220,6 +226,56 @@ def test_a_long_result_comes_in_parts_that_add_up_to_all_of_it(tmp_path: Path) -
     assert "cursor=" in parts[0]["paging"]["how"]
 
 
+def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: Path, tmp_path: Path) -> None:
+    """The schema as the tool describes it: JSON text (the SDK had parsed it into an object that
+    the string argument then refused with a pydantic error), a file under the root, a template;
+    and a client that sends every optional argument as null."""
+    (docs / "마감.json").write_text(json.dumps({"type": "object", "properties": {"마감일": {"type": "string"}}}))
+    schema = json.dumps({"type": "object", "properties": {"마감일": {"type": "string"}}}, ensure_ascii=False)
+    results: dict[str, dict[str, Any]] = {}
+
+    async def test() -> None:
+        async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, tmp_path / "logs") as session:
+            for name, arguments in {
+                "text": {"schema": schema},
+                "file": {"schema": "마감.json"},
+                "template": {"template": "receipt"},
+                "nulls": {"schema": schema, "fields": None, "template": None, "pages": None, "cursor": None},
+            }.items():
+                call = {"path": "공고/공고 1.pdf", **arguments}
+                results[name] = payload(await session.call_tool("extract", call))
+
+    with FakeServer() as fake:
+        run(test)
+    assert results["text"]["schema"] == results["nulls"]["schema"] == "the schema argument"
+    assert results["file"]["schema"] == str(docs / "마감.json")
+    assert results["template"]["schema"] == "template receipt"
+    for result in results.values():
+        assert result["results"] == 1 and result["items"][0]["pages"] == [1, 2]
+    # The schema reached the model: its field is in the prompt the server was sent.
+    assert any("마감일" in json.dumps(body, ensure_ascii=False) for body in fake.requests)
+
+
+def test_the_page_size_cap_and_page_retries_are_the_servers_options_too(docs: Path, tmp_path: Path) -> None:
+    """--max-page-pixels (the page-size error's own hint names it) and --page-retries reach the
+    tools as they reach exaone ocr: a 16,000-pixel image over a 10,000-pixel cap is refused, and
+    a page cut at the token limit is not tried again with no retries."""
+    results: dict[str, dict[str, Any]] = {}
+
+    async def test() -> None:
+        args = ["--server", fake.url, "--max-page-pixels", "10000", "--page-retries", "0", "--root", str(docs)]
+        async with stdio_session(args, tmp_path, tmp_path / "logs") as session:
+            results["inspect"] = payload(await session.call_tool("inspect", {"path": "공고/영수증.png"}))
+            results["ocr"] = payload(await session.call_tool("ocr", {"path": "공고/공고 1.pdf", "pages": "1"}))
+
+    with FakeServer(finish_reason="length") as fake:
+        run(test)
+    refused = results["inspect"]["documents"][0]["pages"][0]["error"]
+    assert "영수증.png: too large: 16,000 pixels" in refused
+    assert results["ocr"]["documents"][0]["pages"][0]["page"] == 1
+    assert len(fake.requests) == 1  # one try: with the default two retries it was three
+
+
 def test_the_local_model_loads_once_for_every_call(tiny_model: Path, docs: Path, tmp_path: Path) -> None:
     """ocr, ask, extract and ocr again on the tiny checkpoint: one "Loaded" line on stderr; the
     server's inspect says the model is loaded."""
@@ -228,6 +284,7 @@ def test_the_local_model_loads_once_for_every_call(tiny_model: Path, docs: Path,
     async def test() -> None:
         args = ["--model", str(tiny_model), *TINY, "--root", str(docs)]
         async with stdio_session(args, docs, logs, {"OMP_NUM_THREADS": "1"}) as session:
+            assert "on this machine (the documents do not leave it)" in (session.instructions or "")
             first = payload(await session.call_tool("ocr", {"path": "공고/영수증.png"}))
             assert first["documents"][0]["pages"][0]["text_source"] == "model"
             answer = payload(await session.call_tool("ask", {"question": "합계는?", "path": "공고/영수증.png"}))
@@ -289,6 +346,59 @@ def test_streamable_http_serves_the_tools_on_localhost_and_refuses_a_foreign_hos
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_ends_a_stdio_server_whose_client_keeps_the_pipe_open(tmp_path: Path, sig: int) -> None:
+    """A person trying `exaone mcp` in a terminal presses Ctrl-C; `kill` sends SIGTERM. The server
+    stopped neither way while standard input stayed open (the SDK's read of it waits for a line),
+    holding its model; now it ends within seconds, with exit code 130 and one word on stderr."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "exaone_cli", "mcp", "--server", "http://127.0.0.1:9/v1", "--root", str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}
+    server.stdin.write(json.dumps(initialize).encode() + b"\n")
+    server.stdin.flush()
+    try:
+        assert json.loads(server.stdout.readline())["id"] == 1  # serving, and reading standard input
+        server.send_signal(sig)
+        assert server.wait(timeout=30) == 130
+    finally:
+        server.kill()
+        server.wait()
+    stderr = server.stderr.read().decode()
+    assert stderr.count("Interrupted.") == 1 and "Traceback" not in stderr
+
+
+def test_in_a_terminal_it_says_it_waits_for_a_client_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    """A person who types `exaone mcp` to try it saw nothing at all, and Ctrl-C did not stop it."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "exaone_cli", "mcp", "--server", "http://127.0.0.1:9/v1"],
+        stdin=slave, stdout=subprocess.PIPE, stderr=slave, cwd=tmp_path, start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 120
+        while b"Ctrl-C stops it" not in screen:
+            assert time.monotonic() < deadline and server.poll() is None, screen
+            if select.select([master], [], [], 0.2)[0]:
+                screen += os.read(master, 4096)
+        server.send_signal(signal.SIGINT)  # what the terminal sends for a typed Ctrl-C
+        assert server.wait(timeout=30) == 130
+    finally:
+        server.kill()
+        server.wait()
+        os.close(master)
+    assert b"waiting for an MCP client on standard input" in screen
+    assert server.stdout is not None and server.stdout.read() == b""
 
 
 def test_without_the_sdk_it_says_how_to_install_it(tmp_path: Path) -> None:

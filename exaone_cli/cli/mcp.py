@@ -11,6 +11,9 @@ from rich.console import Console
 from ..config import DEFAULT_MODEL, LoadOptions
 from ..engines.remote import remote_options
 from ..errors import EngineError, UsageError
+from ..ocr.retries import DEFAULT_PAGE_RETRIES
+from ..pages import DEFAULT_MAX_PAGE_PIXELS
+from .ask import PageRetriesOpt
 from .errors import error_boundary
 from .options import (
     ApiKeyOpt,
@@ -23,6 +26,7 @@ from .options import (
     DtypeOpt,
     MaxMemoryOpt,
     MaxNewTokensOpt,
+    MaxPagePixelsOpt,
     MaxPixelsOpt,
     MinPixelsOpt,
     ModelOpt,
@@ -82,6 +86,7 @@ def mcp_command(
     dpi: DpiOpt = 200,
     rasterizer: RasterizerOpt = None,
     password: PasswordOpt = None,
+    max_page_pixels: MaxPagePixelsOpt = DEFAULT_MAX_PAGE_PIXELS,
     max_pixels: MaxPixelsOpt = None,
     min_pixels: MinPixelsOpt = None,
     model: ModelOpt = DEFAULT_MODEL,
@@ -100,6 +105,7 @@ def mcp_command(
     timeout: TimeoutOpt = 600.0,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Pages generated together.")] = 4,
     max_new_tokens: MaxNewTokensOpt = 4096,
+    page_retries: PageRetriesOpt = DEFAULT_PAGE_RETRIES,
     seed: SeedOpt = None,
     cache: CacheOpt = True,
     debug: DebugOpt = False,
@@ -126,7 +132,7 @@ def mcp_command(
         options = ServerOptions(
             load=load, remote=remote_options(server, api_key, served_model, concurrency, retries, timeout, load),
             dpi=dpi, rasterizer=rasterizer, password=password, batch_size=batch_size, seed=seed, cache=cache,
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=max_new_tokens, max_page_pixels=max_page_pixels, page_retries=page_retries,
         )  # fmt: skip
         tools = DocumentTools(Roots.of(root or []), options)
         ExaoneMCP(tools).run(transport, host, port)  # type: ignore[arg-type]

@@ -9,6 +9,8 @@ private copy, so nothing else (a stray print, a native library, a warning) can r
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import threading
 import traceback
@@ -20,36 +22,49 @@ import anyio.from_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from .. import __version__
-from ..errors import ExaoneError, debug_enabled
+from ..errors import ExaoneError, ExitCode, debug_enabled
 from .engine import to_stderr
 from .tools import DocumentTools, Report
 
 INSTRUCTIONS = """\
-EXAONE 4.5 reads documents (PDFs, images, HWP/HWPX, Korean first) on this machine: `inspect` to see what
+EXAONE 4.5 reads documents (PDFs, images, HWP/HWPX, Korean first) {where}: `inspect` to see what
 a document holds and what reading it costs (no model), `ocr` for the text of its pages, `ask` for
 an answer with the pages it cites, `extract` for fields as JSON that matches a schema. Paths are
 files or folders under {roots}; relative paths start there. Large results come in parts: call the
 same tool again with the `cursor` the result gives."""
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # where the SDK turns its DNS-rebinding protection on
+STOP_GRACE_S = 3.0  # after Ctrl-C or SIGTERM, how long a stdio server may take to end by itself
+
+
+def _sent_as_text(value: Any) -> Any:
+    """An argument sent as JSON text stays text. The SDK parses every string argument not typed
+    plain `str` as JSON first (for clients that send lists as strings), which turned a schema
+    given as JSON text into an object that the string argument then refused."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+
+
+AsText = BeforeValidator(_sent_as_text)
 
 Path_ = Annotated[
     str,
     Field(
         description="A file (PDF, image, HWP or HWPX) or a folder (its PDFs, images and HWP/HWPX documents, "
         "not subfolders), under the server's roots; relative paths start at the first root, ~ is the home "
-        "folder. Several: one per line."
+        "folder. Several: one per line. Not needed with a cursor."
     ),
 ]
 Pages = Annotated[
     str | int | None,
+    AsText,
     Field(description='Pages to use, 1-based, e.g. "1-5,7" or "10-" (default: all).'),
 ]
 TextLayer = Annotated[
     str | None,
+    AsText,
     Field(
         description="What to do with a PDF's own text layer: 'fallback' (default: the model reads every page, "
         "a good layer stands in when it fails), 'prefer' (pages with a good layer are taken from it, no model: "
@@ -58,11 +73,12 @@ TextLayer = Annotated[
 ]
 Cursor = Annotated[
     str | None,
+    AsText,
     Field(description="The `paging.next_cursor` of an earlier result, for its next part (other arguments ignored)."),
 ]
 
 OCR = """Transcribe the pages of PDFs, images and HWP/HWPX documents to text (Markdown, tables as HTML), \
-page by page, with EXAONE 4.5 running locally. \
+page by page, with EXAONE 4.5 (where it runs: see the server's instructions). \
 Result: {"documents": [{"file", "pages": [{"page", "text", "text_source", ...}]}]}; \
 a page that failed has "error" instead of "text". Pages already read come from the page store at once. \
 Sends a progress notification per page. A long result comes in parts: see "paging"."""
@@ -89,7 +105,7 @@ class ExaoneMCP:
         self.server: MCPServer[Any] = MCPServer(
             "exaone",
             version=__version__,
-            instructions=INSTRUCTIONS.format(roots=roots),
+            instructions=INSTRUCTIONS.format(roots=roots, where=_where(tools)),
             log_level="DEBUG" if debug_enabled() else "WARNING",
         )
         read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)  # type: ignore[call-arg]
@@ -100,7 +116,7 @@ class ExaoneMCP:
 
     def _ocr(self) -> Callable[..., CallToolResult]:
         def ocr(
-            path: Path_, ctx: Context, pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
+            ctx: Context, path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
         ) -> CallToolResult:
             with tool_errors("ocr"):
                 if cursor:
@@ -126,11 +142,15 @@ class ExaoneMCP:
 
     def _extract(self) -> Callable[..., CallToolResult]:
         def extract(
-            path: Path_,
             ctx: Context,
-            schema: Annotated[str | None, Field(description="A JSON Schema as JSON text, or a file's path.")] = None,
-            fields: Annotated[str | None, Field(description='A field list, e.g. "상호, 일자:date".')] = None,
-            template: Annotated[str | None, Field(description="A shipped template's name, e.g. receipt.")] = None,
+            path: Path_ = "",
+            schema: Annotated[
+                str | None, AsText, Field(description="A JSON Schema as JSON text, or a file's path.")
+            ] = None,
+            fields: Annotated[str | None, AsText, Field(description='A field list, e.g. "상호, 일자:date".')] = None,
+            template: Annotated[
+                str | None, AsText, Field(description="A shipped template's name, e.g. receipt.")
+            ] = None,
             pages: Pages = None,
             per_page: Annotated[bool, Field(description="One result per page instead of per file.")] = False,
             cursor: Cursor = None,
@@ -145,7 +165,7 @@ class ExaoneMCP:
 
     def _inspect(self) -> Callable[..., CallToolResult]:
         def inspect(
-            path: Path_, pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
+            path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
         ) -> CallToolResult:
             with tool_errors("inspect"):
                 if cursor:
@@ -162,7 +182,13 @@ class ExaoneMCP:
                 # buffer until exit, when the SDK has given fd 1 back to the protocol stream.
                 with suppress(AttributeError, ValueError):
                     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-                self.server.run("stdio")
+                if _typed_at(sys.stdin):  # a person trying it, not a client: else it just sits there
+                    to_stderr(
+                        "exaone mcp: waiting for an MCP client on standard input (an agent's client starts"
+                        " this command: see `exaone mcp --help`); Ctrl-C stops it"
+                    )
+                with signals_end_the_server():
+                    self.server.run("stdio")
             else:
                 to_stderr(f"exaone mcp: serving http://{host}:{port}/mcp (roots: {self.tools.roots.describe()})")
                 if host not in LOOPBACK:
@@ -173,6 +199,52 @@ class ExaoneMCP:
                 self.server.run("streamable-http", host=host, port=port)
         finally:
             self.tools.close()
+
+
+@contextmanager
+def signals_end_the_server() -> Iterator[None]:
+    """Ctrl-C and SIGTERM end a stdio server, as they end every exaone command. The SDK reads
+    standard input on a worker thread that no cancellation reaches, so while the client keeps
+    the pipe open (or a person runs it in a terminal) the interrupted server waited for a next
+    line that never came, holding the model. Now it is given STOP_GRACE_S to end by itself (the
+    page store keeps every finished page), then the process exits with 130."""
+    escaped = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        def exit_now() -> None:
+            if not escaped.is_set():  # else the error boundary has said it already
+                to_stderr("Interrupted.")
+            os._exit(int(ExitCode.INTERRUPTED))
+
+        timer = threading.Timer(STOP_GRACE_S, exit_now)
+        timer.daemon = True
+        timer.start()
+        raise KeyboardInterrupt
+
+    held = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except KeyboardInterrupt:
+        escaped.set()
+        raise
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
+
+
+def _typed_at(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _where(tools: DocumentTools) -> str:
+    """Where the pages are read, as the agent should tell its user (privacy)."""
+    remote = tools.options.remote
+    if remote is None:
+        return "on this machine (the documents do not leave it)"
+    return f"through the EXAONE server at {remote.server} (page images and texts are sent there)"
 
 
 def _result(body: dict[str, Any]) -> CallToolResult:

@@ -23,7 +23,7 @@ from ..extract.settings import ExtractSettings
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..ocr.settings import OcrSettings
 from ..ocr.text_sources import DEFAULT_TEXT_LAYER_MODE
-from ..pages import DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
+from ..pages import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
 from ..results import PageRecord, made_by
 from .engine import KeptEngine, to_stderr
 from .paging import Pager
@@ -45,6 +45,7 @@ class ServerOptions:
     dpi: int = 200
     rasterizer: str | None = None
     password: str | None = None
+    max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS
     batch_size: int = 4
     page_retries: int = DEFAULT_PAGE_RETRIES
     cache: bool = True
@@ -102,7 +103,7 @@ class DocumentTools:
             flags=SamplingFlags("ocr", max_new_tokens=o.max_new_tokens, seed=o.seed),
             batch_size=o.batch_size, fmt="jsonl", output=None, resume=False, stdout_is_terminal=False,
             remote=o.remote, text_layer=text_layer or DEFAULT_TEXT_LAYER_MODE, page_retries=o.page_retries,
-            cache=o.cache,
+            cache=o.cache, max_page_pixels=o.max_page_pixels,
         )  # fmt: skip
 
     # ---- inspect ----------------------------------------------------------------------------
@@ -150,7 +151,10 @@ class DocumentTools:
                 flags=SamplingFlags("auto", max_new_tokens=o.max_new_tokens, seed=o.seed),
                 ranges=parse_page_ranges(pages), cache=o.cache,
                 page_retries=o.page_retries, page_tokens=o.max_new_tokens,
-                raster=RasterOptions(rasterizer=o.rasterizer or DEFAULT_RASTERIZER, dpi=o.dpi, password=o.password),  # type: ignore[arg-type]
+                raster=RasterOptions(
+                    rasterizer=o.rasterizer or DEFAULT_RASTERIZER, dpi=o.dpi, password=o.password,  # type: ignore[arg-type]
+                    max_page_pixels=o.max_page_pixels,
+                ),
                 on_warning=_noted(warnings), on_status=lambda m: report(0, None, m),
                 progress=_transcribing(report), engine_opener=self.engine.get,
             )  # fmt: skip
@@ -191,7 +195,7 @@ class DocumentTools:
         settings = ExtractSettings.from_flags(
             files=files, target=target, pages=pages, dpi=o.dpi, rasterizer=o.rasterizer, password=o.password,
             load=o.load, remote=o.remote, flags=SamplingFlags("ocr", max_new_tokens=o.max_new_tokens, seed=o.seed),
-            per_page=per_page, batch_size=o.batch_size, fmt="json",
+            per_page=per_page, batch_size=o.batch_size, fmt="json", max_page_pixels=o.max_page_pixels,
         )  # fmt: skip
         warnings: list[str] = []
         with self.engine.turn(on_loading=lambda m: report(0, None, m)):
@@ -216,7 +220,7 @@ class DocumentTools:
             "results": len(items),
             "valid": sum(1 for item in items if item["valid"]),
             "model": run.model,
-            "warnings": warnings or None,
+            "warnings": _not_noted(warnings, items) or None,
         }
         return self.pager.first("extract", _dropped_none(head), items, lambda part: {"items": part})
 
@@ -276,6 +280,14 @@ def _transcribing(report: Report) -> Callable[[int], Any]:
         yield _Transcribing(report, total)
 
     return running
+
+
+def _not_noted(warnings: list[str], items: list[dict[str, Any]]) -> list[str]:
+    """The warnings no item's `note` already carries. A result's note is also said as a warning
+    ("FILE: note"); kept in the head too, it was repeated in every part of a paged result, and a
+    few hundred noted pages made each part pass the token budget."""
+    notes = [(f"{item['file']}: ", item["note"]) for item in items if item.get("note")]
+    return [w for w in warnings if not any(w.startswith(file) and w[len(file) :] in note for file, note in notes)]
 
 
 def _page_item(record: PageRecord) -> dict[str, Any]:
