@@ -361,6 +361,68 @@ def test_a_distribution_documents_stub_is_never_passed_off_as_its_text(tmp_path:
     assert "distribution document (배포용 문서) whose body could not be decrypted" in record["error"]
 
 
+def distribution_document(source: Path, path: Path) -> Path:
+    """A distribution document (배포용 문서) made from a real HWP file the way Hangul writes one:
+    the FileHeader's distribution bit set, BodyText renamed ViewText, and each section stream a
+    DISTRIBUTE_DOC_DATA record (256 bytes masked by MSVC's rand(), holding the AES key) followed
+    by the compressed section encrypted with AES-128-ECB. olefile cannot grow a stream, so the
+    section takes over PrvImage's sectors (the preview picture, larger) and PrvImage the old ones."""
+    import olefile
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    shutil.copy(source, path)
+    with olefile.OleFileIO(str(path)) as ole:
+        section, preview = ole.openstream("BodyText/Section0").read(), ole.get_size("PrvImage")
+    key, seed = bytes(range(1, 17)), 7
+    meta = bytearray(seed.to_bytes(4, "little") + bytes(252))
+    meta[4 + (seed & 0xF) : 20 + (seed & 0xF)] = key
+    number = 0
+    for i in range(256):  # the mask: a byte and a run length from each two rand() draws
+        if number == 0:
+            seed = (seed * 214013 + 2531011) & 0xFFFFFFFF
+            value = (seed >> 16) & 0xFF
+            seed = (seed * 214013 + 2531011) & 0xFFFFFFFF
+            number = ((seed >> 16) & 0xF) + 1
+        meta[i] ^= value if i >= 4 else 0
+        number -= 1
+    size = 260 + 16 * 240  # 4,100 bytes: a stream of 4 KiB or more lives in PrvImage's big sectors
+    cipher = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    encrypted = cipher.update(section.ljust(size - 260, b"\0")) + cipher.finalize()
+    view = struct.pack("<I", 28 | 256 << 20) + bytes(meta) + encrypted  # HWPTAG_DISTRIBUTE_DOC_DATA
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        ole.write_stream("PrvImage", view.ljust(preview, b"\0"))
+        header = bytearray(ole.openstream("FileHeader").read())
+        struct.pack_into("<I", header, 36, struct.unpack_from("<I", header, 36)[0] | 0x04)
+        ole.write_stream("FileHeader", bytes(header))
+    data = bytearray(_renamed_stream(path, "BodyText", "ViewText"))
+    body, picture = (data.index(name.encode("utf-16-le") + b"\0\0") + 116 for name in ("Section0", "PrvImage"))
+    old_start = data[body : body + 4]
+    data[body : body + 8] = data[picture : picture + 4] + struct.pack("<I", size)  # start sector, size
+    data[picture : picture + 4] = old_start
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_distribution_document_is_decrypted_and_read_like_any_other(tmp_path: Path) -> None:
+    import olefile
+
+    document = distribution_document(CASES / "hello_world.hwp", tmp_path / "배포용.hwp")
+    with olefile.OleFileIO(str(document)) as ole:  # what makes it one: no BodyText, only ViewText
+        assert not ole.exists("BodyText/Section0") and ole.exists("ViewText/Section0")
+    proc = run_exaone("ocr", str(document), "--text-layer", "prefer", "--jsonl")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = jsonl(proc.stdout)
+    assert (record["text"], record["text_source"], record["page"]) == ("Hello World!", "text-layer", 1)
+    assert record["sha256"] == sha256(document)
+
+    with FakeServer() as server:  # one page: it goes to the model as the rendered page's image
+        proc = run_exaone("ask", "--server", server.url, "--json", str(document), "무엇이 쓰여 있나?")
+    assert proc.returncode == 0, proc.stderr
+    assert [(image["source"], image["page"]) for image in json.loads(proc.stdout)["images"]] == [(str(document), 1)]
+    [request] = server.requests
+    assert [part["type"] for part in request["messages"][-1]["content"]] == ["image_url", "text"]
+
+
 @pytest.mark.parametrize(
     ("bit", "says"),
     [(0x02, "protected by a password"), (0x04, "a distribution document (배포용 문서) that rhwp could not decrypt")],
