@@ -478,6 +478,22 @@ def test_tables_come_out_as_markdown_tables_from_the_documents_own_grid(tmp_path
     assert proc.stdout.rstrip().endswith("</table>\n\n끝.")
 
 
+def test_a_page_rhwp_lays_out_wrongly_is_not_handed_out_as_exact_text(tmp_path: Path) -> None:
+    """A table whose row heights the file leaves to Hangul: rhwp collapses the rows onto each other
+    and pdfium reads letters of different cells interleaved ("구창중분업소기기업업"), every one of
+    them visible. The layer was `good` and `--text-layer prefer` printed that as the page's exact
+    text; the document's own text shows it is not, so the page goes to the model."""
+    document = make_hwpx(tmp_path / "지원표.hwpx", ["머리말"], TABLE)
+    with FakeServer() as server:
+        proc = run_exaone("ocr", str(document), "--text-layer", "prefer", "--jsonl", "--server", server.url)
+    assert proc.returncode == 0, proc.stderr
+    (record,) = jsonl(proc.stdout)
+    assert (record["text_layer"], record["text_source"]) == ("garbled", "model")
+    assert len(server.requests) == 1
+    dry = run_exaone("ocr", str(document), "--text-layer", "prefer", "--dry-run")
+    assert "garbled\tonly 15% of the rendered text is in the document's own order" in dry.stdout
+
+
 def test_numbers_outside_tables_read_without_the_spaces_pdfium_invents_and_real_spaces_stay(
     tmp_path: Path,
 ) -> None:

@@ -42,6 +42,7 @@ from typing import Any, TextIO, TypeVar, cast
 
 from ..errors import EngineError, InputError
 from ..inputs import Source
+from .hwp_order import out_of_order
 from .hwp_spaces import drop_invented_spaces
 from .hwp_tables import Table, document_tables, place_tables
 from .text_layer import read_text_layers
@@ -61,9 +62,11 @@ _KEPT_SHARE = 0.5
 
 T = TypeVar("T")
 _LOCK = threading.Lock()  # one rendering at a time: the descriptors 1 and 2 are process-wide
-# document SHA-256 -> its rendered PDF and the texts of its pages that read better than their layer
-# (invented spaces taken out, tables as Markdown), for this process
-_RENDERED: dict[str, tuple[Path, tuple[tuple[int, str], ...]]] = {}
+# document SHA-256 -> its rendered PDF, the texts of its pages that read better than their layer
+# (invented spaces taken out, tables as Markdown), and the pages whose layer is not its text at
+# all (why), for this process
+_Pages = tuple[tuple[int, str], ...]
+_RENDERED: dict[str, tuple[Path, _Pages, _Pages]] = {}
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,9 @@ class Rendering:
 def as_pdf(source: Source, on_status: Callable[[str], None] | None = None) -> Source:
     """`source` itself unless it is an HWP or HWPX document; then a PDF Source rendered from it
     (rendered once per process), with the same display name and SHA-256, its pages' text
-    without the spaces pdfium invents in rhwp's glyph runs (hwp_spaces.py), and its tables as
-    Markdown on the pages where they stand (hwp_tables.py).
+    without the spaces pdfium invents in rhwp's glyph runs (hwp_spaces.py), its tables as
+    Markdown on the pages where they stand (hwp_tables.py), and the pages whose layer is not the
+    document's text (hwp_order.py: rhwp laid them out wrongly), which are judged `garbled`.
 
     `on_status` is told when rhwp starts rendering, and how many pages (about a second each).
 
@@ -97,10 +101,13 @@ def as_pdf(source: Source, on_status: Callable[[str], None] | None = None) -> So
             check_text(source.display, rendering.text, "\n".join(read))
             pages = drop_invented_spaces(read, rendering.text)
             better = {n: text for n, (was, text) in enumerate(zip(read, pages, strict=True), 1) if text != was}
-            known = path, tuple(sorted((better | place_tables(pages, rendering.tables)).items()))
+            doubts = tuple(sorted(out_of_order(read, rendering.text).items()))
+            known = path, tuple(sorted((better | place_tables(pages, rendering.tables)).items())), doubts
             _RENDERED[source.sha256] = known
-    path, page_texts = known
-    return replace(source, path=path, kind="pdf", rendered_from=source.kind, page_texts=page_texts)
+    path, page_texts, page_doubts = known
+    return replace(
+        source, path=path, kind="pdf", rendered_from=source.kind, page_texts=page_texts, page_doubts=page_doubts
+    )
 
 
 def render(source: Source, on_status: Callable[[str], None] | None = None) -> Rendering:
