@@ -197,13 +197,21 @@ def unrenderable(path: Path) -> Path:
     return path
 
 
-def test_a_document_rhwp_cannot_render_is_extracted_from_its_text_and_ocr_says_so(tmp_path: Path) -> None:
+def test_a_document_rhwp_cannot_render_is_extracted_from_its_text_and_its_pages_go_on(tmp_path: Path) -> None:
+    """rhwp's PDF output fails on a picture it cannot decode, where its PNG output draws a grey box:
+    `ocr` reads the pages as those pictures (the file was one error record, and the dropped
+    document printed a Traceback about an "unsendable" object); `extract` reads its exact text."""
     contract = unrenderable(tmp_path / "계약서.hwpx")
-    proc = run_exaone("ocr", str(contract), "--text-layer", "prefer", "--jsonl")
-    assert proc.returncode != 0 and proc.stdout.count("\n") == 1, proc.stderr  # no pages: the file's error
-    record = jsonl(proc.stdout)[0]
-    assert "cannot render its pages" in record["error"] and "InvalidImage" in record["error"]
-    assert "exaone ask and exaone extract read its text instead" in record["hint"]
+    with FakeServer() as server:
+        proc = run_exaone("ocr", str(contract), "--text-layer", "prefer", "--jsonl", "--server", server.url)
+    assert proc.returncode == 0, proc.stderr
+    (record,) = jsonl(proc.stdout)
+    assert (record["page"], record["error"], record["text_source"], record["text_layer"]) == (1, None, "model", "none")
+    assert "cannot render its pages (PDF 변환 실패: InvalidImage): its pages are rhwp's pictures" in record["note"]
+    assert (record["width"], record["height"]) == (1655, 2339)  # A4 at 200 DPI, as a PDF page would be
+    assert f"Warning: {contract}: rhwp read this document but cannot render its pages" in proc.stderr
+    assert "Traceback" not in proc.stderr and "unsendable" not in proc.stderr
+    assert len(server.requests) == 1
 
     from exaone_cli.extract.schema import load_template
 

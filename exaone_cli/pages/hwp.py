@@ -130,7 +130,9 @@ def render(source: Source, on_status: Callable[[str], None] | None = None) -> Re
                 say(f"Rendering {source.display} with rhwp: {pages} page{'' if pages == 1 else 's'}…")
                 pdf = document.render_pdf()
             except (ValueError, OSError, RuntimeError) as exc:  # read, but not laid out (an image it cannot decode)
-                raise _no_pages(source, exc, text) from None
+                # its traceback's frames hold the document, which must be dropped in this thread
+                exc.__traceback__ = None
+                raise _no_pages(source, exc, text, _pictures(document, pages)) from None
             return text, tables, pages, pdf
         finally:
             del document  # dropped in this thread, before an error's traceback leaves it
@@ -401,25 +403,55 @@ def _read_error(source: Source, exc: Exception) -> InputError:
 
 
 class NoPages(InputError):
-    """rhwp read the document but could not render it: no pages. `text` is the document's own
-    text (its model), which `exaone ask` and `exaone extract` read instead; `source` the document."""
+    """rhwp read the document but could not render it as a PDF. `text` is the document's own
+    text (its model), which `exaone ask` and `exaone extract` read instead; `source` the document;
+    `pictures`, when rhwp could still draw every page as a picture, a PDF source of those pictures
+    (no text layer), which `exaone ocr` reads: the pages go on."""
 
-    def __init__(self, message: str, hint: str, source: Source, text: str) -> None:
+    def __init__(self, message: str, hint: str, source: Source, text: str, pictures: Source | None = None) -> None:
         super().__init__(message, hint=hint)
         self.source = source
         self.text = text
+        self.pictures = pictures
 
 
-def _no_pages(source: Source, exc: Exception, text: str) -> InputError:
+def _no_pages(source: Source, exc: Exception, text: str, pictures: bytes | None) -> InputError:
     """A rendering failure: NoPages when the document has text to stand in, else the file's error."""
     detail = str(exc).removeprefix("PDF conversion failed: ")
     message = f"{source.display}: rhwp read this document but cannot render its pages ({detail})"
     fix = "for pages, open it in Hangul and save it again, or print it to PDF"
     if not _visible(text):
         return InputError(message, hint=fix)
+    drawn = None if pictures is None else Source(_keep(pictures), "pdf", source.display, source.sha256, source.kind)
     return NoPages(
-        message, f"exaone ask and exaone extract read its text instead, without page numbers; {fix}", source, text
+        message,
+        f"exaone ask and exaone extract read its text instead, without page numbers; {fix}",
+        source,
+        text,
+        drawn,
     )
+
+
+PICTURE_DPI = 200  # the pages rhwp draws as pictures when its PDF fails (the default --dpi; scale 1 is 96)
+
+
+def _pictures(document: Any, pages: int) -> bytes | None:
+    """Every page as rhwp draws it in PNG (its PDF output failed: a picture it cannot decode is
+    left out there, not here), as a PDF of those pictures; None when a page cannot be drawn."""
+    from PIL import Image
+
+    try:
+        drawn = [
+            Image.open(io.BytesIO(document.render_png(number, scale=PICTURE_DPI / 96))).convert("RGB")
+            for number in range(pages)
+        ]
+        if not drawn:
+            return None
+        out = io.BytesIO()
+        drawn[0].save(out, "PDF", save_all=True, append_images=drawn[1:], resolution=PICTURE_DPI, quality=90)
+    except Exception:  # rhwp's own errors (ValueError, RuntimeError) and Pillow's: no pictures
+        return None
+    return out.getvalue()
 
 
 def _keep(pdf: bytes) -> Path:
