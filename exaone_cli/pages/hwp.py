@@ -16,8 +16,8 @@ Four things rhwp 0.8.1 does that a user must never see (README, "HWP and HWPX"):
   readers return instead of the body, is never passed off as the document.
 And one its PDF sets for PDFium: each page of a multi-page document is a form XObject drawn at a
 scale of about 1/1000 then scaled back up; PDFium's text layer loses the narrow glyphs (digits,
-punctuation) at that scale, though it draws them. `unscale_page_forms` moves the scale into the
-page's own `cm` (byte for byte the same length, so the cross-reference table stays right).
+punctuation) at that scale, though it draws them: hwp_pdf.py moves the scale into the page's
+own `cm`, and draws the pages as pictures where rhwp's PDF output fails.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import ctypes.util
 import io
 import os
 import queue
-import re
 import sys
 import tempfile
 import threading
@@ -43,6 +42,7 @@ from typing import Any, TextIO, TypeVar, cast
 from ..errors import EngineError, InputError
 from ..inputs import Source
 from .hwp_order import out_of_order
+from .hwp_pdf import page_pictures, unscale_page_forms
 from .hwp_spaces import drop_invented_spaces
 from .hwp_tables import Table, document_tables, place_tables
 from .text_layer import read_text_layers
@@ -132,7 +132,7 @@ def render(source: Source, on_status: Callable[[str], None] | None = None) -> Re
             except (ValueError, OSError, RuntimeError) as exc:  # read, but not laid out (an image it cannot decode)
                 # its traceback's frames hold the document, which must be dropped in this thread
                 exc.__traceback__ = None
-                raise _no_pages(source, exc, text, _pictures(document, pages)) from None
+                raise _no_pages(source, exc, text, page_pictures(document, pages)) from None
             return text, tables, pages, pdf
         finally:
             del document  # dropped in this thread, before an error's traceback leaves it
@@ -142,40 +142,6 @@ def render(source: Source, on_status: Callable[[str], None] | None = None) -> Re
     if not pdf.startswith(b"%PDF-") or pages < 1:
         raise InputError(f"{source.display}: rhwp rendered no pages", hint="open it in Hangul and save it again")
     return Rendering(unscale_page_forms(pdf), text, pages, tables)
-
-
-_OBJECT = re.compile(rb"\n(\d+) 0 obj\b(.*?)\nendobj", re.S)
-_PAGE_FORM = re.compile(rb"/Contents (\d+) 0 R.*?/XObject\s*<<\s*/\w+ (\d+) 0 R\s*>>", re.S)
-_MATRIX = re.compile(rb"/Matrix \[([-\d.]+) 0 0 ([-\d.]+) 0 0\]")
-_DRAW_FORM = re.compile(rb"stream\r?\n(([-\d.]+) 0 0 ([-\d.]+) 0 0 cm)\s")
-
-
-def unscale_page_forms(pdf: bytes) -> bytes:
-    """rhwp's PDF with each page's form drawn at scale 1 (its /Matrix the identity) and the page's
-    `cm` carrying the whole scale: what PDFium needs to keep every glyph in the text layer. Same
-    length, and PDFium draws the same pixels; a PDF not shaped this way comes back as it was."""
-    objects = {int(m[1]): (m.start(2), m.end(2)) for m in _OBJECT.finditer(pdf)}
-    out = bytearray(pdf)
-    for start, end in list(objects.values()):
-        page = _PAGE_FORM.search(pdf, start, end)
-        if page is None or int(page[1]) not in objects or int(page[2]) not in objects:
-            continue
-        matrix = _MATRIX.search(pdf, *objects[int(page[2])])
-        draw = _DRAW_FORM.search(pdf, *objects[int(page[1])])
-        if matrix is None or draw is None:
-            continue
-        width, height = float(draw[2]) * float(matrix[1]), float(draw[3]) * float(matrix[2])
-        old_cm, old_matrix = draw[1], matrix[0]
-        new_cm = next(
-            (cm for n in (8, 6, 4) if len(cm := f"{width:.{n}g} 0 0 {height:.{n}g} 0 0 cm".encode()) <= len(old_cm)),
-            None,
-        )
-        identity = b"/Matrix [1 0 0 1 0 0"
-        if new_cm is None or len(identity) >= len(old_matrix):
-            continue
-        out[draw.start(1) : draw.end(1)] = new_cm.ljust(len(old_cm))
-        out[matrix.start() : matrix.end()] = identity.ljust(len(old_matrix) - 1) + b"]"
-    return bytes(out)
 
 
 def load_rhwp() -> ModuleType:
@@ -430,28 +396,6 @@ def _no_pages(source: Source, exc: Exception, text: str, pictures: bytes | None)
         text,
         drawn,
     )
-
-
-PICTURE_DPI = 200  # the pages rhwp draws as pictures when its PDF fails (the default --dpi; scale 1 is 96)
-
-
-def _pictures(document: Any, pages: int) -> bytes | None:
-    """Every page as rhwp draws it in PNG (its PDF output failed: a picture it cannot decode is
-    left out there, not here), as a PDF of those pictures; None when a page cannot be drawn."""
-    from PIL import Image
-
-    try:
-        drawn = [
-            Image.open(io.BytesIO(document.render_png(number, scale=PICTURE_DPI / 96))).convert("RGB")
-            for number in range(pages)
-        ]
-        if not drawn:
-            return None
-        out = io.BytesIO()
-        drawn[0].save(out, "PDF", save_all=True, append_images=drawn[1:], resolution=PICTURE_DPI, quality=90)
-    except Exception:  # rhwp's own errors (ValueError, RuntimeError) and Pillow's: no pictures
-        return None
-    return out.getvalue()
 
 
 def _keep(pdf: bytes) -> Path:
