@@ -336,6 +336,12 @@ def test_with_only_nanum_fonts_blank_pages_are_refused_naming_the_font_package(t
     (record,) = jsonl(proc.stdout)
     assert record["page"] is None and "rendered without its text" in record["error"]
     assert "fonts-noto-cjk" in record["hint"] and "fonts-noto-cjk" in proc.stderr
+    # rhwp's pictures of the pages of a document it cannot render as a PDF would be blank too
+    contract = unrenderable(tmp_path / "계약서.hwpx")
+    proc = run_exaone("ocr", str(contract), "--format", "jsonl", env=env)
+    (record,) = jsonl(proc.stdout)
+    assert record["page"] is None and "no font with Korean glyphs was found" in record["error"]
+    assert "fonts-noto-cjk" in record["hint"]
     doctor = run_exaone("doctor", "--json", env=env)
     assert json.loads(doctor.stdout)["machine"]["hwp"]["korean_text"] is False
     assert json.loads(run_exaone("doctor", "--json").stdout)["machine"]["hwp"]["korean_text"] is True

@@ -95,7 +95,10 @@ def as_pdf(source: Source, on_status: Callable[[str], None] | None = None) -> So
     with _LOCK:
         known = _RENDERED.get(source.sha256)
         if known is None or not known[0].exists():
-            rendering = render(source, on_status)
+            try:
+                rendering = render(source, on_status)
+            except NoPages as exc:
+                raise _without_blank_pictures(exc) from None
             path = _keep(rendering.pdf)
             read = _layer_texts(Source(path, "pdf", source.display, source.sha256))
             check_text(source.display, rendering.text, "\n".join(read))
@@ -411,17 +414,36 @@ def _keep(pdf: bytes) -> Path:
 PROBE = Path(__file__).with_name("hwp_probe.hwpx")  # one line, "한글 글꼴 확인", made with python-hwpx
 
 
+def korean_renders() -> bool:
+    """Whether Korean text renders on this machine: a real rendering of a one-line HWPX document,
+    read back from the PDF's text layer. Raises EngineError or InputError when rhwp cannot run."""
+    rendering = render(Source(PROBE, "hwpx", PROBE.name, "probe"))
+    with tempfile.TemporaryDirectory(prefix="exaone-probe-") as folder:
+        pdf = Path(folder) / "probe.pdf"
+        pdf.write_bytes(rendering.pdf)
+        rendered = "\n".join(_layer_texts(Source(pdf, "pdf", PROBE.name, "probe")))
+    return _hangul(rendered) >= _hangul(rendering.text) > 0
+
+
 def hwp_status() -> dict[str, object]:
-    """For `exaone doctor`: rhwp's version, and whether Korean text renders here (a real
-    rendering of a one-line HWPX document, read back from the PDF's text layer)."""
+    """For `exaone doctor`: rhwp's version, and whether Korean text renders here (korean_renders)."""
     try:
         rhwp = load_rhwp()
-        rendering = render(Source(PROBE, "hwpx", PROBE.name, "probe"))
-        with tempfile.TemporaryDirectory(prefix="exaone-doctor-") as folder:
-            pdf = Path(folder) / "probe.pdf"
-            pdf.write_bytes(rendering.pdf)
-            rendered = "\n".join(_layer_texts(Source(pdf, "pdf", PROBE.name, "probe")))
+        works = korean_renders()
     except (EngineError, InputError) as exc:
         return {"rhwp": None, "korean_text": None, "problem": f"{exc.message}; {exc.hint}" if exc.hint else exc.message}
-    works = _hangul(rendered) >= _hangul(rendering.text) > 0
     return {"rhwp": str(rhwp.version()), "korean_text": works, "problem": None if works else FONT_HINT}
+
+
+def _without_blank_pictures(failure: NoPages) -> NoPages:
+    """`failure` as it is, unless its pictures of pages would be blank where the document has
+    Korean text (no font with Korean glyphs: rhwp's PNG output falls back as its PDF does): then
+    without them, the hint naming the font package (ask and extract still read its text)."""
+    if failure.pictures is None or not _hangul(failure.text) or korean_renders():
+        return failure
+    return NoPages(
+        f"{failure.message}, and no font with Korean glyphs was found to draw its pages with",
+        f"{FONT_HINT}; exaone ask and exaone extract read its text instead, without page numbers",
+        failure.source,
+        failure.text,
+    )
