@@ -62,7 +62,8 @@ class Source:
     An HWP or HWPX document becomes a PDF source rendered from it (pages/hwp.py): `path` is then
     the rendered PDF, `rendered_from` the document's kind, and `sha256` still the document's own;
     `page_texts` (page, text) stand in for the text layer of those pages (the document's tables
-    as Markdown, placed by pages/hwp_tables.py)."""
+    as Markdown, placed by pages/hwp_tables.py); `page_doubts` (page, reason) are pages whose
+    layer is not the document's text (pages/hwp_order.py): their verdict is `garbled`."""
 
     path: Path
     kind: Kind
@@ -70,6 +71,7 @@ class Source:
     sha256: str
     rendered_from: Kind | None = None
     page_texts: tuple[tuple[int, str], ...] = ()
+    page_doubts: tuple[tuple[int, str], ...] = ()
 
     @property
     def name(self) -> str:

@@ -197,13 +197,21 @@ def unrenderable(path: Path) -> Path:
     return path
 
 
-def test_a_document_rhwp_cannot_render_is_extracted_from_its_text_and_ocr_says_so(tmp_path: Path) -> None:
+def test_a_document_rhwp_cannot_render_is_extracted_from_its_text_and_its_pages_go_on(tmp_path: Path) -> None:
+    """rhwp's PDF output fails on a picture it cannot decode, where its PNG output draws a grey box:
+    `ocr` reads the pages as those pictures (the file was one error record, and the dropped
+    document printed a Traceback about an "unsendable" object); `extract` reads its exact text."""
     contract = unrenderable(tmp_path / "계약서.hwpx")
-    proc = run_exaone("ocr", str(contract), "--text-layer", "prefer", "--jsonl")
-    assert proc.returncode != 0 and proc.stdout.count("\n") == 1, proc.stderr  # no pages: the file's error
-    record = jsonl(proc.stdout)[0]
-    assert "cannot render its pages" in record["error"] and "InvalidImage" in record["error"]
-    assert "exaone ask and exaone extract read its text instead" in record["hint"]
+    with FakeServer() as server:
+        proc = run_exaone("ocr", str(contract), "--text-layer", "prefer", "--jsonl", "--server", server.url)
+    assert proc.returncode == 0, proc.stderr
+    (record,) = jsonl(proc.stdout)
+    assert (record["page"], record["error"], record["text_source"], record["text_layer"]) == (1, None, "model", "none")
+    assert "cannot render its pages (PDF 변환 실패: InvalidImage): its pages are rhwp's pictures" in record["note"]
+    assert (record["width"], record["height"]) == (1655, 2339)  # A4 at 200 DPI, as a PDF page would be
+    assert f"Warning: {contract}: rhwp read this document but cannot render its pages" in proc.stderr
+    assert "Traceback" not in proc.stderr and "unsendable" not in proc.stderr
+    assert len(server.requests) == 1
 
     from exaone_cli.extract.schema import load_template
 
@@ -245,7 +253,7 @@ def test_ask_reads_a_document_rhwp_cannot_render_as_its_text_and_cites_the_file(
     assert (
         f"{contract}: rhwp read this document but cannot render its pages (PDF 변환 실패: InvalidImage)" in proc.stderr
     )
-    assert "its text is read instead, without page numbers" in proc.stderr
+    assert "its text is read instead, without page numbers" in proc.stderr and "Traceback" not in proc.stderr
     assert len(server.questions) == 1 and server.transcriptions == 0
 
 
@@ -328,6 +336,12 @@ def test_with_only_nanum_fonts_blank_pages_are_refused_naming_the_font_package(t
     (record,) = jsonl(proc.stdout)
     assert record["page"] is None and "rendered without its text" in record["error"]
     assert "fonts-noto-cjk" in record["hint"] and "fonts-noto-cjk" in proc.stderr
+    # rhwp's pictures of the pages of a document it cannot render as a PDF would be blank too
+    contract = unrenderable(tmp_path / "계약서.hwpx")
+    proc = run_exaone("ocr", str(contract), "--format", "jsonl", env=env)
+    (record,) = jsonl(proc.stdout)
+    assert record["page"] is None and "no font with Korean glyphs was found" in record["error"]
+    assert "fonts-noto-cjk" in record["hint"]
     doctor = run_exaone("doctor", "--json", env=env)
     assert json.loads(doctor.stdout)["machine"]["hwp"]["korean_text"] is False
     assert json.loads(run_exaone("doctor", "--json").stdout)["machine"]["hwp"]["korean_text"] is True
@@ -359,6 +373,68 @@ def test_a_distribution_documents_stub_is_never_passed_off_as_its_text(tmp_path:
     assert proc.returncode == 1
     (record,) = jsonl(proc.stdout)
     assert "distribution document (배포용 문서) whose body could not be decrypted" in record["error"]
+
+
+def distribution_document(source: Path, path: Path) -> Path:
+    """A distribution document (배포용 문서) made from a real HWP file the way Hangul writes one:
+    the FileHeader's distribution bit set, BodyText renamed ViewText, and each section stream a
+    DISTRIBUTE_DOC_DATA record (256 bytes masked by MSVC's rand(), holding the AES key) followed
+    by the compressed section encrypted with AES-128-ECB. olefile cannot grow a stream, so the
+    section takes over PrvImage's sectors (the preview picture, larger) and PrvImage the old ones."""
+    import olefile
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    shutil.copy(source, path)
+    with olefile.OleFileIO(str(path)) as ole:
+        section, preview = ole.openstream("BodyText/Section0").read(), ole.get_size("PrvImage")
+    key, seed = bytes(range(1, 17)), 7
+    meta = bytearray(seed.to_bytes(4, "little") + bytes(252))
+    meta[4 + (seed & 0xF) : 20 + (seed & 0xF)] = key
+    number = 0
+    for i in range(256):  # the mask: a byte and a run length from each two rand() draws
+        if number == 0:
+            seed = (seed * 214013 + 2531011) & 0xFFFFFFFF
+            value = (seed >> 16) & 0xFF
+            seed = (seed * 214013 + 2531011) & 0xFFFFFFFF
+            number = ((seed >> 16) & 0xF) + 1
+        meta[i] ^= value if i >= 4 else 0
+        number -= 1
+    size = 260 + 16 * 240  # 4,100 bytes: a stream of 4 KiB or more lives in PrvImage's big sectors
+    cipher = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    encrypted = cipher.update(section.ljust(size - 260, b"\0")) + cipher.finalize()
+    view = struct.pack("<I", 28 | 256 << 20) + bytes(meta) + encrypted  # HWPTAG_DISTRIBUTE_DOC_DATA
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        ole.write_stream("PrvImage", view.ljust(preview, b"\0"))
+        header = bytearray(ole.openstream("FileHeader").read())
+        struct.pack_into("<I", header, 36, struct.unpack_from("<I", header, 36)[0] | 0x04)
+        ole.write_stream("FileHeader", bytes(header))
+    data = bytearray(_renamed_stream(path, "BodyText", "ViewText"))
+    body, picture = (data.index(name.encode("utf-16-le") + b"\0\0") + 116 for name in ("Section0", "PrvImage"))
+    old_start = data[body : body + 4]
+    data[body : body + 8] = data[picture : picture + 4] + struct.pack("<I", size)  # start sector, size
+    data[picture : picture + 4] = old_start
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_distribution_document_is_decrypted_and_read_like_any_other(tmp_path: Path) -> None:
+    import olefile
+
+    document = distribution_document(CASES / "hello_world.hwp", tmp_path / "배포용.hwp")
+    with olefile.OleFileIO(str(document)) as ole:  # what makes it one: no BodyText, only ViewText
+        assert not ole.exists("BodyText/Section0") and ole.exists("ViewText/Section0")
+    proc = run_exaone("ocr", str(document), "--text-layer", "prefer", "--jsonl")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = jsonl(proc.stdout)
+    assert (record["text"], record["text_source"], record["page"]) == ("Hello World!", "text-layer", 1)
+    assert record["sha256"] == sha256(document)
+
+    with FakeServer() as server:  # one page: it goes to the model as the rendered page's image
+        proc = run_exaone("ask", "--server", server.url, "--json", str(document), "무엇이 쓰여 있나?")
+    assert proc.returncode == 0, proc.stderr
+    assert [(image["source"], image["page"]) for image in json.loads(proc.stdout)["images"]] == [(str(document), 1)]
+    [request] = server.requests
+    assert [part["type"] for part in request["messages"][-1]["content"]] == ["image_url", "text"]
 
 
 @pytest.mark.parametrize(
@@ -414,6 +490,22 @@ def test_tables_come_out_as_markdown_tables_from_the_documents_own_grid(tmp_path
     assert f"2026년 창업지원사업 지원 내용\n\n{expected}\n\n<table>" in proc.stdout
     assert '<td colspan="2">내용</td>' in proc.stdout and "<td>02-123-4567</td>" in proc.stdout
     assert proc.stdout.rstrip().endswith("</table>\n\n끝.")
+
+
+def test_a_page_rhwp_lays_out_wrongly_is_not_handed_out_as_exact_text(tmp_path: Path) -> None:
+    """A table whose row heights the file leaves to Hangul: rhwp collapses the rows onto each other
+    and pdfium reads letters of different cells interleaved ("구창중분업소기기업업"), every one of
+    them visible. The layer was `good` and `--text-layer prefer` printed that as the page's exact
+    text; the document's own text shows it is not, so the page goes to the model."""
+    document = make_hwpx(tmp_path / "지원표.hwpx", ["머리말"], TABLE)
+    with FakeServer() as server:
+        proc = run_exaone("ocr", str(document), "--text-layer", "prefer", "--jsonl", "--server", server.url)
+    assert proc.returncode == 0, proc.stderr
+    (record,) = jsonl(proc.stdout)
+    assert (record["text_layer"], record["text_source"]) == ("garbled", "model")
+    assert len(server.requests) == 1
+    dry = run_exaone("ocr", str(document), "--text-layer", "prefer", "--dry-run")
+    assert "garbled\tonly 15% of the rendered text is in the document's own order" in dry.stdout
 
 
 def test_numbers_outside_tables_read_without_the_spaces_pdfium_invents_and_real_spaces_stay(

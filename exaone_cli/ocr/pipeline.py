@@ -48,12 +48,20 @@ def plan_documents(
 ) -> list[DocumentPlan]:
     """Open every input once to count its pages (and, with `read_layers`, read and judge the text
     layer of a PDF's selected pages: milliseconds a page); a file that fails is a plan with an error.
-    With `text_stand_in`, an HWP document rhwp reads but cannot render is a plan with its text and
-    no pages, its note saying why. `on_status` hears when an HWP document's rendering starts."""
+    An HWP document rhwp reads but cannot render as a PDF is a plan with its text and no pages
+    with `text_stand_in` (extract), else with rhwp's pictures of its pages, when it could draw
+    them; its note says why. `on_status` hears when an HWP document's rendering starts."""
     plans = []
     for name in names:
+        drawn = None
         try:
-            source = open_input(name, on_status)
+            try:
+                source = open_input(name, on_status)
+            except NoPages as exc:  # no PDF from rhwp; its pages drawn as pictures go on (ocr)
+                if text_stand_in or exc.pictures is None:
+                    raise
+                source, drawn = exc.pictures, exc.message.removeprefix(f"{exc.source.display}: ")
+                drawn = f"{drawn}: its pages are rhwp's pictures of them, with no text layer"
             with open_document(source, raster) as document:
                 count = document.page_count
             selected = tuple(ranges.select(count))
@@ -63,7 +71,7 @@ def plan_documents(
                     hint="--pages applies to every input; give this file its own command, or widen --pages",
                 )
             layers = _layers(source, selected, raster.password) if read_layers and source.kind == "pdf" else None
-            note = ranges.missing_note(count)
+            note = join_notes(drawn, ranges.missing_note(count))
             plans.append(DocumentPlan(source.display, source, selected, count, layers=layers, note=note))
         except InputError as exc:
             if text_stand_in and isinstance(exc, NoPages):

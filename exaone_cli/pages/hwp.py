@@ -16,8 +16,8 @@ Four things rhwp 0.8.1 does that a user must never see (README, "HWP and HWPX"):
   readers return instead of the body, is never passed off as the document.
 And one its PDF sets for PDFium: each page of a multi-page document is a form XObject drawn at a
 scale of about 1/1000 then scaled back up; PDFium's text layer loses the narrow glyphs (digits,
-punctuation) at that scale, though it draws them. `unscale_page_forms` moves the scale into the
-page's own `cm` (byte for byte the same length, so the cross-reference table stays right).
+punctuation) at that scale, though it draws them: hwp_pdf.py moves the scale into the page's
+own `cm`, and draws the pages as pictures where rhwp's PDF output fails.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import ctypes.util
 import io
 import os
 import queue
-import re
 import sys
 import tempfile
 import threading
@@ -42,6 +41,8 @@ from typing import Any, TextIO, TypeVar, cast
 
 from ..errors import EngineError, InputError
 from ..inputs import Source
+from .hwp_order import out_of_order
+from .hwp_pdf import page_pictures, unscale_page_forms
 from .hwp_spaces import drop_invented_spaces
 from .hwp_tables import Table, document_tables, place_tables
 from .text_layer import read_text_layers
@@ -61,9 +62,11 @@ _KEPT_SHARE = 0.5
 
 T = TypeVar("T")
 _LOCK = threading.Lock()  # one rendering at a time: the descriptors 1 and 2 are process-wide
-# document SHA-256 -> its rendered PDF and the texts of its pages that read better than their layer
-# (invented spaces taken out, tables as Markdown), for this process
-_RENDERED: dict[str, tuple[Path, tuple[tuple[int, str], ...]]] = {}
+# document SHA-256 -> its rendered PDF, the texts of its pages that read better than their layer
+# (invented spaces taken out, tables as Markdown), and the pages whose layer is not its text at
+# all (why), for this process
+_Pages = tuple[tuple[int, str], ...]
+_RENDERED: dict[str, tuple[Path, _Pages, _Pages]] = {}
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,9 @@ class Rendering:
 def as_pdf(source: Source, on_status: Callable[[str], None] | None = None) -> Source:
     """`source` itself unless it is an HWP or HWPX document; then a PDF Source rendered from it
     (rendered once per process), with the same display name and SHA-256, its pages' text
-    without the spaces pdfium invents in rhwp's glyph runs (hwp_spaces.py), and its tables as
-    Markdown on the pages where they stand (hwp_tables.py).
+    without the spaces pdfium invents in rhwp's glyph runs (hwp_spaces.py), its tables as
+    Markdown on the pages where they stand (hwp_tables.py), and the pages whose layer is not the
+    document's text (hwp_order.py: rhwp laid them out wrongly), which are judged `garbled`.
 
     `on_status` is told when rhwp starts rendering, and how many pages (about a second each).
 
@@ -91,16 +95,22 @@ def as_pdf(source: Source, on_status: Callable[[str], None] | None = None) -> So
     with _LOCK:
         known = _RENDERED.get(source.sha256)
         if known is None or not known[0].exists():
-            rendering = render(source, on_status)
+            try:
+                rendering = render(source, on_status)
+            except NoPages as exc:
+                raise _without_blank_pictures(exc) from None
             path = _keep(rendering.pdf)
             read = _layer_texts(Source(path, "pdf", source.display, source.sha256))
             check_text(source.display, rendering.text, "\n".join(read))
             pages = drop_invented_spaces(read, rendering.text)
             better = {n: text for n, (was, text) in enumerate(zip(read, pages, strict=True), 1) if text != was}
-            known = path, tuple(sorted((better | place_tables(pages, rendering.tables)).items()))
+            doubts = tuple(sorted(out_of_order(read, rendering.text).items()))
+            known = path, tuple(sorted((better | place_tables(pages, rendering.tables)).items())), doubts
             _RENDERED[source.sha256] = known
-    path, page_texts = known
-    return replace(source, path=path, kind="pdf", rendered_from=source.kind, page_texts=page_texts)
+    path, page_texts, page_doubts = known
+    return replace(
+        source, path=path, kind="pdf", rendered_from=source.kind, page_texts=page_texts, page_doubts=page_doubts
+    )
 
 
 def render(source: Source, on_status: Callable[[str], None] | None = None) -> Rendering:
@@ -123,7 +133,9 @@ def render(source: Source, on_status: Callable[[str], None] | None = None) -> Re
                 say(f"Rendering {source.display} with rhwp: {pages} page{'' if pages == 1 else 's'}…")
                 pdf = document.render_pdf()
             except (ValueError, OSError, RuntimeError) as exc:  # read, but not laid out (an image it cannot decode)
-                raise _no_pages(source, exc, text) from None
+                # its traceback's frames hold the document, which must be dropped in this thread
+                exc.__traceback__ = None
+                raise _no_pages(source, exc, text, page_pictures(document, pages)) from None
             return text, tables, pages, pdf
         finally:
             del document  # dropped in this thread, before an error's traceback leaves it
@@ -133,40 +145,6 @@ def render(source: Source, on_status: Callable[[str], None] | None = None) -> Re
     if not pdf.startswith(b"%PDF-") or pages < 1:
         raise InputError(f"{source.display}: rhwp rendered no pages", hint="open it in Hangul and save it again")
     return Rendering(unscale_page_forms(pdf), text, pages, tables)
-
-
-_OBJECT = re.compile(rb"\n(\d+) 0 obj\b(.*?)\nendobj", re.S)
-_PAGE_FORM = re.compile(rb"/Contents (\d+) 0 R.*?/XObject\s*<<\s*/\w+ (\d+) 0 R\s*>>", re.S)
-_MATRIX = re.compile(rb"/Matrix \[([-\d.]+) 0 0 ([-\d.]+) 0 0\]")
-_DRAW_FORM = re.compile(rb"stream\r?\n(([-\d.]+) 0 0 ([-\d.]+) 0 0 cm)\s")
-
-
-def unscale_page_forms(pdf: bytes) -> bytes:
-    """rhwp's PDF with each page's form drawn at scale 1 (its /Matrix the identity) and the page's
-    `cm` carrying the whole scale: what PDFium needs to keep every glyph in the text layer. Same
-    length, and PDFium draws the same pixels; a PDF not shaped this way comes back as it was."""
-    objects = {int(m[1]): (m.start(2), m.end(2)) for m in _OBJECT.finditer(pdf)}
-    out = bytearray(pdf)
-    for start, end in list(objects.values()):
-        page = _PAGE_FORM.search(pdf, start, end)
-        if page is None or int(page[1]) not in objects or int(page[2]) not in objects:
-            continue
-        matrix = _MATRIX.search(pdf, *objects[int(page[2])])
-        draw = _DRAW_FORM.search(pdf, *objects[int(page[1])])
-        if matrix is None or draw is None:
-            continue
-        width, height = float(draw[2]) * float(matrix[1]), float(draw[3]) * float(matrix[2])
-        old_cm, old_matrix = draw[1], matrix[0]
-        new_cm = next(
-            (cm for n in (8, 6, 4) if len(cm := f"{width:.{n}g} 0 0 {height:.{n}g} 0 0 cm".encode()) <= len(old_cm)),
-            None,
-        )
-        identity = b"/Matrix [1 0 0 1 0 0"
-        if new_cm is None or len(identity) >= len(old_matrix):
-            continue
-        out[draw.start(1) : draw.end(1)] = new_cm.ljust(len(old_cm))
-        out[matrix.start() : matrix.end()] = identity.ljust(len(old_matrix) - 1) + b"]"
-    return bytes(out)
 
 
 def load_rhwp() -> ModuleType:
@@ -394,24 +372,32 @@ def _read_error(source: Source, exc: Exception) -> InputError:
 
 
 class NoPages(InputError):
-    """rhwp read the document but could not render it: no pages. `text` is the document's own
-    text (its model), which `exaone ask` and `exaone extract` read instead; `source` the document."""
+    """rhwp read the document but could not render it as a PDF. `text` is the document's own
+    text (its model), which `exaone ask` and `exaone extract` read instead; `source` the document;
+    `pictures`, when rhwp could still draw every page as a picture, a PDF source of those pictures
+    (no text layer), which `exaone ocr` reads: the pages go on."""
 
-    def __init__(self, message: str, hint: str, source: Source, text: str) -> None:
+    def __init__(self, message: str, hint: str, source: Source, text: str, pictures: Source | None = None) -> None:
         super().__init__(message, hint=hint)
         self.source = source
         self.text = text
+        self.pictures = pictures
 
 
-def _no_pages(source: Source, exc: Exception, text: str) -> InputError:
+def _no_pages(source: Source, exc: Exception, text: str, pictures: bytes | None) -> InputError:
     """A rendering failure: NoPages when the document has text to stand in, else the file's error."""
     detail = str(exc).removeprefix("PDF conversion failed: ")
     message = f"{source.display}: rhwp read this document but cannot render its pages ({detail})"
     fix = "for pages, open it in Hangul and save it again, or print it to PDF"
     if not _visible(text):
         return InputError(message, hint=fix)
+    drawn = None if pictures is None else Source(_keep(pictures), "pdf", source.display, source.sha256, source.kind)
     return NoPages(
-        message, f"exaone ask and exaone extract read its text instead, without page numbers; {fix}", source, text
+        message,
+        f"exaone ask and exaone extract read its text instead, without page numbers; {fix}",
+        source,
+        text,
+        drawn,
     )
 
 
@@ -428,17 +414,36 @@ def _keep(pdf: bytes) -> Path:
 PROBE = Path(__file__).with_name("hwp_probe.hwpx")  # one line, "한글 글꼴 확인", made with python-hwpx
 
 
+def korean_renders() -> bool:
+    """Whether Korean text renders on this machine: a real rendering of a one-line HWPX document,
+    read back from the PDF's text layer. Raises EngineError or InputError when rhwp cannot run."""
+    rendering = render(Source(PROBE, "hwpx", PROBE.name, "probe"))
+    with tempfile.TemporaryDirectory(prefix="exaone-probe-") as folder:
+        pdf = Path(folder) / "probe.pdf"
+        pdf.write_bytes(rendering.pdf)
+        rendered = "\n".join(_layer_texts(Source(pdf, "pdf", PROBE.name, "probe")))
+    return _hangul(rendered) >= _hangul(rendering.text) > 0
+
+
 def hwp_status() -> dict[str, object]:
-    """For `exaone doctor`: rhwp's version, and whether Korean text renders here (a real
-    rendering of a one-line HWPX document, read back from the PDF's text layer)."""
+    """For `exaone doctor`: rhwp's version, and whether Korean text renders here (korean_renders)."""
     try:
         rhwp = load_rhwp()
-        rendering = render(Source(PROBE, "hwpx", PROBE.name, "probe"))
-        with tempfile.TemporaryDirectory(prefix="exaone-doctor-") as folder:
-            pdf = Path(folder) / "probe.pdf"
-            pdf.write_bytes(rendering.pdf)
-            rendered = "\n".join(_layer_texts(Source(pdf, "pdf", PROBE.name, "probe")))
+        works = korean_renders()
     except (EngineError, InputError) as exc:
         return {"rhwp": None, "korean_text": None, "problem": f"{exc.message}; {exc.hint}" if exc.hint else exc.message}
-    works = _hangul(rendered) >= _hangul(rendering.text) > 0
     return {"rhwp": str(rhwp.version()), "korean_text": works, "problem": None if works else FONT_HINT}
+
+
+def _without_blank_pictures(failure: NoPages) -> NoPages:
+    """`failure` as it is, unless its pictures of pages would be blank where the document has
+    Korean text (no font with Korean glyphs: rhwp's PNG output falls back as its PDF does): then
+    without them, the hint naming the font package (ask and extract still read its text)."""
+    if failure.pictures is None or not _hangul(failure.text) or korean_renders():
+        return failure
+    return NoPages(
+        f"{failure.message}, and no font with Korean glyphs was found to draw its pages with",
+        f"{FONT_HINT}; exaone ask and exaone extract read its text instead, without page numbers",
+        failure.source,
+        failure.text,
+    )

@@ -131,10 +131,15 @@ def read_text_layers(
     finally:
         with PDFIUM_LOCK:
             pdf.close()
-    if not source.page_texts:
+    if not source.page_texts and not source.page_doubts:
         return layers
-    # A document rendered to this PDF knows some pages better (pages/hwp.py: its tables as Markdown).
-    better = dict(source.page_texts)
+    # A document rendered to this PDF knows some pages better (pages/hwp.py: its tables as
+    # Markdown), and which pages' layers are not its text at all (a layout gone wrong).
+    better, doubts = dict(source.page_texts), dict(source.page_doubts)
+    layers = [
+        replace(layer, verdict="garbled", reason=doubts[layer.page]) if layer.good and layer.page in doubts else layer
+        for layer in layers
+    ]
     return [
         replace(layer, text=better[layer.page]) if layer.good and layer.page in better else layer for layer in layers
     ]
