@@ -212,3 +212,27 @@ def test_fit_history_keeps_the_newest_turns_whole() -> None:
     assert fit_history(turns, cost * 5) == tuple(turns)
     assert fit_history(turns, cost * 2 + cost // 2) == tuple(turns[3:])
     assert fit_history(turns, cost - 1) == ()
+
+
+def test_the_local_engine_asks_a_follow_up_after_the_earlier_turns(tiny_model: Path, receipt_png: Path) -> None:
+    """A conversation over an image on the local engine: the prompt the model saw holds the
+    earlier exchange (the answer without its reasoning) before the follow-up and its image. The
+    random tiny model seldom ends an answer whole, so the first exchange is the session's own
+    record of one that was."""
+    from exaone_cli.chat.session import ChatOptions, ChatSession
+    from exaone_cli.config import LoadOptions, SamplingFlags
+    from exaone_cli.engines import Turn
+
+    options = ChatOptions(load=LoadOptions(model=str(tiny_model)), flags=SamplingFlags(max_new_tokens=2), cache=False)
+    session = ChatSession([str(receipt_png)], options, thinking=False)
+    session.open()
+    try:
+        session.history.append(Turn("합계는?", "합계는 12,000원입니다. \\boxed{12,000원}"))
+        result = session.ask("그럼 부가세는?")
+    finally:
+        session.close()
+    assert result.error is None and result.mode == "images" and result.history_used == 1
+    assert result.generation.prompt_text.startswith(
+        "<|user|>\n합계는?<|endofturn|>\n<|assistant|>\n합계는 12,000원입니다. \\boxed{12,000원}<|endofturn|>\n"
+        "<|user|>\n<vision><|image_pad|></vision>\n그럼 부가세는?"
+    )
