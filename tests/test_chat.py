@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_exaone
-from docqa_fixtures import DocumentServer, contract_pages, make_coded_pdf
+from docqa_fixtures import DocumentServer, coded, contract_pages, make_coded_pdf
 
 from exaone_cli.ask.retrieval import choose_pages, estimate_tokens
 
@@ -236,3 +236,16 @@ def test_the_local_engine_asks_a_follow_up_after_the_earlier_turns(tiny_model: P
         "<|user|>\n합계는?<|endofturn|>\n<|assistant|>\n합계는 12,000원입니다. \\boxed{12,000원}<|endofturn|>\n"
         "<|user|>\n<vision><|image_pad|></vision>\n그럼 부가세는?"
     )
+
+
+def test_scanned_pages_are_transcribed_once_for_the_whole_session(tmp_path: Path) -> None:
+    """A scanned document, the page store off: its 12 pages are transcribed when the session
+    opens, and three questions later still 12 times, not 36."""
+    pages = contract_pages(12, 5, ANSWER)
+    pdf = make_coded_pdf(tmp_path / "스캔.pdf", pages, scanned=True)
+    with DocumentServer(respond=from_the_pages, texts=coded(pages)) as server:
+        proc = chat(server, pdf, f"{FIRST}\n{FOLLOW_UP}\n{FIRST}\n", "--jsonl", "--no-cache", "--max-images", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "12 page(s) (12 transcribed), read as text" in proc.stderr
+    assert server.transcriptions == 12 and len(server.questions) == 3
+    assert [body["final"] for body in records(proc.stdout)] == ["3,700만원", "2,900만원", "3,700만원"]
