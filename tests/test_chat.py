@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import run_exaone
 from docqa_fixtures import DocumentServer, coded, contract_pages, make_coded_pdf
+from fake_openai import FakeServer
 
 from exaone_cli.ask.retrieval import choose_pages, estimate_tokens
 
@@ -249,3 +251,27 @@ def test_scanned_pages_are_transcribed_once_for_the_whole_session(tmp_path: Path
     assert "12 page(s) (12 transcribed), read as text" in proc.stderr
     assert server.transcriptions == 12 and len(server.questions) == 3
     assert [body["final"] for body in records(proc.stdout)] == ["3,700만원", "2,900만원", "3,700만원"]
+
+
+@pytest.mark.parametrize("form", ["text", "--jsonl"])
+def test_each_answer_is_out_before_the_next_question_comes(receipt_png: Path, form: str) -> None:
+    """A script that asks, reads the answer, then decides what to ask next (a coprocess): the
+    first answer must reach the pipe while standard input is still open."""
+    args = [] if form == "text" else [form]
+    with FakeServer() as server:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "exaone_cli", "chat", str(receipt_png), "--server", server.url, "--no-think", *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write("합계는?\n")
+            proc.stdin.flush()
+            readable, _, _ = select.select([proc.stdout], [], [], 60)
+            assert readable, "no answer while the next question was awaited"
+            assert "합계는?" in proc.stdout.readline()
+            proc.stdin.write("부가세는?\n")
+            proc.stdin.close()
+            assert "부가세는?" in proc.stdout.read() and proc.wait(timeout=60) == 0
+        finally:
+            proc.kill()
