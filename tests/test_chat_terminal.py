@@ -218,3 +218,24 @@ def test_answers_sent_to_a_file_are_plain_and_the_prompt_stays_on_the_terminal(
         assert ended(child) == 0
     text = answers.read_text(encoding="utf-8")
     assert text.startswith("saw 1 image(s): 합계는?") and "\x1b" not in text and ">" not in text
+
+
+def test_a_file_added_with_add_is_part_of_the_next_question(receipt_png: Path, tmp_path: Path) -> None:
+    """/add: the next question is asked about both images, after the conversation so far."""
+    second = tmp_path / "두번째 영수증.png"
+    second.write_bytes(receipt_png.read_bytes())
+    with FakeServer() as server, chat_terminal(str(receipt_png), "--server", server.url, "--no-history",
+                                               data=tmp_path) as child:  # fmt: skip
+        ask(child, "합계는?")
+        child.expect_exact("saw 1 image(s)")
+        ask(child, f"/add {second}")
+        child.expect_exact("두번째 영수증.png: 1 page(s), shown to the model as images")
+        ask(child, "둘을 비교하면?")
+        child.expect_exact("saw 2 image(s)")
+        ask(child, "/exit")
+        assert ended(child) == 0
+    follow_up = server.requests[-1]
+    images = [[p for p in r["messages"][-1]["content"] if p["type"] == "image_url"] for r in server.requests]
+    assert [len(parts) for parts in images] == [1, 2]
+    assert [m["role"] for m in follow_up["messages"]] == ["user", "assistant", "user"]
+    assert follow_up["messages"][0]["content"] == "합계는?"  # the question as typed
