@@ -239,3 +239,21 @@ def test_a_file_added_with_add_is_part_of_the_next_question(receipt_png: Path, t
     assert [len(parts) for parts in images] == [1, 2]
     assert [m["role"] for m in follow_up["messages"]] == ["user", "assistant", "user"]
     assert follow_up["messages"][0]["content"] == "합계는?"  # the question as typed
+
+
+def test_fresh_on_a_terminal_asks_each_question_alone_and_jsonl_says_it_is_for_pipes(
+    receipt_png: Path, tmp_path: Path
+) -> None:
+    """`--fresh` was a piped-only flag that a terminal ignored without a word; `--jsonl` still is,
+    and says so before the model loads."""
+    with FakeServer() as server, chat_terminal(str(receipt_png), "--server", server.url, "--fresh", "--jsonl",
+                                               "--no-history", data=tmp_path) as child:  # fmt: skip
+        child.expect_exact("--jsonl writes records for questions piped in")
+        child.expect_exact("Loaded ")
+        ask(child, "합계는?")
+        child.expect_exact("saw 1 image(s)")
+        ask(child, "그럼 부가세는?")
+        child.expect_exact("saw 1 image(s): 그럼 부가세는?")
+        ask(child, "/exit")
+        assert ended(child) == 0
+    assert [len(request["messages"]) for request in server.requests] == [1, 1]

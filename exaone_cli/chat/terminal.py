@@ -85,11 +85,14 @@ class ChatTerminal:
 
     session: ChatSession  # the conversation `run` holds
 
-    def __init__(self, out: Console, err: Console, *, history: Path | None, show_reasoning: bool, warn: Warn) -> None:
+    def __init__(
+        self, out: Console, err: Console, *, history: Path | None, show_reasoning: bool, warn: Warn, fresh: bool = False
+    ) -> None:
         self.out, self.err = out, err
         self.history = history
         self.show_reasoning = show_reasoning
         self.warn = warn
+        self.fresh = fresh  # every question on its own (--fresh), as when piped
         self.live: Live | None = None  # the spinner while a question is being answered
 
     # ---- callbacks a ChatSession reports through --------------------------------------------------
@@ -156,7 +159,7 @@ class ChatTerminal:
                         on_start=live.stop if live else None,
                     )  # fmt: skip
                 with stream or nullcontext():
-                    result = self.session.ask(question, stream.on_text if stream else None)
+                    result = self.session.ask(question, stream.on_text if stream else None, fresh=self.fresh)
         except KeyboardInterrupt:
             self.err.print(Text("Stopped. That answer is not part of the conversation.", style="yellow"))
             return
