@@ -275,3 +275,25 @@ def test_each_answer_is_out_before_the_next_question_comes(receipt_png: Path, fo
             assert "부가세는?" in proc.stdout.read() and proc.wait(timeout=60) == 0
         finally:
             proc.kill()
+
+
+def test_the_spinner_says_the_pages_are_read_once_the_model_is_loaded(contract: tuple[Path, list[str]]) -> None:
+    """Reading a long document's pages after the load (its text layer, or transcription) is said
+    as such: the spinner went on saying "Loading the model ..." after "Loaded ..." was printed."""
+    from exaone_cli.chat.session import ChatCallbacks, ChatOptions, ChatSession
+    from exaone_cli.config import LoadOptions
+    from exaone_cli.engines.remote import remote_options
+
+    pdf, _ = contract
+    said: list[str] = []
+    callbacks = ChatCallbacks(on_status=said.append, on_loaded=lambda what, seconds, detail: said.append("LOADED"))
+    with DocumentServer(respond=from_the_pages) as server:
+        load = LoadOptions()
+        options = ChatOptions(load, remote_options(server.url, None, None, 1, 0, 30.0, load), context_tokens=6000)
+        session = ChatSession([str(pdf)], options, callbacks=callbacks)
+        try:
+            session.open()
+        finally:
+            session.close()
+    after = said[said.index("LOADED") + 1 :]
+    assert after and after[0] == f"Reading {pdf}", said
