@@ -257,3 +257,18 @@ def test_fresh_on_a_terminal_asks_each_question_alone_and_jsonl_says_it_is_for_p
         ask(child, "/exit")
         assert ended(child) == 0
     assert [len(request["messages"]) for request in server.requests] == [1, 1]
+
+
+def test_a_history_file_that_cannot_be_made_is_a_warning_and_the_session_goes_on(
+    receipt_png: Path, tmp_path: Path
+) -> None:
+    """A data folder that cannot hold the history (a file in the way, a read-only home in a
+    container) ended the session as soon as the model had loaded: a minute lost for a file that
+    only recalls questions."""
+    (tmp_path / "exaone").write_text("a file where the folder should be", encoding="utf-8")
+    with FakeServer() as server, chat_terminal(str(receipt_png), "--server", server.url, data=tmp_path) as child:
+        child.expect_exact("the question history cannot be kept")
+        ask(child, "합계는?")
+        child.expect_exact("saw 1 image(s)")
+        ask(child, "/exit")
+        assert ended(child) == 0

@@ -130,7 +130,7 @@ class ChatTerminal:
 
         self.session = session
         prompt: PromptSession[str] = PromptSession(
-            history=_private_history(self.history) if self.history else InMemoryHistory(),
+            history=self._history() or InMemoryHistory(),
             key_bindings=_key_bindings(),
             output=create_output(always_prefer_tty=True),  # stdout sent to a file keeps only the answers
         )
@@ -146,6 +146,20 @@ class ChatTerminal:
                     return
                 continue
             self.answer(line)
+
+    def _history(self) -> Any:
+        """The question history on disk; None when switched off or when it cannot be kept there
+        (said: the session goes on, recalling only its own questions)."""
+        if self.history is None:
+            return None
+        try:
+            return _private_history(self.history)
+        except OSError as exc:
+            self.warn(
+                f"the question history cannot be kept in {self.history} ({exc.strerror or exc}): the arrow keys "
+                "recall only this session's questions (--no-history keeps none without this warning)"
+            )
+            return None
 
     def answer(self, question: str) -> None:
         """One question, streamed; Ctrl-C stops it and keeps what was shown."""
