@@ -297,3 +297,25 @@ def test_the_spinner_says_the_pages_are_read_once_the_model_is_loaded(contract: 
             session.close()
     after = said[said.index("LOADED") + 1 :]
     assert after and after[0] == f"Reading {pdf}", said
+
+
+def test_a_conversation_about_an_image_drops_its_oldest_turns_when_they_no_longer_fit(tmp_path: Path) -> None:
+    """Image mode keeps the conversation within --context-tokens too: an 840 x 840 image is about
+    900 visual tokens of the 1,024, so only the newest turns go in beside it, and that is said once."""
+    from PIL import Image
+
+    image = tmp_path / "큰 영수증.png"
+    Image.new("RGB", (840, 840), "white").save(image)
+    questions = [f"{what} 무엇인가요?" for what in ("합계는", "부가세는", "상호는", "날짜는", "주소는")]
+    with FakeServer() as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "chat", str(image), "--server", server.url, "--jsonl", "--no-think",
+             "--context-tokens", "1024"],
+            input="\n".join(questions) + "\n", capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert [body["mode"] for body in records(proc.stdout)] == ["images"] * 5
+    assert proc.stderr.count("the oldest") == 1, proc.stderr
+    turns = [(len(request["messages"]) - 1) // 2 for request in server.requests]
+    assert turns[:2] == [0, 1] and 0 < turns[-1] < 4, turns  # the newest turns only, never none
+    assert server.requests[-1]["messages"][-3]["content"] == questions[-2]
