@@ -272,3 +272,42 @@ def test_a_history_file_that_cannot_be_made_is_a_warning_and_the_session_goes_on
         child.expect_exact("saw 1 image(s)")
         ask(child, "/exit")
         assert ended(child) == 0
+
+
+def test_ctrl_c_as_a_finished_answer_is_written_comes_back_to_the_prompt(
+    receipt_png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C a moment late, while the whole answer is being written: the interrupt escaped the
+    answer and ended the session (exit 130). The key is injected where the answer is written."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from exaone_cli.chat.session import ChatOptions, ChatSession
+    from exaone_cli.chat.terminal import ChatTerminal
+    from exaone_cli.config import LoadOptions
+    from exaone_cli.engines.remote import remote_options
+
+    class CtrlC(StringIO):
+        def write(self, text: str) -> int:
+            raise KeyboardInterrupt
+
+    err, warnings = StringIO(), []
+    with FakeServer() as server:
+        load = LoadOptions()
+        remote = remote_options(server.url, None, None, 1, 0, 30.0, load)
+        session = ChatSession([str(receipt_png)], ChatOptions(load, remote))
+        session.open()
+        view = ChatTerminal(Console(file=StringIO()), Console(file=err), history=None, show_reasoning=False,
+                            warn=warnings.append)  # fmt: skip
+        view.session = session
+        monkeypatch.setattr(sys, "stdout", CtrlC())
+        try:
+            view.answer("합계는?")
+        except KeyboardInterrupt:
+            pytest.fail("Ctrl-C escaped the answer: the session would end")
+        finally:
+            monkeypatch.undo()
+            session.close()
+    assert "Stopped." in err.getvalue() and not warnings
+    assert len(session.history) == 1  # the answer was whole: it is part of the conversation

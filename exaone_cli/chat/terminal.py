@@ -182,10 +182,14 @@ class ChatTerminal:
             return
         finally:
             self.live = None
-        if self.out.is_terminal:
-            print_ask(result, self.out, self.err, show_reasoning=self.show_reasoning)
-        else:
-            print(ask_text(result, show_reasoning=self.show_reasoning), flush=True)
+        try:  # Ctrl-C a moment late, as the finished answer is written: back to the prompt all the same
+            if self.out.is_terminal:
+                print_ask(result, self.out, self.err, show_reasoning=self.show_reasoning)
+            else:
+                print(ask_text(result, show_reasoning=self.show_reasoning), flush=True)
+        except KeyboardInterrupt:
+            self.err.print(Text("Stopped.", style="yellow"))
+            return
         if result.error or result.note:
             self.warn(result.error or result.note or "")
 
