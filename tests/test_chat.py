@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import run_exaone
-from docqa_fixtures import DocumentServer, contract_pages, make_coded_pdf
+from docqa_fixtures import DocumentServer, coded, contract_pages, make_coded_pdf
+from fake_openai import FakeServer
 
 from exaone_cli.ask.retrieval import choose_pages, estimate_tokens
 
@@ -212,3 +214,108 @@ def test_fit_history_keeps_the_newest_turns_whole() -> None:
     assert fit_history(turns, cost * 5) == tuple(turns)
     assert fit_history(turns, cost * 2 + cost // 2) == tuple(turns[3:])
     assert fit_history(turns, cost - 1) == ()
+
+
+def test_the_local_engine_asks_a_follow_up_after_the_earlier_turns(tiny_model: Path, receipt_png: Path) -> None:
+    """A conversation over an image on the local engine: the prompt the model saw holds the
+    earlier exchange (the answer without its reasoning) before the follow-up and its image. The
+    random tiny model seldom ends an answer whole, so the first exchange is the session's own
+    record of one that was."""
+    from exaone_cli.chat.session import ChatOptions, ChatSession
+    from exaone_cli.config import LoadOptions, SamplingFlags
+    from exaone_cli.engines import Turn
+
+    options = ChatOptions(load=LoadOptions(model=str(tiny_model)), flags=SamplingFlags(max_new_tokens=2), cache=False)
+    session = ChatSession([str(receipt_png)], options, thinking=False)
+    session.open()
+    try:
+        session.history.append(Turn("합계는?", "합계는 12,000원입니다. \\boxed{12,000원}"))
+        result = session.ask("그럼 부가세는?")
+    finally:
+        session.close()
+    assert result.error is None and result.mode == "images" and result.history_used == 1
+    assert result.generation.prompt_text.startswith(
+        "<|user|>\n합계는?<|endofturn|>\n<|assistant|>\n합계는 12,000원입니다. \\boxed{12,000원}<|endofturn|>\n"
+        "<|user|>\n<vision><|image_pad|></vision>\n그럼 부가세는?"
+    )
+
+
+def test_scanned_pages_are_transcribed_once_for_the_whole_session(tmp_path: Path) -> None:
+    """A scanned document, the page store off: its 12 pages are transcribed when the session
+    opens, and three questions later still 12 times, not 36."""
+    pages = contract_pages(12, 5, ANSWER)
+    pdf = make_coded_pdf(tmp_path / "스캔.pdf", pages, scanned=True)
+    with DocumentServer(respond=from_the_pages, texts=coded(pages)) as server:
+        proc = chat(server, pdf, f"{FIRST}\n{FOLLOW_UP}\n{FIRST}\n", "--jsonl", "--no-cache", "--max-images", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "12 page(s) (12 transcribed), read as text" in proc.stderr
+    assert server.transcriptions == 12 and len(server.questions) == 3
+    assert [body["final"] for body in records(proc.stdout)] == ["3,700만원", "2,900만원", "3,700만원"]
+
+
+@pytest.mark.parametrize("form", ["text", "--jsonl"])
+def test_each_answer_is_out_before_the_next_question_comes(receipt_png: Path, form: str) -> None:
+    """A script that asks, reads the answer, then decides what to ask next (a coprocess): the
+    first answer must reach the pipe while standard input is still open."""
+    args = [] if form == "text" else [form]
+    with FakeServer() as server:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "exaone_cli", "chat", str(receipt_png), "--server", server.url, "--no-think", *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write("합계는?\n")
+            proc.stdin.flush()
+            readable, _, _ = select.select([proc.stdout], [], [], 60)
+            assert readable, "no answer while the next question was awaited"
+            assert "합계는?" in proc.stdout.readline()
+            proc.stdin.write("부가세는?\n")
+            proc.stdin.close()
+            assert "부가세는?" in proc.stdout.read() and proc.wait(timeout=60) == 0
+        finally:
+            proc.kill()
+
+
+def test_the_spinner_says_the_pages_are_read_once_the_model_is_loaded(contract: tuple[Path, list[str]]) -> None:
+    """Reading a long document's pages after the load (its text layer, or transcription) is said
+    as such: the spinner went on saying "Loading the model ..." after "Loaded ..." was printed."""
+    from exaone_cli.chat.session import ChatCallbacks, ChatOptions, ChatSession
+    from exaone_cli.config import LoadOptions
+    from exaone_cli.engines.remote import remote_options
+
+    pdf, _ = contract
+    said: list[str] = []
+    callbacks = ChatCallbacks(on_status=said.append, on_loaded=lambda what, seconds, detail: said.append("LOADED"))
+    with DocumentServer(respond=from_the_pages) as server:
+        load = LoadOptions()
+        options = ChatOptions(load, remote_options(server.url, None, None, 1, 0, 30.0, load), context_tokens=6000)
+        session = ChatSession([str(pdf)], options, callbacks=callbacks)
+        try:
+            session.open()
+        finally:
+            session.close()
+    after = said[said.index("LOADED") + 1 :]
+    assert after and after[0] == f"Reading {pdf}", said
+
+
+def test_a_conversation_about_an_image_drops_its_oldest_turns_when_they_no_longer_fit(tmp_path: Path) -> None:
+    """Image mode keeps the conversation within --context-tokens too: an 840 x 840 image is about
+    900 visual tokens of the 1,024, so only the newest turns go in beside it, and that is said once."""
+    from PIL import Image
+
+    image = tmp_path / "큰 영수증.png"
+    Image.new("RGB", (840, 840), "white").save(image)
+    questions = [f"{what} 무엇인가요?" for what in ("합계는", "부가세는", "상호는", "날짜는", "주소는")]
+    with FakeServer() as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "chat", str(image), "--server", server.url, "--jsonl", "--no-think",
+             "--context-tokens", "1024"],
+            input="\n".join(questions) + "\n", capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert [body["mode"] for body in records(proc.stdout)] == ["images"] * 5
+    assert proc.stderr.count("the oldest") == 1, proc.stderr
+    turns = [(len(request["messages"]) - 1) // 2 for request in server.requests]
+    assert turns[:2] == [0, 1] and 0 < turns[-1] < 4, turns  # the newest turns only, never none
+    assert server.requests[-1]["messages"][-3]["content"] == questions[-2]

@@ -12,7 +12,6 @@ import os
 import re
 import stat
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -174,19 +173,28 @@ def test_every_command(contract: Path, receipt_png: Path, tmp_path: Path) -> Non
 def test_ctrl_c_stops_the_local_model_and_the_loaded_model_answers_on(
     tiny_model: Path, receipt_png: Path, tmp_path: Path
 ) -> None:
-    """The local engine, interrupted inside generate: the session keeps the loaded model."""
+    """The local engine, interrupted inside generate: the session keeps the loaded model.
+
+    The random tiny model's answer may end early (the repetition guard stops a loop after 64
+    tokens; it may sample the end of turn): then the prompt comes back, the question is asked
+    again, and Ctrl-C is sent only while an answer is still being written. A fixed two-second
+    sleep sent it to an empty prompt now and then, which ends the session."""
     with chat_terminal(
         str(receipt_png), "--model", str(tiny_model), "--no-think", "--max-new-tokens", "100000", "--no-history",
         data=tmp_path,
     ) as child:  # fmt: skip
         child.expect_exact("Loaded ", timeout=180)
+        ended_early = 0
         ask(child, "합계는?")
-        child.expect_exact("Generating")
-        time.sleep(2)  # well inside an answer of 100,000 tokens
+        while child.expect_exact([PROMPT, pexpect.TIMEOUT], timeout=2) == 0:  # the answer ended by itself
+            ended_early += 1
+            assert ended_early < 8, "every answer ended within two seconds"
+            child.send("합계는?\r")
         child.sendcontrol("c")
         child.expect_exact("Stopped.")
-        ask(child, "/pages")
-        child.expect_exact("No answer yet.")
+        child.expect_exact(PROMPT)
+        child.send("/pages\r")
+        child.expect_exact("No answer yet." if not ended_early else "Read as images:")
         ask(child, "/exit")
         assert ended(child) == 0
 
@@ -210,3 +218,96 @@ def test_answers_sent_to_a_file_are_plain_and_the_prompt_stays_on_the_terminal(
         assert ended(child) == 0
     text = answers.read_text(encoding="utf-8")
     assert text.startswith("saw 1 image(s): 합계는?") and "\x1b" not in text and ">" not in text
+
+
+def test_a_file_added_with_add_is_part_of_the_next_question(receipt_png: Path, tmp_path: Path) -> None:
+    """/add: the next question is asked about both images, after the conversation so far."""
+    second = tmp_path / "두번째 영수증.png"
+    second.write_bytes(receipt_png.read_bytes())
+    with FakeServer() as server, chat_terminal(str(receipt_png), "--server", server.url, "--no-history",
+                                               data=tmp_path) as child:  # fmt: skip
+        ask(child, "합계는?")
+        child.expect_exact("saw 1 image(s)")
+        ask(child, f"/add {second}")
+        child.expect_exact("두번째 영수증.png: 1 page(s), shown to the model as images")
+        ask(child, "둘을 비교하면?")
+        child.expect_exact("saw 2 image(s)")
+        ask(child, "/exit")
+        assert ended(child) == 0
+    follow_up = server.requests[-1]
+    images = [[p for p in r["messages"][-1]["content"] if p["type"] == "image_url"] for r in server.requests]
+    assert [len(parts) for parts in images] == [1, 2]
+    assert [m["role"] for m in follow_up["messages"]] == ["user", "assistant", "user"]
+    assert follow_up["messages"][0]["content"] == "합계는?"  # the question as typed
+
+
+def test_fresh_on_a_terminal_asks_each_question_alone_and_jsonl_says_it_is_for_pipes(
+    receipt_png: Path, tmp_path: Path
+) -> None:
+    """`--fresh` was a piped-only flag that a terminal ignored without a word; `--jsonl` still is,
+    and says so before the model loads."""
+    with FakeServer() as server, chat_terminal(str(receipt_png), "--server", server.url, "--fresh", "--jsonl",
+                                               "--no-history", data=tmp_path) as child:  # fmt: skip
+        child.expect_exact("--jsonl writes records for questions piped in")
+        child.expect_exact("Loaded ")
+        ask(child, "합계는?")
+        child.expect_exact("saw 1 image(s)")
+        ask(child, "그럼 부가세는?")
+        child.expect_exact("saw 1 image(s): 그럼 부가세는?")
+        ask(child, "/exit")
+        assert ended(child) == 0
+    assert [len(request["messages"]) for request in server.requests] == [1, 1]
+
+
+def test_a_history_file_that_cannot_be_made_is_a_warning_and_the_session_goes_on(
+    receipt_png: Path, tmp_path: Path
+) -> None:
+    """A data folder that cannot hold the history (a file in the way, a read-only home in a
+    container) ended the session as soon as the model had loaded: a minute lost for a file that
+    only recalls questions."""
+    (tmp_path / "exaone").write_text("a file where the folder should be", encoding="utf-8")
+    with FakeServer() as server, chat_terminal(str(receipt_png), "--server", server.url, data=tmp_path) as child:
+        child.expect_exact("the question history cannot be kept")
+        ask(child, "합계는?")
+        child.expect_exact("saw 1 image(s)")
+        ask(child, "/exit")
+        assert ended(child) == 0
+
+
+def test_ctrl_c_as_a_finished_answer_is_written_comes_back_to_the_prompt(
+    receipt_png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C a moment late, while the whole answer is being written: the interrupt escaped the
+    answer and ended the session (exit 130). The key is injected where the answer is written."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from exaone_cli.chat.session import ChatOptions, ChatSession
+    from exaone_cli.chat.terminal import ChatTerminal
+    from exaone_cli.config import LoadOptions
+    from exaone_cli.engines.remote import remote_options
+
+    class CtrlC(StringIO):
+        def write(self, text: str) -> int:
+            raise KeyboardInterrupt
+
+    err, warnings = StringIO(), []
+    with FakeServer() as server:
+        load = LoadOptions()
+        remote = remote_options(server.url, None, None, 1, 0, 30.0, load)
+        session = ChatSession([str(receipt_png)], ChatOptions(load, remote))
+        session.open()
+        view = ChatTerminal(Console(file=StringIO()), Console(file=err), history=None, show_reasoning=False,
+                            warn=warnings.append)  # fmt: skip
+        view.session = session
+        monkeypatch.setattr(sys, "stdout", CtrlC())
+        try:
+            view.answer("합계는?")
+        except KeyboardInterrupt:
+            pytest.fail("Ctrl-C escaped the answer: the session would end")
+        finally:
+            monkeypatch.undo()
+            session.close()
+    assert "Stopped." in err.getvalue() and not warnings
+    assert len(session.history) == 1  # the answer was whole: it is part of the conversation

@@ -204,6 +204,9 @@ class ChatSession:
         if not self._as_text(plan):
             return None
         assert self.engine is not None
+        names = [document.display for document in plan.documents if self.memo.known(document) is None]
+        names = names or [document.display for document in plan.documents]  # all read: said anyway, briefly
+        self.say.on_status(f"Reading {names[0]}" + (f" and {len(names) - 1} more" if len(names) > 1 else ""))
         o = self.options
         document = DocumentQuestion(
             "", plan, o.load, o.raster, o.remote, o.flags, context_tokens=o.context_tokens,

@@ -85,11 +85,14 @@ class ChatTerminal:
 
     session: ChatSession  # the conversation `run` holds
 
-    def __init__(self, out: Console, err: Console, *, history: Path | None, show_reasoning: bool, warn: Warn) -> None:
+    def __init__(
+        self, out: Console, err: Console, *, history: Path | None, show_reasoning: bool, warn: Warn, fresh: bool = False
+    ) -> None:
         self.out, self.err = out, err
         self.history = history
         self.show_reasoning = show_reasoning
         self.warn = warn
+        self.fresh = fresh  # every question on its own (--fresh), as when piped
         self.live: Live | None = None  # the spinner while a question is being answered
 
     # ---- callbacks a ChatSession reports through --------------------------------------------------
@@ -127,7 +130,7 @@ class ChatTerminal:
 
         self.session = session
         prompt: PromptSession[str] = PromptSession(
-            history=_private_history(self.history) if self.history else InMemoryHistory(),
+            history=self._history() or InMemoryHistory(),
             key_bindings=_key_bindings(),
             output=create_output(always_prefer_tty=True),  # stdout sent to a file keeps only the answers
         )
@@ -144,6 +147,20 @@ class ChatTerminal:
                 continue
             self.answer(line)
 
+    def _history(self) -> Any:
+        """The question history on disk; None when switched off or when it cannot be kept there
+        (said: the session goes on, recalling only its own questions)."""
+        if self.history is None:
+            return None
+        try:
+            return _private_history(self.history)
+        except OSError as exc:
+            self.warn(
+                f"the question history cannot be kept in {self.history} ({exc.strerror or exc}): the arrow keys "
+                "recall only this session's questions (--no-history keeps none without this warning)"
+            )
+            return None
+
     def answer(self, question: str) -> None:
         """One question, streamed; Ctrl-C stops it and keeps what was shown."""
         try:
@@ -156,7 +173,7 @@ class ChatTerminal:
                         on_start=live.stop if live else None,
                     )  # fmt: skip
                 with stream or nullcontext():
-                    result = self.session.ask(question, stream.on_text if stream else None)
+                    result = self.session.ask(question, stream.on_text if stream else None, fresh=self.fresh)
         except KeyboardInterrupt:
             self.err.print(Text("Stopped. That answer is not part of the conversation.", style="yellow"))
             return
@@ -165,10 +182,14 @@ class ChatTerminal:
             return
         finally:
             self.live = None
-        if self.out.is_terminal:
-            print_ask(result, self.out, self.err, show_reasoning=self.show_reasoning)
-        else:
-            print(ask_text(result, show_reasoning=self.show_reasoning), flush=True)
+        try:  # Ctrl-C a moment late, as the finished answer is written: back to the prompt all the same
+            if self.out.is_terminal:
+                print_ask(result, self.out, self.err, show_reasoning=self.show_reasoning)
+            else:
+                print(ask_text(result, show_reasoning=self.show_reasoning), flush=True)
+        except KeyboardInterrupt:
+            self.err.print(Text("Stopped.", style="yellow"))
+            return
         if result.error or result.note:
             self.warn(result.error or result.note or "")
 

@@ -78,7 +78,7 @@ def chat_command(
         bool, typer.Option("--jsonl", help="Piped: one JSON object per answer (ask --json's, plus turn).")
     ] = False,
     fresh: Annotated[
-        bool, typer.Option("--fresh", help="Piped: answer every question on its own, without the earlier ones.")
+        bool, typer.Option("--fresh", help="Answer every question on its own, without the earlier ones.")
     ] = False,
     no_history: Annotated[
         bool,
@@ -140,8 +140,11 @@ def chat_command(
         options = ChatOptions(load, remote, flags, boxed_hint, parse_page_ranges(pages), raster, max_images,
                               context_tokens, cache, page_tokens, page_retries)  # fmt: skip
         terminal = sys.stdin.isatty()
+        if terminal and jsonl:  # said before the load: the records are for questions piped in
+            warn(err, "--jsonl writes records for questions piped in; on a terminal the answers are shown as text",
+                 "pipe the questions in: cat questions.txt | exaone chat ... --jsonl")  # fmt: skip
         view = ChatTerminal(out, err, history=None if no_history else history_file(), show_reasoning=show_reasoning,
-                            warn=lambda message: warn(err, message))  # fmt: skip
+                            warn=lambda message: warn(err, message), fresh=fresh)  # fmt: skip
         callbacks = ChatCallbacks(
             on_status=view.status, on_warning=lambda message: warn(err, message), on_note=view.note,
             on_loaded=lambda what, seconds, detail: say(err, loaded_line(what, seconds, detail)),
