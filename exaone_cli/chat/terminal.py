@@ -170,7 +170,7 @@ class ChatTerminal:
         else:
             print(ask_text(result, show_reasoning=self.show_reasoning), flush=True)
         if result.error or result.note:
-            self.warn(result.error or result.note or "")
+            self.warn(result.error_line or result.note or "")
 
     @contextmanager
     def _spinner(self, text: str) -> Iterator[Live | None]:

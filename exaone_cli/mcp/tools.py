@@ -168,7 +168,7 @@ class DocumentTools:
             "truncated": result.parsed.truncated or None,
             "model": result.model,
             "note": result.to_dict()["note"],
-            "error": result.error,
+            "error": result.error_line,
             "warnings": warnings or None,
         }
         return _dropped_none(answer)
