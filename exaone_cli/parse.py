@@ -100,9 +100,10 @@ def _with_boxes(reasoning: str | None, answer: str) -> Answer:
     boxes = _scan_boxes(answer)
     boxed = [content for content, _ in boxes]
     final = None
-    if boxes:
-        content, doubled = boxes[-1]
-        final = plain_text(content.replace("\\\\", "\\") if doubled else content)
+    for content, doubled in reversed(boxes):  # the last box with something in it: `\boxed{}` is no answer
+        final = plain_text(content.replace("\\\\", "\\") if doubled else content) or None
+        if final is not None:
+            break
     return Answer(reasoning, answer, boxed, final)
 
 
