@@ -17,8 +17,8 @@ from .engines import Engine, Prompt, RemoteOptions, Turn, describe_engine, descr
 from .engines.base import OnText
 from .engines.finish import answer_or_cut_note, generate_answer, parse_generation
 from .engines.remote import served_context
-from .errors import InputError, UsageError, joined
-from .ocr.pipeline import DocumentPlan, error_text, plan_documents
+from .errors import InputError, UsageError
+from .ocr.pipeline import DocumentPlan, plan_documents
 from .ocr.read_ahead import render_page
 from .ocr.retries import DEFAULT_PAGE_RETRIES
 from .ocr.run import OcrRun, ProgressFactory, ocr_run
@@ -269,7 +269,8 @@ class DryRunPage:
     """A page as it would be processed: its size at the DPI used, what it costs the model, and
     its text layer's verdict with where its text would come from (`text_source`: model or
     text-layer; `hint`: the layer goes into the prompt). Pages taken from their layer cost no
-    visual tokens."""
+    visual tokens. `error` says what went wrong and `error_hint` what to do (`hint` was taken by
+    the text layer's flag before errors had hints)."""
 
     source: str
     page: int | None
@@ -285,6 +286,7 @@ class DryRunPage:
     text_source: str = "model"
     hint: bool = False
     error: str | None = None
+    error_hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -307,13 +309,13 @@ def dry_run(settings: OcrSettings) -> DryRunPlan:
     rows: list[DryRunPage] = []
     for plan in plan_documents(settings.files, settings.ranges, raster, read_layers=mode != "off"):
         if plan.source is None:
-            rows.append(DryRunPage(plan.display, None, error=joined(plan.error, plan.hint)))
+            rows.append(DryRunPage(plan.display, None, error=plan.error, error_hint=plan.hint))
             continue
         try:
             with open_document(plan.source, raster) as document:
                 rows.extend(_dry_run_page(document, plan, number, settings) for number in plan.pages)
         except InputError as exc:
-            rows.append(DryRunPage(plan.display, None, error=error_text(exc)))
+            rows.append(DryRunPage(plan.display, None, error=exc.message, error_hint=exc.hint))
         except Exception as exc:  # as in planning: one file's surprise is that file's error
             rows.append(DryRunPage(plan.display, None, error=f"{plan.display}: cannot be read ({exc})"))
     return DryRunPlan(rows)
@@ -327,17 +329,15 @@ def _dry_run_page(document: Document, plan: DocumentPlan, number: int, settings:
         if plan.source is not None and plan.source.kind != "pdf":  # decoded as the run does: same errors, notes
             rendered = render_page(plan, number, document, None, (load.min_pixels, load.max_pixels))
             if rendered.error is not None or rendered.page is None:
-                return DryRunPage(plan.display, number, error=joined(rendered.error, rendered.hint))
+                return DryRunPage(plan.display, number, error=rendered.error, error_hint=rendered.hint)
             page = rendered.page
             width, height, dpi, note = page.width, page.height, page.dpi, page.note
         else:  # PDF pages are sized, not rendered: a dry run of 300 pages stays quick
             width, height, dpi, note = document.page_size(number)
         budget = visual_tokens(width, height, load.min_pixels, load.max_pixels)
     except InputError as exc:
-        text = error_text(exc)
-        if not text.startswith(plan.display):
-            text = f"{plan.display}: page {number}: {text}"
-        return DryRunPage(plan.display, number, error=text, **verdict)  # type: ignore[arg-type]
+        text = exc.message if exc.message.startswith(plan.display) else f"{plan.display}: page {number}: {exc.message}"
+        return DryRunPage(plan.display, number, error=text, error_hint=exc.hint, **verdict)  # type: ignore[arg-type]
     size = dict(width=width, height=height, dpi=dpi, note=note)
     if takes_layer(mode, layer):
         return DryRunPage(plan.display, number, **size, **verdict, text_source="text-layer")  # type: ignore[arg-type]

@@ -8,9 +8,10 @@ import stat
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, TextIO
 
 from .errors import InputError
 
@@ -247,3 +248,19 @@ def _spool_stdin() -> Source:
 
 def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+def text_lines(stream: TextIO) -> Iterator[str]:
+    """The lines of a piped text stream, each read as UTF-8, else in the stream's own encoding
+    (a legacy code page such as cp949, as `echo` writes it there), never an error: on Korean
+    Windows a UTF-8 file piped in ended a run with UnicodeDecodeError at its first Hangul."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # a text stream without bytes under it (tests, an embedding program)
+        yield from stream
+        return
+    legacy = getattr(stream, "encoding", None) or "utf-8"
+    for raw in buffer:
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield raw.decode(legacy, errors="replace")

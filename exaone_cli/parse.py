@@ -100,9 +100,10 @@ def _with_boxes(reasoning: str | None, answer: str) -> Answer:
     boxes = _scan_boxes(answer)
     boxed = [content for content, _ in boxes]
     final = None
-    if boxes:
-        content, doubled = boxes[-1]
-        final = plain_text(content.replace("\\\\", "\\") if doubled else content)
+    for content, doubled in reversed(boxes):  # the last box with something in it: `\boxed{}` is no answer
+        final = plain_text(content.replace("\\\\", "\\") if doubled else content) or None
+        if final is not None:
+            break
     return Answer(reasoning, answer, boxed, final)
 
 
@@ -437,11 +438,17 @@ _BRACKETS = re.compile(
 )
 _BEFORE = r"(?:[Pp]{1,2}\.|[Pp]gs?\.|[Pp]ages?\b|페이지|쪽)"  # p. 3, pp. 3-4, P. 3, page 3, 페이지 3
 _AFTER = r"(?:쪽|페이지)"  # 3쪽, 3-4페이지
+# Read inside a bracket, not taken as a sign of a citation elsewhere ("(2p + 1)" is math): the
+# page word without its period (`(p 3)`, `[pg 3]`), `p` after the number (`(3p)`, `[3-4p]`, as
+# Korean writes it), and 제 before it (`[제3쪽]`).
+_BEFORE_READ = rf"(?:{_BEFORE}|(?:[Pp]{{1,2}}|[Pp]gs?)(?![A-Za-z.]))"
+_AFTER_READ = r"(?:쪽|페이지|[Pp]\.?(?![A-Za-z]))"
 _NUMBER = r"\d{1,6}"
+_NTH = rf"(?:제\s*)?{_NUMBER}"
 _LABEL = r"(?:([A-Z]{1,2})(?:\s*,\s*|\s+|(?=[p\d])))?"
 _CITED = re.compile(
-    rf"\s*{_LABEL}(?:{_BEFORE}\s*({_NUMBER}(?:\s*[-–~,]\s*(?:{_BEFORE}\s*)?{_NUMBER})*)"
-    rf"|((?:{_NUMBER}(?:\s*{_AFTER})?\s*[-–~,]\s*)*{_NUMBER})\s*{_AFTER})\s*"
+    rf"\s*{_LABEL}(?:{_BEFORE_READ}\s*({_NUMBER}(?:\s*[-–~,]\s*(?:{_BEFORE_READ}\s*)?{_NUMBER})*)"
+    rf"|((?:{_NTH}(?:\s*{_AFTER_READ})?\s*[-–~,]\s*)*{_NTH})\s*{_AFTER_READ})\s*"
 )
 # What a citation looks like even when it cannot be read: a page word next to a number or numeral.
 _LOOKS_CITED = re.compile(rf"(?:(?<![A-Za-z]){_BEFORE}\s*(?:\d|[ivxlcIVXLC]+\b)|\d\s*{_AFTER})")
@@ -463,7 +470,8 @@ def find_citations(text: str) -> list[Citation]:
 
     The fixed forms are ``[p. N]`` and, for several documents, ``[A p. N]``. Tolerated, because
     models write them: other brackets (``(p. 3)``, ``【p. 3】``, full-width ``［］（）〔〕``), other
-    page words (``P. 3``, ``page 3``, ``pg. 3``, Korean ``[3쪽]``, ``(3페이지)``, ``[페이지 3]``),
+    page words (``P. 3``, ``page 3``, ``pg. 3``, ``(p 3)``, ``(3p)``, Korean ``[3쪽]``, ``(3페이지)``,
+    ``[페이지 3]``, ``[제3쪽]``),
     ``pp.``, a comma after the label, several pages ``[p. 3, 5]``, ranges ``[p. 3-5]`` (expanded;
     wider than MAX_RANGE pages: the two ends), and several citations in one bracket separated by
     ``;`` (``[A p. 2; B p. 7]``). Other bracketed text (``[1]``, ``[x]``, Markdown links) is not a

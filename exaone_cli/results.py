@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from .config import Preset, Sampling
 from .engines.base import Generation
+from .errors import joined
 from .pages import Page
 from .parse import Answer
 
@@ -159,6 +160,15 @@ class AskResult:
     def error(self) -> str | None:
         return self.generation.error
 
+    @property
+    def hint(self) -> str | None:
+        return self.generation.hint
+
+    @property
+    def error_line(self) -> str | None:
+        """`error` and `hint` as one line, for the places that have one line (chat, mcp)."""
+        return joined(self.generation.error, self.generation.hint)
+
     def to_dict(self) -> dict[str, Any]:
         gen = self.generation
         return {
@@ -179,6 +189,7 @@ class AskResult:
             "seconds": round(gen.seconds, 3),
             "note": "; ".join(note for note in (*self.input_notes, self.generation.note, self.note) if note) or None,
             "error": self.error,
+            "hint": self.hint,
             "replaced_characters": gen.replaced_characters,
             "prompt": gen.prompt_text,
             "raw": gen.text,

@@ -194,7 +194,12 @@ class PageStore:
         except (OSError, sqlite3.Error) as exc:
             if path.is_file() and os.access(path, os.R_OK):
                 return cls._read_only(path, on_error)
-            raise StoreError(f"the page store at {path} cannot be opened ({exc})", hint=_HINT) from exc
+            hint = (
+                f"if the file is yours, make it readable (chmod u+rw {path}*); else {_HINT}"
+                if path.is_file()
+                else _HINT
+            )
+            raise StoreError(f"the page store at {path} cannot be opened ({exc})", hint=hint) from exc
         try:
             _prepare(db)
         except (sqlite3.Error, StoreError) as exc:
@@ -204,6 +209,9 @@ class PageStore:
             if isinstance(exc, StoreError):
                 raise UnusableStore(exc.message, hint=exc.hint) from exc
             raise UnusableStore(f"the page store at {path} is not usable ({exc})", hint=_UNUSABLE_HINT) from exc
+        if not _writable(path):  # a read-only file in a folder this user can write: SQLite opened it anyway
+            db.close()
+            return cls._read_only(path, on_error)
         return cls(path, db, on_error)
 
     @classmethod
@@ -231,7 +239,7 @@ class PageStore:
                 raise StoreError(
                     f"the page store at {path} was written by a newer exaone (schema {version}; this one reads "
                     f"{SCHEMA_VERSION}), and this user cannot write it",
-                    hint=_READ_ONLY_HINT,
+                    hint=_read_only_hint(path),
                 )
             store = cls(path, db, on_error)
             store.read_only = True
@@ -244,7 +252,7 @@ class PageStore:
             return store
         raise StoreError(
             f"the page store at {path} cannot be written by this user and cannot be read ({last})",
-            hint=_READ_ONLY_HINT,
+            hint=_read_only_hint(path),
         )
 
     def close(self) -> None:
@@ -352,7 +360,7 @@ class PageStore:
         if self.read_only:
             raise StoreError(
                 f"the page store at {self.path} cannot be changed: {_why_read_only(self.path)}",
-                hint=_READ_ONLY_HINT,
+                hint=_read_only_hint(self.path),
             )
         db = self._conn()
         db.execute("BEGIN IMMEDIATE")
@@ -391,9 +399,20 @@ _READ_ONLY_HINT = (
 
 
 def _writable(path: Path) -> bool:
-    """True when this user can write the store's file (if there is one) and its folder: SQLite
-    makes the WAL and shared-memory files beside it."""
-    return os.access(path.parent, os.W_OK | os.X_OK) and (not path.exists() or os.access(path, os.W_OK))
+    """True when this user can write the store's file (if there is one), the WAL and shared-memory
+    files beside it (if there are) and its folder, where SQLite makes them."""
+    files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+    return os.access(path.parent, os.W_OK | os.X_OK) and all(not f.exists() or os.access(f, os.W_OK) for f in files)
+
+
+def _read_only_hint(path: Path) -> str:
+    """What works for a store this user cannot write: in a folder it cannot write, only the
+    owner can change it; a read-only file in a folder it can write can be made writable."""
+    if os.access(path.parent, os.W_OK | os.X_OK):
+        return (
+            f"if the file is yours, make it writable (chmod u+w {path}*); else set {CACHE_DIR_ENV} to a folder of yours"
+        )
+    return _READ_ONLY_HINT
 
 
 def _why_read_only(path: Path) -> str:

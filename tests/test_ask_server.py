@@ -128,6 +128,44 @@ def test_ask_json_always_prints_the_object_with_error(image: Path, body: bytes, 
         assert "after 1 try:" in result["error"]  # --retries 0: one try, said as such
 
 
+def test_ask_json_keeps_the_hint_apart_from_the_error(image: Path) -> None:
+    """`hint` is a field of its own in ask's object, as in ocr's records: the advice is not glued
+    into `error`, and stderr prints it as a Hint: line."""
+    code, result, stderr = ask_json(case("odd-server-answers--error-in-200.json"), image)
+    assert code == 1
+    assert result["hint"] and result["hint"] not in result["error"]
+    assert f"Hint: {result['hint']}" in stderr
+
+
+def _closed_port() -> str:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.server_close()
+    return url
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["missing.pdf", "합계는?"], 1, "missing.pdf: no such file"),
+        (["합계는?", "--server", "CLOSED", "--retries", "0"], 3, "cannot reach the server"),
+        (["합계는?", "--pages", "2"], 2, "--pages needs a document"),
+    ],
+    ids=["missing-input", "server-unreachable", "usage"],
+)
+def test_ask_json_prints_an_error_object_when_nothing_was_asked(args: list[str], code: int, says: str) -> None:
+    """`exaone ask missing.pdf "q" --json | jq` got nothing on stdout: a pipeline now reads an
+    object with `error` and `hint`, with the exit code and the Error:/Hint: lines unchanged."""
+    args = [_closed_port() if arg == "CLOSED" else arg for arg in args]
+    got, stdout, stderr = run("ask", *args, "--json")
+    assert got == code
+    result = json.loads(stdout)
+    assert set(result) == {"schema_version", "question", "error", "hint"}
+    assert (result["schema_version"], result["question"]) == (1, "합계는?")
+    assert says in result["error"] and result["hint"]
+    assert f"Error: {result['error']}" in stderr and f"Hint: {result['hint']}" in stderr
+
+
 # ---- 3. Ctrl-C keeps what was streamed ------------------------------------------------------------
 
 

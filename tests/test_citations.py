@@ -28,6 +28,8 @@ def test_forms_models_write_instead() -> None:
 
 def test_other_brackets_are_not_citations() -> None:
     assert pages("[1] [x] [link](https://a.b) (2024) [p. three] \\boxed{[a, b]} [p. 3 and more] (3) (Exp. 3)") == []
+    assert pages("(2p + 1) (step 3) (HP 3) (3 px) (p < 0.05) (x, 2p) (app 3)") == []
+    assert unread_citations("(2p + 1) (step 3) (HP 3) (3 px) (p < 0.05) (x, 2p)") == []
 
 
 # Issue #22 item 6: the forms models write in other brackets, cases and languages.
@@ -54,6 +56,16 @@ OTHER_FORMS = [
     ("(B p. 4)", [("B", 4)]),
     ("【A p. 2; B p. 7】", [("A", 2), ("B", 7)]),
     ("[PP. 3-4]", [(None, 3), (None, 4)]),
+    # Without the period, with p after the number (Korean writing), with 제 before it.
+    ("(p 3)", [(None, 3)]),
+    ("(p3)", [(None, 3)]),
+    ("[pg 3]", [(None, 3)]),
+    ("(3p)", [(None, 3)]),
+    ("[3-4p]", [(None, 3), (None, 4)]),
+    ("(3 p.)", [(None, 3)]),
+    ("[제3쪽]", [(None, 3)]),
+    ("[제 3 페이지]", [(None, 3)]),
+    ("[B p 4]", [("B", 4)]),
 ]
 
 

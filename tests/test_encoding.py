@@ -125,3 +125,20 @@ def test_csv_into_a_legacy_stdout_file_keeps_its_bom_and_every_row(pages: list[s
     raw = target.read_bytes()
     assert raw.startswith("\ufeff".encode())  # a file for people: Excel reads it as UTF-8
     assert texts("csv", raw.decode("utf-8")) == [f"{WON} {n}" for n in (1, 2, 3)]
+
+
+def test_chat_reads_piped_questions_in_utf8_or_the_legacy_code_page(pages: list[str]) -> None:
+    """`type questions.txt | exaone chat` on Korean Windows: stdin is cp949 there, and a UTF-8
+    file ended the run with UnicodeDecodeError at its first Hangul; a line `echo` wrote in cp949
+    is still read as such."""
+    questions = f"{WON} 얼마?\n".encode() + "둘째 질문\n".encode("cp949")
+    with WonServer() as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "chat", pages[0], "--no-think", "--fresh", "--server", server.url,
+             "--jsonl"],
+            input=questions, capture_output=True, timeout=120,
+            env={**os.environ, "EXAONE_NO_CACHE": "1", "PYTHONIOENCODING": "cp949"},
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    records = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    assert [record["question"] for record in records] == [f"{WON} 얼마?", "둘째 질문"]

@@ -52,3 +52,23 @@ def test_the_json_document_and_the_text_format_keep_the_hint(tmp_path: Path) -> 
     assert (first["error"], first["hint"]) == (f"{missing}: no such file", "check the path (quote names with spaces)")
     assert (second["error"], second["hint"]) == (None, None)
     assert f"[error: {missing}: no such file; check the path (quote names with spaces)]" in text.stdout
+
+
+def test_a_dry_run_keeps_the_hint_apart_and_says_it_on_stderr(tmp_path: Path) -> None:
+    """`--dry-run` piped or as JSON: the unreadable input's advice was glued into `error` (its
+    `hint` is the text layer's flag, older than error hints: the advice is `error_hint`), and
+    stderr said nothing but exit code 1 when stdout went to a file."""
+    missing = tmp_path / "missing.png"
+    good = make_text_pdf(tmp_path / "good.pdf", SAMPLE_PAGES[:1])
+    lines = run_exaone("ocr", str(missing), str(good), "--dry-run", "--jsonl")
+    first, second = (json.loads(line) for line in lines.stdout.splitlines())
+    assert (first["error"], first["error_hint"]) == (
+        f"{missing}: no such file",
+        "check the path (quote names with spaces)",
+    )
+    assert first["hint"] is False and (second["error"], second["error_hint"]) == (None, None)
+    table = run_exaone("ocr", str(missing), str(good), "--dry-run")
+    assert table.returncode == 1
+    at = table.stderr.splitlines().index(f"Error: {missing}: no such file")
+    assert table.stderr.splitlines()[at + 1] == "Hint: check the path (quote names with spaces)"
+    assert f"{missing}: no such file; check the path" in table.stdout  # the row keeps both, for people

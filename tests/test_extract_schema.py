@@ -131,6 +131,15 @@ def test_schema_files_are_checked_before_anything_loads(tmp_path: Path) -> None:
         assert caught.value.message.startswith(f"{path}: {said}")
 
 
+def test_a_schema_file_saved_in_a_legacy_code_page_is_said_to_be_so(tmp_path: Path) -> None:
+    """Notepad on Korean Windows saved 'ANSI' (cp949): the hint said "check the path"."""
+    legacy = tmp_path / "영수증.json"
+    legacy.write_bytes('{"type": "object", "properties": {"합계": {"type": "integer"}}}'.encode("cp949"))
+    with pytest.raises(UsageError) as caught:
+        load_schema_file(legacy)
+    assert "not UTF-8" in caught.value.message and "save it as UTF-8" in (caught.value.hint or "")
+
+
 def test_exactly_one_target() -> None:
     with pytest.raises(UsageError, match="exactly one"):
         resolve_schema(None, None, None)

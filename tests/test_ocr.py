@@ -392,5 +392,5 @@ def test_error_lines_carry_their_hint_without_nested_parentheses(docs: dict[str,
     missing = tmp_path / "missing.png"
     result = CliRunner().invoke(app, ["ocr", str(missing), "--dry-run", "--json"])
     (row,) = json.loads(result.stdout)["pages"]
-    assert row["error"] == f"{missing}: no such file; check the path (quote names with spaces)"
-    assert not re.search(r"\([^()]*\(", row["error"])
+    assert (row["error"], row["error_hint"]) == (f"{missing}: no such file", "check the path (quote names with spaces)")
+    assert not re.search(r"\([^()]*\(", row["error"] + row["error_hint"])

@@ -552,7 +552,8 @@ def test_the_page_pixel_cap_can_be_raised_by_option_and_environment_for_files_yo
     args = ["ocr", str(path), "--dry-run", "--json", "--server", "http://127.0.0.1:9/v1"]
     refused = CliRunner().invoke(app, args)
     assert refused.exit_code == 1
-    error = json.loads(refused.stdout)["pages"][0]["error"]
+    row = json.loads(refused.stdout)["pages"][0]
+    error = f"{row['error']}; {row['error_hint']}"
     assert (
         "too large: 90,250,000 pixels" in error and "--max-page-pixels" in error and "EXAONE_MAX_PAGE_PIXELS" in error
     )

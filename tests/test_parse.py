@@ -283,7 +283,7 @@ def test_find_boxed(text: str, expected: list[str]) -> None:
     if not expected:
         assert result.final is None
     elif "\\\\boxed" not in text:  # JSON-doubled commands: see FINAL_CASES
-        assert result.final == plain_text(expected[-1])
+        assert result.final == (plain_text(expected[-1]) or None)  # an empty box is no answer
 
 
 # (id, answer, boxed, final): `final` is plain text for scripts, `boxed` raw (issue #12 item 7).
@@ -489,9 +489,27 @@ def test_the_flag_changes_nothing_once_a_close_tag_is_present(raw: str) -> None:
 @given(TEXT)
 def test_final_is_the_last_box_as_plain_text(raw: str) -> None:
     result = parse_answer(raw, thinking=False)
-    if result.boxed:
-        last = result.boxed[-1]
+    filled = [box for box in result.boxed if plain_text(box) and plain_text(box.replace("\\\\", "\\"))]
+    if filled:
+        last = filled[-1]
         assert result.final in (plain_text(last), plain_text(last.replace("\\\\", "\\")))
+    else:
+        assert result.final is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "final"),
+    [
+        ("답은 \\boxed{42}입니다. (최종 답은 \\boxed{} 안에 넣었습니다.)", "42"),
+        ("\\boxed{}", None),
+        ("\\boxed{ }", None),
+        ("\\boxed{\\text{}}", None),
+    ],
+)
+def test_an_empty_box_is_no_final_answer(answer: str, final: str | None) -> None:
+    """The model quoting the instruction (`\\boxed{}`) gave final "" and `--final-only` printed an
+    empty line with exit code 0; an empty box is no answer: the last one with content counts."""
+    assert parse_answer(answer, thinking=False).final == final
 
 
 @given(st.text())

@@ -395,6 +395,18 @@ def test_final_only_prints_plain_text(body: str) -> None:
     assert stdout == "1,118원\n"
 
 
+def test_final_only_takes_no_empty_box_for_the_answer() -> None:
+    """A model that quotes the instruction's empty `\\boxed{}` after its answer: --final-only
+    printed an empty line with exit code 0, and JSON's final was ""."""
+    quoted = "</think>부가세는 \\boxed{1,118원}입니다. (지시대로 \\boxed{} 안에 적었습니다.)"
+    with ReplayServer(always(answer(quoted))) as server:
+        code, stdout, stderr = run("ask", "부가세는?", "--server", server.url, "--format", "text", "--final-only")
+    assert (code, stdout) == (0, "1,118원\n"), stderr
+    with ReplayServer(always(answer("</think>답은 \\boxed{} 안에 넣겠습니다."))) as server:
+        code, stdout, stderr = run("ask", "부가세는?", "--server", server.url, "--format", "text", "--final-only")
+    assert code == 1 and stdout.strip() == "" and "no \\boxed{} final answer" in stderr
+
+
 def test_a_request_that_failed_once_says_one_try() -> None:
     with ReplayServer(always(b'{"error": "model is loading"}')) as server:
         code, stdout, stderr = run("ask", "what?", "--server", server.url, "--retries", "0", "--json")

@@ -49,7 +49,7 @@ def ocr(server: FakeServer, pdf: Path, *, as_other: bool) -> tuple[int, list[dic
     return proc.returncode, [json.loads(line) for line in proc.stdout.splitlines()], proc.stderr
 
 
-@pytest.fixture(params=["read-only-folder", "another-users-folder"])
+@pytest.fixture(params=["read-only-folder", "another-users-folder", "read-only-file"])
 def locked_store(request: pytest.FixtureRequest, page_store: Path) -> Iterator[Path]:
     """The store's folder as this user cannot write it; its file readable."""
     yield page_store
@@ -62,6 +62,8 @@ def lock(store: Path, how: str) -> None:
         os.chmod(path, 0o444)
     if how == "read-only-folder":
         os.chmod(folder, 0o555)
+    elif how == "read-only-file":  # the folder stays writable: SQLite opened the file and failed on the first write
+        pass
     elif os.geteuid() == 0:  # another user's folder and file, readable by all
         for path in [*folder.iterdir(), folder]:
             os.chown(path, 65534, 65534)
@@ -112,6 +114,16 @@ def test_cache_clear_where_it_cannot_write_says_so_in_one_line(
     lock(locked_store, how)
     proc = exaone_as_another_user("cache", "clear")
     assert proc.returncode == 1
+    if how == "read-only-file":  # the hint was "run with --no-cache", which cache clear cannot take
+        assert proc.stderr.splitlines() == [
+            f"Error: the page store at {locked_store} cannot be changed: the file is not writable",
+            f"Hint: if the file is yours, make it writable (chmod u+w {locked_store}*); else set EXAONE_CACHE_DIR to "
+            "a folder of yours",
+        ]
+        for path in locked_store.parent.glob(f"{locked_store.name}*"):  # what the hint says: then clear works
+            os.chmod(path, 0o644)
+        assert exaone_as_another_user("cache", "clear").returncode == 0
+        return
     assert proc.stderr.splitlines() == [
         f"Error: the page store at {locked_store} cannot be changed: its folder {locked_store.parent} is not writable"
         + (", another user's" if how == "another-users-folder" else ""),
@@ -133,3 +145,20 @@ def test_cache_clear_of_an_unusable_file_it_cannot_remove(page_store: Path) -> N
     assert "unexpected" not in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stderr.splitlines()[0].startswith(f"Error: the page store at {page_store} cannot be")
     assert page_store.exists()
+
+
+def test_a_store_file_this_user_cannot_read_says_what_works(page_store: Path, tmp_path: Path) -> None:
+    """An unreadable store file: the run goes on without it, and `cache clear` says how to make
+    it usable, not "run with --no-cache" (an option cache clear does not have)."""
+    with FakeServer() as server:
+        assert ocr(server, make_text_pdf(tmp_path / "a.pdf", ["하나"]), as_other=False)[0] == 0
+        os.chmod(page_store, 0o000)
+        code, records, stderr = ocr(server, make_text_pdf(tmp_path / "b.pdf", ["둘"]), as_other=True)
+    assert code == 0 and records[0]["text"], stderr
+    assert f"chmod u+rw {page_store}*" in stderr
+    proc = exaone_as_another_user("cache", "clear")
+    assert proc.returncode == 1 and "unexpected" not in proc.stderr
+    assert proc.stderr.splitlines()[1] == (
+        f"Hint: if the file is yours, make it readable (chmod u+rw {page_store}*); else set EXAONE_CACHE_DIR to a "
+        "folder you can write, or run with --no-cache"
+    )

@@ -20,7 +20,7 @@ from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, SamplingFlags
 from ..engines import Engine, Prompt, RemoteOptions, Turn
 from ..engines.base import Generation, OnText
 from ..engines.finish import answer_or_cut_note, generate_answer, parse_generation
-from ..errors import InputError, UsageError
+from ..errors import InputError, UsageError, joined
 from ..ocr.pipeline import DocumentPlan
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..ocr.run import ProgressFactory
@@ -420,7 +420,7 @@ def look_again(ask: DocumentQuestion, engine: Engine, first: AskResult, warn: No
         engine, Prompt(text=text, images=[page.image for page in images], thinking=ask.thinking), first.sampling
     )
     if generation.error:  # the text answer stands
-        warn(f"--look: no second answer: {generation.error}")
+        warn(f"--look: no second answer: {joined(generation.error, generation.hint)}")
     parsed = parse_generation(generation, ask.thinking)
     shown = [PageText(index_of[c.source], c.source, _index(c), "") for c in cited]
     check = resolve_citations(ask, find_citations(parsed.answer), shown, unread_citations(parsed.answer))

@@ -50,12 +50,12 @@ def run_piped(
             if jsonl:
                 write_json(error_record(session.turns, question, message), out)
             continue
-        why = result.error or result.note
+        why = result.error_line or result.note
         if why:
             failed = True
             on_failed(session.turns, why)
-        if jsonl and result.error:  # no answer at all: the same record as a question that failed before it
-            write_json(error_record(session.turns, question, result.error), out)
+        if jsonl and result.error_line:  # no answer at all: the same record as a question that failed before it
+            write_json(error_record(session.turns, question, result.error_line), out)
         elif jsonl:
             write_json(record(session.exchanges[-1]), out)
         elif not result.error:

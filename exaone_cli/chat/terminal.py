@@ -191,7 +191,7 @@ class ChatTerminal:
             self.err.print(Text("Stopped.", style="yellow"))
             return
         if result.error or result.note:
-            self.warn(result.error or result.note or "")
+            self.warn(result.error_line or result.note or "")
 
     @contextmanager
     def _spinner(self, text: str) -> Iterator[Live | None]:

@@ -62,7 +62,7 @@ def as_markdown(session: ChatSession) -> str:
     for exchange in session.exchanges:
         result = exchange.result
         lines += [f"## {exchange.turn}. {' '.join(result.question.split())}", ""]
-        lines += [result.parsed.answer.strip() or f"_(no answer: {result.error or result.note})_", ""]
+        lines += [result.parsed.answer.strip() or f"_(no answer: {result.error_line or result.note})_", ""]
         if result.citations:
             lines += [f"Sources: {describe_pages(result.citations)}", ""]
         if exchange.look is not None:

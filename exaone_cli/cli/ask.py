@@ -19,7 +19,7 @@ from ..api import ask
 from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..engines.remote import remote_options
 from ..engines.text import valid_text
-from ..errors import ExitCode, UsageError
+from ..errors import ExaoneError, ExitCode, UsageError
 from ..json_text import write_json
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..pages import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
@@ -27,7 +27,7 @@ from ..render.progress import OcrView, loaded_line, say, set_spinner_text, spinn
 from ..render.rich import StreamingAnswer, print_ask
 from ..render.terminal import for_terminal
 from ..render.text import ask_text
-from ..results import AskResult
+from ..results import SCHEMA_VERSION, AskResult
 from .errors import error_boundary, report, warn
 from .options import (
     SAMPLING,
@@ -195,8 +195,9 @@ def ask_command(
 ) -> None:
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     with error_boundary(err):
-        images, question = split_question(args)
         fmt = Format(one_format(fmt.value, json=json_out))
+    with error_boundary(err), _failure_as_json(fmt is Format.json, args):
+        images, question = split_question(args)
         if pages is not None and not images:
             raise UsageError(
                 "--pages needs a document, and no input was given", hint='exaone ask report.pdf "question" --pages 2'
@@ -253,6 +254,22 @@ def ask_command(
         _print_result(result, fmt, out, err, final_only=final_only, show_reasoning=show_reasoning)
 
 
+@contextmanager
+def _failure_as_json(json_out: bool, args: list[str]) -> Iterator[None]:
+    """With --json, a question that gets no answer at all (an unreadable input, an engine that
+    cannot be loaded or reached, a bad flag) still prints an object on stdout, so a pipeline's
+    `jq` reads `error` and `hint` instead of nothing; stderr and the exit code are unchanged."""
+    try:
+        yield
+    except ExaoneError as exc:
+        if json_out:
+            last = args[-1] if args else None
+            question = last if last and last != "-" and not os.path.isfile(last) else None  # none typed
+            record = {"schema_version": SCHEMA_VERSION, "question": question, "error": exc.message, "hint": exc.hint}
+            write_json(record, sys.stdout)
+        raise
+
+
 def split_question(args: list[str]) -> tuple[list[str], str]:
     """The inputs and the question: the last argument is the question, unless it names a file
     (or is -), which means the question was forgotten."""
@@ -306,7 +323,7 @@ def _print_result(
         text = ask_text(result, final_only=final_only, show_reasoning=show_reasoning)
         print(for_terminal(text) if sys.stdout.isatty() else valid_text(text), flush=True)
     if result.error:
-        report(err, result.error)
+        report(err, result.error, result.hint)
         raise typer.Exit(int(ExitCode.INPUT_FAILED))
     if result.note:
         if not (fmt is Format.rich and result.parsed.truncated):  # the rich view says so itself, with the hint

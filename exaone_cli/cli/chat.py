@@ -14,6 +14,7 @@ from ..chat.terminal import ChatTerminal, history_file
 from ..config import DEFAULT_CONTEXT_TOKENS, DEFAULT_MODEL, LoadOptions, SamplingFlags
 from ..engines.remote import remote_options
 from ..errors import ExitCode
+from ..inputs import text_lines
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..pages import DEFAULT_RASTERIZER, RasterOptions, parse_page_ranges
 from ..render.progress import loaded_line, say, spinner
@@ -161,7 +162,7 @@ def chat_command(
                 view.run(session)
                 return
             failed = run_piped(
-                session, sys.stdin, sys.stdout, jsonl=jsonl, fresh=fresh, show_reasoning=show_reasoning,
+                session, text_lines(sys.stdin), sys.stdout, jsonl=jsonl, fresh=fresh, show_reasoning=show_reasoning,
                 on_failed=lambda turn, why: warn(err, f"question {turn}: {why}"),
             )  # fmt: skip
         finally:

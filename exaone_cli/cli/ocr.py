@@ -178,6 +178,9 @@ def ocr_command(
         if dry_run_:
             plan = dry_run(settings)
             print_dry_run(plan, settings, out, as_json=settings.fmt in ("json", "jsonl"), err=err)
+            if not (settings.fmt == "rich" and same_terminal(sys.stdout, sys.stderr)):  # else the table shows them
+                for page in (page for page in plan.pages if page.error):
+                    report(err, page.error or "", page.error_hint)
             raise typer.Exit(int(ExitCode.INPUT_FAILED if plan.failed else ExitCode.OK))
         with exclusive_output(settings.output):  # a second run writing the same file is refused
             run = _run(settings, err, quiet=quiet)

@@ -61,6 +61,7 @@ class Generation:
     finish_reason: FinishReason
     seconds: float
     error: str | None = None  # why a generation with finish_reason "error" is not an answer (engines/finish.py)
+    hint: str | None = None  # what to do about `error`, when there is something to say
     # Whether the text began inside a think block. None: as the prompt asked (the local engine's
     # template opens one when thinking is on); False: a server's answer showed that its prompt
     # opened none (engines/finish.py: opened_think). `note` says so, for the record and stderr.

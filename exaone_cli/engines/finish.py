@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..errors import GenerationError, error_text
+from ..errors import GenerationError
 from ..parse import Answer, parse_answer
 from .base import Engine, FinishReason, Generation, OnText, Prompt
 
@@ -124,7 +124,8 @@ def generate_answer(engine: Engine, prompt: Prompt, sampling: Sampling, on_text:
     try:
         return engine.generate([prompt], sampling, on_text=on_text)[0]
     except GenerationError as exc:
-        return Generation("", prompt.text, 0, 0, "error", time.perf_counter() - start, error=error_text(exc))
+        seconds = time.perf_counter() - start
+        return Generation("", prompt.text, 0, 0, "error", seconds, error=exc.message, hint=exc.hint)
 
 
 def parse_generation(generation: Generation, thinking: bool) -> Answer:

@@ -112,7 +112,12 @@ def load_schema_file(path: Path) -> ExtractionSchema:
     """A JSON Schema from a file (UTF-8, a BOM allowed)."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{path}: the schema file is not UTF-8 (JSON is UTF-8; a legacy code page such as cp949?)",
+            hint="save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)",
+        ) from None
+    except OSError as exc:
         raise UsageError(f"{path}: cannot read the schema file ({exc})", hint="check the path") from None
     try:
         schema = json.loads(text)

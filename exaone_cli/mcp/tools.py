@@ -172,7 +172,7 @@ class DocumentTools:
             "truncated": result.parsed.truncated or None,
             "model": result.model,
             "note": result.to_dict()["note"],
-            "error": result.error,
+            "error": result.error_line,
             "warnings": warnings or None,
         }
         return _dropped_none(answer)
@@ -301,7 +301,7 @@ def _page_item(record: PageRecord) -> dict[str, Any]:
 
 def _inspected(page: Any) -> dict[str, Any]:
     if page.error:
-        return {"page": page.page, "error": page.error, "text_layer": page.text_layer}
+        return {"page": page.page, "error": page.error, "hint": page.error_hint, "text_layer": page.text_layer}
     taken = page.text_source == "text-layer"
     return {
         "page": page.page, "width": page.width, "height": page.height, "dpi": page.dpi,

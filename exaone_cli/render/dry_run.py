@@ -10,6 +10,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from ..api import DryRunPage, DryRunPlan
+from ..errors import joined
 from ..json_text import dumps
 from ..ocr.settings import OcrSettings
 from ..prompts import template
@@ -72,7 +73,7 @@ def _cells(page: DryRunPage) -> list[Text]:
     """A page's cells after the source: page, pixels, DPI, resized, visual tokens, text layer, note."""
     if page.error:
         return [Text(str(page.page or "")), Text(), Text(), Text(), Text(), _verdict(page),
-                Text(for_terminal(page.error), style="red")]  # fmt: skip
+                Text(for_terminal(joined(page.error, page.error_hint) or ""), style="red")]  # fmt: skip
     taken = page.text_source == "text-layer"
     return [
         Text(str(page.page)),
