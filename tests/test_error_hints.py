@@ -72,3 +72,22 @@ def test_a_dry_run_keeps_the_hint_apart_and_says_it_on_stderr(tmp_path: Path) ->
     at = table.stderr.splitlines().index(f"Error: {missing}: no such file")
     assert table.stderr.splitlines()[at + 1] == "Hint: check the path (quote names with spaces)"
     assert f"{missing}: no such file; check the path" in table.stdout  # the row keeps both, for people
+
+
+def test_extract_keeps_an_unreadable_inputs_hint_apart(tmp_path: Path) -> None:
+    """extract's result for a file it could not open had the advice glued into `errors`
+    ("...: no such file; check the path"), and stderr printed it as one `Error:` line."""
+    missing = tmp_path / "missing.png"
+    locked = make_text_pdf(tmp_path / "locked.pdf", SAMPLE_PAGES[:1], password="열려라 참깨")
+    with FakeServer() as server:
+        proc = run_exaone("extract", str(missing), str(locked), "--fields", "상호", "--server", server.url, "--jsonl")
+    assert proc.returncode == 1
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(r["errors"], r["hint"], r["valid"]) for r in results] == [
+        ([f"{missing}: no such file"], "check the path (quote names with spaces)", False),
+        ([f"{locked}: encrypted PDF (password required)"], "pass the document's password with --password", False),
+    ]
+    lines = proc.stderr.splitlines()
+    for result in results:
+        at = lines.index(f"Error: {result['errors'][0]}")
+        assert lines[at + 1] == f"Hint: {result['hint']}"

@@ -145,7 +145,8 @@ def test_one_input_is_one_object_several_are_wrapped(tiny_model: Path, receipt_p
     assert body["schema_version"] == 1 and body["schema"] == FIELDS_SCHEMA
     assert [r["source"] for r in body["results"]] == [str(receipt_png), str(pdf), "missing.png"]
     assert [r["valid"] for r in body["results"]] == [True, True, False]
-    assert body["results"][2]["errors"] == ["missing.png: no such file; check the path (quote names with spaces)"]
+    assert body["results"][2]["errors"] == ["missing.png: no such file"]
+    assert body["results"][2]["hint"] == "check the path (quote names with spaces)"
     assert "Error: missing.png: no such file" in stderr
 
 

@@ -201,7 +201,7 @@ def _run(settings: ExtractSettings, err: Console, *, quiet: bool) -> ExtractRun:
             for result in run:
                 view.count(result.completion_tokens, ok=result.valid, cut=result.cut)
                 if not result.valid and not in_table:
-                    report(err, error_line(result))
+                    report(err, error_line(result), result.hint)
                 elif result.warning and not in_table:  # the table's heading says it on this terminal
                     warn(err, f"{result.source}: {result.warning}")
     except KeyboardInterrupt:  # said once, here (not "Interrupted." again from the error boundary)

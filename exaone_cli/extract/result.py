@@ -26,6 +26,7 @@ class ExtractResult:
     preset: str
     data: Any = None
     errors: list[str] = field(default_factory=list)
+    hint: str | None = None  # what to do about a file that could not be read (its `errors`), as ocr's records
     reasoning: str | None = None
     raw: str | None = None
     attempts: int = 0
@@ -59,6 +60,7 @@ class ExtractResult:
             "data": self.data,
             "valid": self.valid,
             "errors": list(self.errors),
+            "hint": self.hint,
             "reasoning": self.reasoning,
             "raw": self.raw,
             "attempts": self.attempts,

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from ..config import Sampling
 from ..engines import Engine, Prompt, check_constrained_decoding, describe_source, open_engine
 from ..engines.base import Generation
-from ..errors import ExaoneError, GenerationError, InputError, UsageError, joined
+from ..errors import ExaoneError, GenerationError, InputError, UsageError
 from ..ocr.pipeline import DocumentPlan, error_text, plan_documents
 from ..pages import Page, open_document
 from ..vision import visual_tokens
@@ -177,7 +177,7 @@ class ExtractRun:
             if plan.note:
                 self.warn(f"{plan.display}: {plan.note}")
             if plan.error:
-                yield self._result(plan, (), errors=[joined(plan.error, plan.hint) or ""], finish_reason="error")
+                yield self._result(plan, (), errors=[plan.error], hint=plan.hint, finish_reason="error")
             elif plan.text is not None:  # no pages: its text, unnumbered (the result's `pages` is empty)
                 yield _Job(plan, ())
             elif self.settings.per_page:
@@ -223,16 +223,18 @@ class ExtractRun:
         for i, item in enumerate(batch):
             if isinstance(item, ExtractResult):
                 results.append(item)
-            elif isinstance(rendered[i], str):
-                results.append(self._result(item.plan, item.numbers, errors=[rendered[i]], finish_reason="error"))
+            elif isinstance(failed := rendered[i], tuple):
+                message, hint = failed
+                failure = self._result(item.plan, item.numbers, errors=[message], hint=hint, finish_reason="error")
+                results.append(failure)
             else:
                 attempts = [first[i]] + ([second[i]] if i in second else [])
                 results.append(self._finish(item, attempts, checked.get(i)))
         return results
 
-    def _render(self, job: _Job) -> list[Page] | str:
-        """The job's pages as images (none for a document read as text), or the one-line error
-        that stopped them."""
+    def _render(self, job: _Job) -> list[Page] | tuple[str, str | None]:
+        """The job's pages as images (none for a document read as text), or the error that
+        stopped them and what to do about it."""
         assert job.plan.source is not None
         if not job.numbers:
             return []
@@ -247,10 +249,14 @@ class ExtractRun:
                     pages.append(page)
                 return pages
         except InputError as exc:
-            text = error_text(exc)
-            return text if text.startswith(job.plan.display) else f"{job.plan.display}: page {number}: {text}"
+            text = (
+                exc.message
+                if exc.message.startswith(job.plan.display)
+                else f"{job.plan.display}: page {number}: {exc.message}"
+            )
+            return text, exc.hint
         except Exception as exc:  # a broken page must not end the run
-            return f"{job.plan.display}: page {number}: {type(exc).__name__}: {exc}"
+            return f"{job.plan.display}: page {number}: {type(exc).__name__}: {exc}", None
 
     def _generate(self, texts: dict[int, str], pages: dict[int, list[Page]]) -> dict[int, Generation | str]:
         """Generations for the prompts (by batch position); a prompt whose generation failed

@@ -210,7 +210,7 @@ class DocumentTools:
                     _dropped_none(
                         {"file": result.source, "pages": result.pages, "valid": result.valid,
                          "data": result.data if result.valid else None, "errors": result.errors or None,
-                         "raw": None if result.valid else result.raw, "note": result.note}
+                         "hint": result.hint, "raw": None if result.valid else result.raw, "note": result.note}
                     )
                 )  # fmt: skip
                 where = f" p. {','.join(map(str, result.pages))}" if result.pages else ""

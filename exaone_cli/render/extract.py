@@ -162,6 +162,8 @@ def print_result(console: Console, result: ExtractResult, paths: list[Column]) -
         console.print(table)
     for error in result.errors:
         console.print(Text.assemble(("  ", ""), (for_terminal(error), "red")), soft_wrap=True)
+    if result.hint:
+        console.print(Text.assemble(("  Hint: ", "yellow"), for_terminal(result.hint)), soft_wrap=True)
 
 
 def error_line(result: ExtractResult) -> str:
