@@ -78,7 +78,10 @@ def test_a_file_given_as_model_is_called_a_file(receipt_png: Path) -> None:
 def test_empty_standard_input_is_said_plainly() -> None:
     result = CliRunner().invoke(app, ["ocr", "-", "--dry-run", "--json"], input=b"")
     (row,) = json.loads(result.stdout)["pages"]
-    assert row["error"] == "<stdin>: standard input was empty; pipe a PDF or image in: exaone ... - < scan.pdf"
+    assert (row["error"], row["error_hint"]) == (
+        "<stdin>: standard input was empty",
+        "pipe a PDF or image in: exaone ... - < scan.pdf",
+    )
 
 
 def test_an_empty_file_is_said_once(tmp_path: Path) -> None:
@@ -86,7 +89,7 @@ def test_an_empty_file_is_said_once(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     result = CliRunner().invoke(app, ["ocr", str(empty), "--dry-run", "--json"])
     (row,) = json.loads(result.stdout)["pages"]
-    assert row["error"] == f"{empty}: empty file; check that it was saved completely"
+    assert (row["error"], row["error_hint"]) == (f"{empty}: empty file", "check that it was saved completely")
 
 
 @pytest.mark.parametrize("command", ["ocr", "ask", "extract"])
