@@ -280,3 +280,34 @@ def test_a_warning_at_80_columns_never_splits_an_option_name() -> None:
     pyte.Stream(screen).feed(buffer.getvalue().replace("\n", "\r\n"))
     lines = [line.rstrip() for line in screen.display if line.strip()]
     assert any("--max-new-tokens" in line for line in lines), lines
+
+
+def test_a_ctrl_c_held_back_while_the_line_is_drawn_lands_after_it_not_inside() -> None:
+    """A signal the main thread masks is delivered to another thread (rich's refresh thread, a
+    request worker), whose handler has Python raise KeyboardInterrupt in the main thread all the
+    same: inside the drawing the mask was to protect (a progress line left half drawn, seen once
+    in a full-suite run). Held back, it must land when the drawing is done."""
+    import os
+    import signal
+    import threading
+
+    from exaone_cli.render.progress import sigint_held
+
+    go, sent = threading.Event(), threading.Event()
+
+    def other_thread() -> None:  # started before the block: it does not share the block's state
+        go.wait(5)
+        os.kill(os.getpid(), signal.SIGINT)
+        sent.set()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    finished = False
+    with pytest.raises(KeyboardInterrupt), sigint_held():
+        go.set()
+        assert sent.wait(5)
+        for _ in range(10_000):  # many bytecode boundaries, where Python runs its handlers
+            pass
+        finished = True
+    worker.join()
+    assert finished

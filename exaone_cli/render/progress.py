@@ -153,16 +153,28 @@ def loaded_line(what: str, seconds: float, detail: str) -> Text:
 def sigint_held() -> Iterator[None]:
     """SIGINT (Ctrl-C) and SIGTERM held back while the block runs, then delivered: for the few
     milliseconds in which rich draws or clears a live line, which an exception in the middle
-    leaves half done. A no-op off the main thread and where signals cannot be masked (Windows)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    leaves half done. A no-op off the main thread (where Python runs its handlers).
+
+    The handlers are swapped for ones that only take note, rather than the signals masked: a
+    signal the main thread masks is delivered to another thread (rich's refresh thread, a request
+    worker), whose C-level handler then has Python raise KeyboardInterrupt in the main thread
+    inside the block all the same."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    arrived: list[int] = []
+
+    def take_note(number: int, _frame: Any) -> None:
+        arrived.append(number)
+
+    previous = {number: signal.signal(number, take_note) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for late in dict.fromkeys(arrived):  # each once, in the order they came
+            signal.raise_signal(late)
 
 
 class _AboveProgress:
