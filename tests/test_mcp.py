@@ -171,6 +171,8 @@ def test_paths_outside_the_roots_urls_and_broken_files_are_readable_errors(docs:
             refused["cursor"] = error_text(await session.call_tool("ocr", {"path": "", "cursor": "feedbeef:40"}))
             broken = payload(await session.call_tool("inspect", {"path": "broken.pdf"}))
             refused["broken"] = broken["documents"][0]["pages"][0]["error"]
+            read = payload(await session.call_tool("ocr", {"path": "broken.pdf"}))["documents"][0]["pages"][0]
+            refused["broken ocr"] = f"{read['error']}\nHint: {read['hint']}"  # what to do, as the CLI's record says
             # The server goes on after every one of them.
             assert payload(await session.call_tool("inspect", {"path": "공고"}))["pages"] == 3
 
@@ -182,6 +184,10 @@ def test_paths_outside_the_roots_urls_and_broken_files_are_readable_errors(docs:
     assert "없는 파일.pdf: no such file or folder" in refused["missing"]
     assert "call ocr again with the same arguments" in refused["cursor"]
     assert refused["broken"].startswith(str(docs / "broken.pdf"))
+    assert (
+        refused["broken ocr"].startswith(str(docs / "broken.pdf"))
+        and "\nHint: try --rasterizer poppler" in refused["broken ocr"]
+    )
     for name, text in refused.items():
         assert "Traceback" not in text
         assert name == "broken" or "\nHint: " in text  # one line, then what to do
