@@ -239,9 +239,14 @@ def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: P
     (docs / "마감.json").write_text(json.dumps({"type": "object", "properties": {"마감일": {"type": "string"}}}))
     schema = json.dumps({"type": "object", "properties": {"마감일": {"type": "string"}}}, ensure_ascii=False)
     results: dict[str, dict[str, Any]] = {}
+    refused: dict[str, str] = {}
 
     async def test() -> None:
         async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, tmp_path / "logs") as session:
+            two = {"path": "공고/공고 1.pdf", "fields": "마감일", "template": "receipt"}
+            refused["two"] = error_text(await session.call_tool("extract", two))
+            layer = {"path": "공고/공고 1.pdf", "text_layer": "always"}
+            refused["layer"] = error_text(await session.call_tool("ocr", layer))
             for name, arguments in {
                 "text": {"schema": schema},
                 "file": {"schema": "마감.json"},
@@ -260,6 +265,10 @@ def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: P
         assert result["results"] == 1 and result["items"][0]["pages"] == [1, 2]
     # The schema reached the model: its field is in the prompt the server was sent.
     assert any("마감일" in json.dumps(body, ensure_ascii=False) for body in fake.requests)
+    # A refused call names the tool's arguments, not the command line's flags the agent has not got.
+    assert "give exactly one of schema, fields or template (got fields and template)" in refused["two"]
+    assert "unknown text_layer 'always'" in refused["layer"]
+    assert "--" not in refused["two"] + refused["layer"]
 
 
 def test_the_page_size_cap_and_page_retries_are_the_servers_options_too(docs: Path, tmp_path: Path) -> None:

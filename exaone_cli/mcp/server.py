@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -258,6 +259,17 @@ def _pages(pages: str | int | None) -> str | None:
     return None if pages is None or pages == "" else str(pages)
 
 
+# The command-line flags that are tool arguments here, as the shared checks name them
+_FLAG_ARGUMENTS = re.compile(r"--(schema FILE|fields LIST|template NAME|schema|fields|template|text-layer|pages)\b")
+
+
+def in_tool_words(text: str) -> str:
+    """exaone's message with the flags that are this server's tool arguments named as the agent
+    knows them (`--fields LIST` -> `fields`, `--text-layer` -> `text_layer`); the server's own
+    options (--max-new-tokens, ...) stay flags: they are how the server was started."""
+    return _FLAG_ARGUMENTS.sub(lambda m: m.group(1).split(" ")[0].replace("-", "_"), text)
+
+
 @contextmanager
 def tool_errors(tool: str) -> Iterator[None]:
     """Any failure as a ToolError the agent can read: exaone's message and hint; an unexpected
@@ -269,7 +281,8 @@ def tool_errors(tool: str) -> Iterator[None]:
     except ExaoneError as exc:
         if debug_enabled():
             traceback.print_exc()
-        raise ToolError(f"{exc.message}\nHint: {exc.hint}" if exc.hint else exc.message) from None
+        message, hint = in_tool_words(exc.message), in_tool_words(exc.hint) if exc.hint else None
+        raise ToolError(f"{message}\nHint: {hint}" if hint else message) from None
     except Exception as exc:
         if debug_enabled():
             traceback.print_exc()
