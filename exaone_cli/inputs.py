@@ -151,16 +151,20 @@ def _cfb_kind(path: Path, display: str) -> Kind:
                 return "hwp"
             streams = {"/".join(entry) for entry in ole.listdir()}
     except Exception as exc:  # olefile raises OSError, struct.error, IndexError ... on a damaged file
-        raise InputError(f"{display}: a damaged OLE2 (compound) file ({exc})", hint=_SAVE_AS_PDF) from None
+        raise InputError(f"{display}: a damaged or truncated OLE2 (compound) file ({exc})", hint=_CUT) from None
     if {"FileHeader", "DocInfo"} <= streams:  # HWP 5.0's streams, its header unreadable: truncated
+        raise InputError(f"{display}: a damaged HWP 5.0 document (its FileHeader cannot be read)", hint=_CUT)
+    if not streams:  # cut before its directory: an HWP, DOC or XLS file alike, none of it readable
         raise InputError(
-            f"{display}: a damaged HWP 5.0 document (its FileHeader cannot be read)",
-            hint="check that it was saved or downloaded completely",
+            f"{display}: a damaged or truncated OLE2 (compound) file (HWP 5.0, DOC, XLS, ...): "
+            "none of its streams can be read",
+            hint=_CUT,
         )
     what = next((label for stream, label in _CFB_KINDS if stream in streams), "an OLE2 compound file (not HWP 5.0)")
     raise InputError(f"{display}: {what}, which exaone does not read", hint=_SAVE_AS_PDF)
 
 
+_CUT = "check that it was saved or downloaded completely"
 _CFB_KINDS = (
     ("WordDocument", "a Word 97-2003 document (DOC)"),
     ("Workbook", "an Excel 97-2003 workbook (XLS)"),
