@@ -180,13 +180,23 @@ def _zip_kind(path: Path, display: str) -> Kind:
             names = set(archive.namelist())
             mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, RuntimeError) as exc:
-        raise InputError(f"{display}: a damaged ZIP archive ({exc})", hint=_SAVE_AS_PDF) from None
+        # an HWPX file stores its `mimetype` first, uncompressed: its opening bytes say what was cut
+        what = "HWPX document" if HWPX_MIMETYPE in _head(path, 128) else "ZIP archive"
+        raise InputError(f"{display}: a damaged or truncated {what} ({exc})", hint=_CUT) from None
     if mimetype == HWPX_MIMETYPE:
         return "hwpx"
     what = _ZIP_MIMETYPES.get(mimetype.decode("ascii", "replace"))
     if what is None:
         what = next((label for member, label in _ZIP_MEMBERS if member in names), "a ZIP archive")
     raise InputError(f"{display}: {what}, which exaone does not read", hint=_SAVE_AS_PDF)
+
+
+def _head(path: Path, size: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError:
+        return b""
 
 
 _ZIP_MIMETYPES = {
