@@ -181,8 +181,8 @@ def _zip_kind(path: Path, display: str) -> Kind:
             mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, RuntimeError) as exc:
         # an HWPX file stores its `mimetype` first, uncompressed: its opening bytes say what was cut
-        what = "HWPX document" if HWPX_MIMETYPE in _head(path, 128) else "ZIP archive"
-        raise InputError(f"{display}: a damaged or truncated {what} ({exc})", hint=_CUT) from None
+        cut = "HWPX document" if HWPX_MIMETYPE in _head(path, 128) else "ZIP archive"
+        raise InputError(f"{display}: a damaged or truncated {cut} ({exc})", hint=_CUT) from None
     if mimetype == HWPX_MIMETYPE:
         return "hwpx"
     what = _ZIP_MIMETYPES.get(mimetype.decode("ascii", "replace"))
