@@ -333,3 +333,17 @@ def test_a_warning_every_question_repeats_is_said_once_for_the_session(receipt_p
     assert proc.returncode == 0, proc.stderr
     assert [record["answer"] for record in records(proc.stdout)] == ["fine page"] * 3
     assert proc.stderr.count("does not seem to pass enable_thinking") == 1, proc.stderr
+
+
+def test_standard_input_as_the_document_is_refused_before_anything_loads(receipt_png: Path) -> None:
+    """`cat scan.png | exaone chat -`: standard input is where the questions come from. The image
+    was read from it, the model loaded, and the session ended at once with no question, exit 0."""
+    with FakeServer() as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "chat", "-", "--server", server.url],
+            input=receipt_png.read_bytes(), capture_output=True, timeout=120,
+        )  # fmt: skip
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 2, stderr
+    assert "Error: '-' (standard input): exaone chat reads its questions there" in stderr
+    assert "Loaded" not in stderr and not server.requests

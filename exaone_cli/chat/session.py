@@ -18,7 +18,7 @@ from ..ask.page_texts import PageText, PageTextMemo
 from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, Sampling, SamplingFlags
 from ..engines import Engine, Generation, Prompt, RemoteOptions, Turn, describe_engine, describe_source, open_engine
 from ..engines.base import OnText
-from ..errors import PromptTooLong
+from ..errors import PromptTooLong, UsageError
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..ocr.run import ProgressFactory
 from ..pages import PageRanges, RasterOptions
@@ -199,6 +199,11 @@ class ChatSession:
     # ---- pages --------------------------------------------------------------------------------------
 
     def _plan(self, inputs: list[str]) -> AskPlan:
+        if "-" in inputs:  # the questions come from there: a document piped in would be read as questions
+            raise UsageError(
+                "'-' (standard input): exaone chat reads its questions there, not a document",
+                hint="save the document to a file and pass its name: exaone chat 문서.pdf",
+            )
         o = self.options
         return plan_inputs(inputs, o.ranges, o.raster, o.load, self.say.on_status)
 
