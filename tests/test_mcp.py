@@ -324,6 +324,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def test_a_port_in_use_is_one_error_line_before_it_says_it_serves(docs: Path) -> None:
+    """It said "serving http://127.0.0.1:PORT/mcp", then the web server's own ERROR line, exit 3."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "mcp", "--transport", "streamable-http", "--port", str(port),
+             "--root", str(docs)],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"Error: --host 127.0.0.1 --port {port}: cannot listen there"), proc.stderr
+    assert "serving" not in proc.stderr and "ERROR" not in proc.stderr and "Hint: choose another --port" in proc.stderr
+
+
 def test_streamable_http_serves_the_tools_on_localhost_and_refuses_a_foreign_host(docs: Path) -> None:
     import httpx2
 

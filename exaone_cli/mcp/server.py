@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import traceback
@@ -26,7 +27,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from .. import __version__
-from ..errors import ExaoneError, ExitCode, debug_enabled
+from ..errors import ExaoneError, ExitCode, UsageError, debug_enabled
 from .engine import to_stderr
 from .tools import DocumentTools, Report
 
@@ -191,6 +192,7 @@ class ExaoneMCP:
                 with signals_end_the_server():
                     self.server.run("stdio")
             else:
+                can_listen(host, port)
                 to_stderr(f"exaone mcp: serving http://{host}:{port}/mcp (roots: {self.tools.roots.describe()})")
                 if host not in LOOPBACK:
                     to_stderr(
@@ -200,6 +202,21 @@ class ExaoneMCP:
                 self.server.run("streamable-http", host=host, port=port)
         finally:
             self.tools.close()
+
+
+def can_listen(host: str, port: int) -> None:
+    """UsageError unless `host:port` can be bound, before the server says it serves there: a port
+    in use was "serving http://..." and then the web server's own ERROR line, with exit code 3."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web server binds it
+            sock.bind(address)
+    except OSError as exc:
+        raise UsageError(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})",
+            hint="choose another --port, or stop what listens on it",
+        ) from None
 
 
 @contextmanager
