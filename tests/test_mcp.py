@@ -169,6 +169,10 @@ def test_paths_outside_the_roots_urls_and_broken_files_are_readable_errors(docs:
             refused["url"] = error_text(await session.call_tool("ocr", {"path": "https://example.com/a.pdf"}))
             refused["missing"] = error_text(await session.call_tool("ocr", {"path": "없는 파일.pdf"}))
             refused["cursor"] = error_text(await session.call_tool("ocr", {"path": "", "cursor": "feedbeef:40"}))
+            # a guessed argument (a list of paths) was dropped unseen: a question about no document
+            guessed = {"question": "마감일은?", "paths": ["공고/공고 1.pdf"]}
+            refused["guessed"] = error_text(await session.call_tool("ask", guessed))
+            refused["inspect"] = error_text(await session.call_tool("inspect", {"file": "공고/공고 1.pdf"}))
             broken = payload(await session.call_tool("inspect", {"path": "broken.pdf"}))
             refused["broken"] = broken["documents"][0]["pages"][0]["error"]
             read = payload(await session.call_tool("ocr", {"path": "broken.pdf"}))["documents"][0]["pages"][0]
@@ -183,6 +187,8 @@ def test_paths_outside_the_roots_urls_and_broken_files_are_readable_errors(docs:
     assert "URLs are not fetched" in refused["url"]
     assert "없는 파일.pdf: no such file or folder" in refused["missing"]
     assert "call ocr again with the same arguments" in refused["cursor"]
+    assert "ask has no argument 'paths'" in refused["guessed"] and "path, pages, thinking" in refused["guessed"]
+    assert "inspect has no argument 'file'" in refused["inspect"] and "ctx" not in refused["inspect"]
     assert refused["broken"].startswith(str(docs / "broken.pdf"))
     assert (
         refused["broken ocr"].startswith(str(docs / "broken.pdf"))

@@ -8,6 +8,7 @@ private copy, so nothing else (a stray print, a native library, a warning) can r
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -121,6 +122,7 @@ class ExaoneMCP:
             ctx: Context, path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
         ) -> CallToolResult:
             with tool_errors("ocr"):
+                known_arguments(ctx, ocr)
                 if cursor:
                     return _result(self.tools.pager.next("ocr", cursor))
                 return _result(self.tools.ocr(path, _pages(pages), text_layer, progress(ctx)))
@@ -138,6 +140,7 @@ class ExaoneMCP:
             ] = True,
         ) -> CallToolResult:
             with tool_errors("ask"):
+                known_arguments(ctx, ask)
                 return _result(self.tools.ask(question, path, _pages(pages), thinking, progress(ctx)))
 
         return ask
@@ -158,6 +161,7 @@ class ExaoneMCP:
             cursor: Cursor = None,
         ) -> CallToolResult:
             with tool_errors("extract"):
+                known_arguments(ctx, extract)
                 if cursor:
                     return _result(self.tools.pager.next("extract", cursor))
                 body = self.tools.extract(path, schema, fields, template, _pages(pages), per_page, progress(ctx))
@@ -167,9 +171,10 @@ class ExaoneMCP:
 
     def _inspect(self) -> Callable[..., CallToolResult]:
         def inspect(
-            path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
+            ctx: Context, path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
         ) -> CallToolResult:
             with tool_errors("inspect"):
+                known_arguments(ctx, inspect)
                 if cursor:
                     return _result(self.tools.pager.next("inspect", cursor))
                 return _result(self.tools.inspect(path, _pages(pages), text_layer))
@@ -285,6 +290,20 @@ def in_tool_words(text: str) -> str:
     knows them (`--fields LIST` -> `fields`, `--text-layer` -> `text_layer`); the server's own
     options (--max-new-tokens, ...) stay flags: they are how the server was started."""
     return _FLAG_ARGUMENTS.sub(lambda m: m.group(1).split(" ")[0].replace("-", "_"), text)
+
+
+def known_arguments(ctx: Context, tool: Callable[..., Any]) -> None:
+    """UsageError for an argument `tool` has not got: the SDK drops it unseen, and an agent that
+    guessed `paths` for `path` got an answer about no document at all."""
+    params = ctx.request_context.params or {}
+    sent = params.get("arguments") or {}
+    names = [name for name in inspect.signature(tool).parameters if name != "ctx"]
+    unknown = sorted(set(sent) - set(names))
+    if unknown:
+        raise UsageError(
+            f"{tool.__name__} has no argument {', '.join(map(repr, unknown))}",
+            hint=f"its arguments are {', '.join(names)}",
+        )
 
 
 @contextmanager
