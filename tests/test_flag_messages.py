@@ -78,7 +78,8 @@ def test_a_file_given_as_model_is_called_a_file(receipt_png: Path) -> None:
 def test_empty_standard_input_is_said_plainly() -> None:
     result = CliRunner().invoke(app, ["ocr", "-", "--dry-run", "--json"], input=b"")
     (row,) = json.loads(result.stdout)["pages"]
-    assert row["error"] == "<stdin>: standard input was empty; pipe a PDF or image in: exaone ... - < scan.pdf"
+    assert row["error"] == "<stdin>: standard input was empty"  # what went wrong; what to do is apart
+    assert row["error_hint"] == "pipe a PDF or image in: exaone ... - < scan.pdf"
 
 
 def test_an_empty_file_is_said_once(tmp_path: Path) -> None:
@@ -86,7 +87,7 @@ def test_an_empty_file_is_said_once(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     result = CliRunner().invoke(app, ["ocr", str(empty), "--dry-run", "--json"])
     (row,) = json.loads(result.stdout)["pages"]
-    assert row["error"] == f"{empty}: empty file; check that it was saved completely"
+    assert row["error"] == f"{empty}: empty file" and row["error_hint"] == "check that it was saved completely"
 
 
 @pytest.mark.parametrize("command", ["ocr", "ask", "extract"])
