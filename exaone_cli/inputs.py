@@ -151,16 +151,20 @@ def _cfb_kind(path: Path, display: str) -> Kind:
                 return "hwp"
             streams = {"/".join(entry) for entry in ole.listdir()}
     except Exception as exc:  # olefile raises OSError, struct.error, IndexError ... on a damaged file
-        raise InputError(f"{display}: a damaged OLE2 (compound) file ({exc})", hint=_SAVE_AS_PDF) from None
+        raise InputError(f"{display}: a damaged or truncated OLE2 (compound) file ({exc})", hint=_CUT) from None
     if {"FileHeader", "DocInfo"} <= streams:  # HWP 5.0's streams, its header unreadable: truncated
+        raise InputError(f"{display}: a damaged HWP 5.0 document (its FileHeader cannot be read)", hint=_CUT)
+    if not streams:  # cut before its directory: an HWP, DOC or XLS file alike, none of it readable
         raise InputError(
-            f"{display}: a damaged HWP 5.0 document (its FileHeader cannot be read)",
-            hint="check that it was saved or downloaded completely",
+            f"{display}: a damaged or truncated OLE2 (compound) file (HWP 5.0, DOC, XLS, ...): "
+            "none of its streams can be read",
+            hint=_CUT,
         )
     what = next((label for stream, label in _CFB_KINDS if stream in streams), "an OLE2 compound file (not HWP 5.0)")
     raise InputError(f"{display}: {what}, which exaone does not read", hint=_SAVE_AS_PDF)
 
 
+_CUT = "check that it was saved or downloaded completely"
 _CFB_KINDS = (
     ("WordDocument", "a Word 97-2003 document (DOC)"),
     ("Workbook", "an Excel 97-2003 workbook (XLS)"),
@@ -176,13 +180,23 @@ def _zip_kind(path: Path, display: str) -> Kind:
             names = set(archive.namelist())
             mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, RuntimeError) as exc:
-        raise InputError(f"{display}: a damaged ZIP archive ({exc})", hint=_SAVE_AS_PDF) from None
+        # an HWPX file stores its `mimetype` first, uncompressed: its opening bytes say what was cut
+        cut = "HWPX document" if HWPX_MIMETYPE in _head(path, 128) else "ZIP archive"
+        raise InputError(f"{display}: a damaged or truncated {cut} ({exc})", hint=_CUT) from None
     if mimetype == HWPX_MIMETYPE:
         return "hwpx"
     what = _ZIP_MIMETYPES.get(mimetype.decode("ascii", "replace"))
     if what is None:
         what = next((label for member, label in _ZIP_MEMBERS if member in names), "a ZIP archive")
     raise InputError(f"{display}: {what}, which exaone does not read", hint=_SAVE_AS_PDF)
+
+
+def _head(path: Path, size: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError:
+        return b""
 
 
 _ZIP_MIMETYPES = {

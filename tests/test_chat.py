@@ -19,6 +19,7 @@ import pytest
 from conftest import run_exaone
 from docqa_fixtures import DocumentServer, coded, contract_pages, make_coded_pdf
 from fake_openai import FakeServer
+from replay_server import ReplayServer, case
 
 from exaone_cli.ask.retrieval import choose_pages, estimate_tokens
 
@@ -319,3 +320,30 @@ def test_a_conversation_about_an_image_drops_its_oldest_turns_when_they_no_longe
     turns = [(len(request["messages"]) - 1) // 2 for request in server.requests]
     assert turns[:2] == [0, 1] and 0 < turns[-1] < 4, turns  # the newest turns only, never none
     assert server.requests[-1]["messages"][-3]["content"] == questions[-2]
+
+
+def test_a_warning_every_question_repeats_is_said_once_for_the_session(receipt_png: Path) -> None:
+    """A server that drops enable_thinking answers every question without reasoning: exaone
+    says so at the first question, not after each of them (it is the server's, not the answer's)."""
+    with ReplayServer(lambda request: case("surrogate--ok.json")) as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "chat", str(receipt_png), "--server", server.url, "--jsonl"],
+            input="하나?\n둘?\n셋?\n", capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert [record["answer"] for record in records(proc.stdout)] == ["fine page"] * 3
+    assert proc.stderr.count("does not seem to pass enable_thinking") == 1, proc.stderr
+
+
+def test_standard_input_as_the_document_is_refused_before_anything_loads(receipt_png: Path) -> None:
+    """`cat scan.png | exaone chat -`: standard input is where the questions come from. The image
+    was read from it, the model loaded, and the session ended at once with no question, exit 0."""
+    with FakeServer() as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "chat", "-", "--server", server.url],
+            input=receipt_png.read_bytes(), capture_output=True, timeout=120,
+        )  # fmt: skip
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 2, stderr
+    assert "Error: '-' (standard input): exaone chat reads its questions there" in stderr
+    assert "Loaded" not in stderr and not server.requests

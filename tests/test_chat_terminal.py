@@ -241,6 +241,30 @@ def test_a_file_added_with_add_is_part_of_the_next_question(receipt_png: Path, t
     assert follow_up["messages"][0]["content"] == "합계는?"  # the question as typed
 
 
+def test_add_and_save_take_a_name_quoted_or_with_escaped_spaces_as_a_dragged_file_pastes_it(
+    receipt_png: Path, tmp_path: Path
+) -> None:
+    """A file dragged onto a terminal arrives quoted (GNOME: '/a/내 영수증.png' ) or with escaped
+    spaces (macOS: /a/내\\ 영수증.png); the hint for a missing file says to quote names with spaces.
+    Both forms name the file, for /add and /save alike."""
+    second = tmp_path / "내 영수증.png"
+    second.write_bytes(receipt_png.read_bytes())
+    escaped = str(second).replace(" ", "\\ ")
+    with FakeServer() as server, chat_terminal(str(receipt_png), "--server", server.url, "--no-history",
+                                               data=tmp_path) as child:  # fmt: skip
+        ask(child, f"/add '{second}' ")
+        child.expect_exact("내 영수증.png: 1 page(s), shown to the model as images")
+        ask(child, f"/add {escaped}")
+        child.expect_exact("내 영수증.png: 1 page(s), shown to the model as images")
+        ask(child, "합계는?")
+        child.expect_exact("saw 3 image(s)")
+        ask(child, f'/save "{tmp_path / "대화 기록.md"}"')
+        child.expect_exact("Saved 1 answer(s)")
+        ask(child, "/exit")
+        assert ended(child) == 0
+    assert "합계는?" in (tmp_path / "대화 기록.md").read_text(encoding="utf-8")
+
+
 def test_fresh_on_a_terminal_asks_each_question_alone_and_jsonl_says_it_is_for_pipes(
     receipt_png: Path, tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ usage errors in the same Error:/Hint: style as every other error, help without t
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -137,3 +138,18 @@ def test_help_has_usage_lines_people_can_read() -> None:
             assert noise not in proc.stdout
     for name in COMMANDS:  # every command takes --debug, where the hint says to put it
         assert "--debug" in run_exaone(name, "--help", env=env).stdout, name
+
+
+@pytest.mark.parametrize("args", [["--help"], ["ocr", "--help"], ["doctor"], ["cache", "info"]])
+def test_a_closed_stdout_is_exit_code_141_for_rich_views_too(args: list[str], tmp_path: Path) -> None:
+    """`exaone doctor | head -1`: rich's own broken-pipe handler exits with 1 ("some inputs
+    failed"); exaone says 141 for a reader that went away, whichever view was printing."""
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before the first byte
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "exaone_cli", *args], stdout=writer, stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL, env=env, text=True, timeout=120)  # fmt: skip
+    os.close(writer)
+    assert proc.returncode == 141, proc.stderr
+    for noise in ("Error", "BrokenPipe", "Exception ignored", "Traceback"):
+        assert noise not in proc.stderr

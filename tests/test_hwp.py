@@ -284,6 +284,32 @@ def test_hwp_is_recognised_by_content_and_other_office_files_are_named(tmp_path:
     assert doc_record["error"].startswith(f"{doc}: a Word 97-2003 document (DOC), which exaone does not read")
 
 
+def test_an_hwp_file_cut_short_is_said_to_be_damaged_not_another_kind_of_file(tmp_path: Path) -> None:
+    """Cut before its directory (a download that stopped), an HWP file was "an OLE2 compound file
+    (not HWP 5.0), which exaone does not read" and an HWPX file "a damaged ZIP archive", each with
+    the hint to save it as a PDF; cut anywhere, it is damaged, and the hint is to get the whole file."""
+    data = (CASES / "hello_world.hwp").read_bytes()
+    cuts = []
+    for size in (600, 1500, 3000):
+        cut = tmp_path / f"cut{size}.hwp"
+        cut.write_bytes(data[:size])
+        cuts.append(str(cut))
+    hwpx = make_hwpx(tmp_path / "공고.hwpx", ["신청 기간은 3월 31일까지입니다."]).read_bytes()
+    for size in (200, len(hwpx) // 2):
+        cut = tmp_path / f"cut{size}.hwpx"
+        cut.write_bytes(hwpx[:size])
+        cuts.append(str(cut))
+    proc = run_exaone("ocr", *cuts, "--text-layer", "prefer", "--format", "jsonl")
+    assert proc.returncode == 1
+    records = jsonl(proc.stdout)
+    assert [r["error"].startswith(f"{name}: a damaged or truncated HWPX document") for name, r in
+            zip(cuts[-2:], records[-2:], strict=True)] == [True, True]  # fmt: skip
+    for name, record in zip(cuts, records, strict=True):
+        assert record["error"].startswith(f"{name}: a damaged"), record["error"]
+        assert "which exaone does not read" not in record["error"]
+        assert record["hint"] == "check that it was saved or downloaded completely"
+
+
 def _renamed_stream(path: Path, old: str, new: str) -> bytes:
     """An OLE2 file with one directory entry renamed (the name and its length; the tree order is
     not checked by readers): a DOC-shaped file made from a real HWP one."""

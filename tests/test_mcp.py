@@ -169,8 +169,14 @@ def test_paths_outside_the_roots_urls_and_broken_files_are_readable_errors(docs:
             refused["url"] = error_text(await session.call_tool("ocr", {"path": "https://example.com/a.pdf"}))
             refused["missing"] = error_text(await session.call_tool("ocr", {"path": "없는 파일.pdf"}))
             refused["cursor"] = error_text(await session.call_tool("ocr", {"path": "", "cursor": "feedbeef:40"}))
+            # a guessed argument (a list of paths) was dropped unseen: a question about no document
+            guessed = {"question": "마감일은?", "paths": ["공고/공고 1.pdf"]}
+            refused["guessed"] = error_text(await session.call_tool("ask", guessed))
+            refused["inspect"] = error_text(await session.call_tool("inspect", {"file": "공고/공고 1.pdf"}))
             broken = payload(await session.call_tool("inspect", {"path": "broken.pdf"}))
             refused["broken"] = broken["documents"][0]["pages"][0]["error"]
+            read = payload(await session.call_tool("ocr", {"path": "broken.pdf"}))["documents"][0]["pages"][0]
+            refused["broken ocr"] = f"{read['error']}\nHint: {read['hint']}"  # what to do, as the CLI's record says
             # The server goes on after every one of them.
             assert payload(await session.call_tool("inspect", {"path": "공고"}))["pages"] == 3
 
@@ -181,7 +187,13 @@ def test_paths_outside_the_roots_urls_and_broken_files_are_readable_errors(docs:
     assert "URLs are not fetched" in refused["url"]
     assert "없는 파일.pdf: no such file or folder" in refused["missing"]
     assert "call ocr again with the same arguments" in refused["cursor"]
+    assert "ask has no argument 'paths'" in refused["guessed"] and "path, pages, thinking" in refused["guessed"]
+    assert "inspect has no argument 'file'" in refused["inspect"] and "ctx" not in refused["inspect"]
     assert refused["broken"].startswith(str(docs / "broken.pdf"))
+    assert (
+        refused["broken ocr"].startswith(str(docs / "broken.pdf"))
+        and "\nHint: try --rasterizer poppler" in refused["broken ocr"]
+    )
     for name, text in refused.items():
         assert "Traceback" not in text
         assert name == "broken" or "\nHint: " in text  # one line, then what to do
@@ -233,9 +245,14 @@ def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: P
     (docs / "마감.json").write_text(json.dumps({"type": "object", "properties": {"마감일": {"type": "string"}}}))
     schema = json.dumps({"type": "object", "properties": {"마감일": {"type": "string"}}}, ensure_ascii=False)
     results: dict[str, dict[str, Any]] = {}
+    refused: dict[str, str] = {}
 
     async def test() -> None:
         async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, tmp_path / "logs") as session:
+            two = {"path": "공고/공고 1.pdf", "fields": "마감일", "template": "receipt"}
+            refused["two"] = error_text(await session.call_tool("extract", two))
+            layer = {"path": "공고/공고 1.pdf", "text_layer": "always"}
+            refused["layer"] = error_text(await session.call_tool("ocr", layer))
             for name, arguments in {
                 "text": {"schema": schema},
                 "file": {"schema": "마감.json"},
@@ -254,6 +271,10 @@ def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: P
         assert result["results"] == 1 and result["items"][0]["pages"] == [1, 2]
     # The schema reached the model: its field is in the prompt the server was sent.
     assert any("마감일" in json.dumps(body, ensure_ascii=False) for body in fake.requests)
+    # A refused call names the tool's arguments, not the command line's flags the agent has not got.
+    assert "give exactly one of schema, fields or template (got fields and template)" in refused["two"]
+    assert "unknown text_layer 'always'" in refused["layer"]
+    assert "--" not in refused["two"] + refused["layer"]
 
 
 def test_the_page_size_cap_and_page_retries_are_the_servers_options_too(docs: Path, tmp_path: Path) -> None:
@@ -307,6 +328,22 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_a_port_in_use_is_one_error_line_before_it_says_it_serves(docs: Path) -> None:
+    """It said "serving http://127.0.0.1:PORT/mcp", then the web server's own ERROR line, exit 3."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "exaone_cli", "mcp", "--transport", "streamable-http", "--port", str(port),
+             "--root", str(docs)],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"Error: --host 127.0.0.1 --port {port}: cannot listen there"), proc.stderr
+    assert "serving" not in proc.stderr and "ERROR" not in proc.stderr and "Hint: choose another --port" in proc.stderr
 
 
 def test_streamable_http_serves_the_tools_on_localhost_and_refuses_a_foreign_host(docs: Path) -> None:

@@ -394,3 +394,16 @@ def test_error_lines_carry_their_hint_without_nested_parentheses(docs: dict[str,
     (row,) = json.loads(result.stdout)["pages"]
     assert (row["error"], row["error_hint"]) == (f"{missing}: no such file", "check the path (quote names with spaces)")
     assert not re.search(r"\([^()]*\(", row["error"] + row["error_hint"])
+
+
+def test_dry_run_with_a_server_names_the_server_not_the_hub_model(docs: dict[str, Path]) -> None:
+    """`--dry-run --server URL` said "model LGAI-EXAONE/EXAONE-4.5-33B", a model the run would
+    never load; it names the server (and the served model's name when --served-model gives it)."""
+    url = "http://127.0.0.1:9/v1"  # nothing is asked: a dry run reaches no server
+    table = CliRunner().invoke(app, ["ocr", str(docs["text"]), "--dry-run", "--format", "text", "--server", url])
+    named = CliRunner().invoke(
+        app, ["ocr", str(docs["text"]), "--dry-run", "--json", "--server", url, "--served-model", "exaone-on-vllm"]
+    )
+    assert table.exit_code == 0 and named.exit_code == 0, table.stderr + named.stderr
+    assert f"server {url}" in table.stderr and "LGAI-EXAONE" not in table.stderr
+    assert json.loads(named.stdout)["model"] == "exaone-on-vllm"

@@ -385,7 +385,7 @@ def test_files_pillow_cannot_identify(tmp_path: Path, name: str, data: bytes) ->
 
 def test_a_zip_that_is_no_archive_is_named_as_damaged(tmp_path: Path) -> None:
     path = _write(tmp_path / "report.docx", b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 64)
-    assert _input_error(path).message.startswith(f"{path}: a damaged ZIP archive")
+    assert _input_error(path).message.startswith(f"{path}: a damaged or truncated ZIP archive")
 
 
 def test_a_format_missing_from_the_magic_table_is_still_read(tmp_path: Path) -> None:

@@ -201,3 +201,20 @@ def test_a_server_with_a_short_context_gets_requests_that_fit_it(pdf: Path) -> N
     with FakeServer(max_model_len=32768) as roomy:  # room enough: the flag as given, nothing said
         code, _, stderr = run("ocr", str(pdf), "--server", roomy.url, "--jsonl", "--pages", "1")
     assert code == 0 and roomy.requests[0]["max_tokens"] == 4096 and "max_model_len" not in stderr
+
+
+def test_a_file_that_could_not_be_read_names_no_model_in_a_server_run(pdf: Path, tmp_path: Path) -> None:
+    """No model saw an unreadable file or an empty page range: its record's `model` is null, as
+    extract's are; it named the default Hub model, which this run never used."""
+    junk = tmp_path / "junk.pdf"
+    junk.write_text("not a pdf")
+    with FakeServer() as server:
+        code, lines, _ = ocr_jsonl(server, junk, "--pages", "1")
+        mixed_code, mixed, _ = run("ocr", str(junk), str(pdf), "--pages", "1", "--server", server.url, "--json")
+        _, both, _ = run("ocr", str(junk), str(pdf), "--pages", "1", "--server", server.url, "--jsonl")
+        _, past_the_end, _ = ocr_jsonl(server, pdf, "--pages", "9")
+    assert code == 1 and lines[0]["error"] and lines[0]["model"] is None
+    assert past_the_end[0]["error"] and past_the_end[0]["model"] is None
+    body = json.loads(mixed)
+    assert mixed_code == 1 and body["model"] == "exaone-fake"  # the model that made the good page
+    assert [json.loads(line)["model"] for line in both.splitlines()] == [None, "exaone-fake"]

@@ -18,7 +18,7 @@ from ..ask.page_texts import PageText, PageTextMemo
 from ..config import DEFAULT_CONTEXT_TOKENS, LoadOptions, Sampling, SamplingFlags
 from ..engines import Engine, Generation, Prompt, RemoteOptions, Turn, describe_engine, describe_source, open_engine
 from ..engines.base import OnText
-from ..errors import PromptTooLong
+from ..errors import PromptTooLong, UsageError
 from ..ocr.retries import DEFAULT_PAGE_RETRIES
 from ..ocr.run import ProgressFactory
 from ..pages import PageRanges, RasterOptions
@@ -95,6 +95,14 @@ class ChatSession:
         self.plan: AskPlan | None = None
         self._told_trim = False
         self._said: set[str] = set()
+        self._warned: set[str] = set()
+
+    def _warn_once(self, text: str) -> None:
+        """A warning a question repeats word for word (the server drops enable_thinking, a file
+        with no pages in --pages) is the session's, not the question's: said at the first."""
+        if text not in self._warned:
+            self._warned.add(text)
+            self.say.on_warning(text)
 
     def _note_once(self, text: str) -> None:
         """A note said the same at every question ("N pages do not fit ... as images") is said once."""
@@ -146,7 +154,7 @@ class ChatSession:
         result = ask(
             question, self.inputs, load=o.load, flags=o.flags, thinking=self.thinking, boxed_hint=o.boxed_hint,
             engine=_InChatWords(self.engine), on_text=on_text, on_status=self.say.on_status,
-            on_warning=self.say.on_warning,
+            on_warning=self._warn_once,
             ranges=o.ranges, raster=o.raster, max_images=o.max_images, remote=o.remote,
             context_tokens=o.context_tokens, cache=o.cache, progress=self.say.progress, on_note=self._note_once,
             page_tokens=o.page_tokens, page_retries=o.page_retries, history=history, memo=self.memo,
@@ -191,6 +199,11 @@ class ChatSession:
     # ---- pages --------------------------------------------------------------------------------------
 
     def _plan(self, inputs: list[str]) -> AskPlan:
+        if "-" in inputs:  # the questions come from there: a document piped in would be read as questions
+            raise UsageError(
+                "'-' (standard input): exaone chat reads its questions there, not a document",
+                hint="save the document to a file and pass its name: exaone chat 문서.pdf",
+            )
         o = self.options
         return plan_inputs(inputs, o.ranges, o.raster, o.load, self.say.on_status)
 

@@ -9,6 +9,7 @@ session, as Ctrl-D does. Answers go to stdout, everything else to stderr.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -41,6 +42,23 @@ Ask a question, or:
 Ctrl-C while an answer is written stops it."""
 
 Warn = Callable[[str], None]
+
+
+def path_argument(text: str) -> str:
+    """The file a slash command names, typed plain (`/add 내 영수증.png`), quoted (`/add '내
+    영수증.png'`, as a terminal pastes a dragged file) or with escaped spaces (`/add 내\\ 영수증.png`,
+    macOS Terminal's form); `~` is the home folder. A plain name is taken as it is, spaces and
+    backslashes included (a Windows path)."""
+    text = text.strip()
+    quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in "'\""
+    if quoted or (os.name != "nt" and "\\ " in text):
+        try:
+            words = shlex.split(text)
+        except ValueError:  # an unbalanced quote: the name as typed
+            words = []
+        if len(words) == 1:
+            text = words[0]
+    return os.path.expanduser(text)
 
 
 def history_file() -> Path:
@@ -259,7 +277,7 @@ class ChatTerminal:
         with self._spinner(f"Reading {argument}") as live:
             self.live = live
             try:
-                lines = self.session.add(os.path.expanduser(argument))
+                lines = self.session.add(path_argument(argument))
             finally:
                 self.live = None
         for line in lines:
@@ -274,7 +292,7 @@ class ChatTerminal:
             self.warn("/save FILE: name a .md or .json file")
             return
         try:
-            path = save(self.session, argument)
+            path = save(self.session, path_argument(argument))
         except OSError as exc:
             self.warn(f"/save {argument}: cannot write it ({exc.strerror or exc})")
             return

@@ -109,6 +109,13 @@ def _guarded(run: Callable[[], Any]) -> int:
     except BrokenPipeError:
         quiet_broken_pipe()
         return BROKEN_PIPE
+    except SystemExit as exc:
+        # rich's Console meets a closed stdout by exiting with 1 (Console.on_broken_pipe, raised
+        # while it handles the BrokenPipeError): the reader went away, which exaone says as 141
+        if isinstance(exc.__context__, BrokenPipeError):
+            quiet_broken_pipe()
+            return BROKEN_PIPE
+        raise
     return result if isinstance(result, int) else 0
 
 

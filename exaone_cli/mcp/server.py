@@ -8,9 +8,12 @@ private copy, so nothing else (a stray print, a native library, a warning) can r
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
 import signal
+import socket
 import sys
 import threading
 import traceback
@@ -25,7 +28,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from .. import __version__
-from ..errors import ExaoneError, ExitCode, debug_enabled
+from ..errors import ExaoneError, ExitCode, UsageError, debug_enabled
 from .engine import to_stderr
 from .tools import DocumentTools, Report
 
@@ -119,6 +122,7 @@ class ExaoneMCP:
             ctx: Context, path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
         ) -> CallToolResult:
             with tool_errors("ocr"):
+                known_arguments(ctx, ocr)
                 if cursor:
                     return _result(self.tools.pager.next("ocr", cursor))
                 return _result(self.tools.ocr(path, _pages(pages), text_layer, progress(ctx)))
@@ -136,6 +140,7 @@ class ExaoneMCP:
             ] = True,
         ) -> CallToolResult:
             with tool_errors("ask"):
+                known_arguments(ctx, ask)
                 return _result(self.tools.ask(question, path, _pages(pages), thinking, progress(ctx)))
 
         return ask
@@ -156,6 +161,7 @@ class ExaoneMCP:
             cursor: Cursor = None,
         ) -> CallToolResult:
             with tool_errors("extract"):
+                known_arguments(ctx, extract)
                 if cursor:
                     return _result(self.tools.pager.next("extract", cursor))
                 body = self.tools.extract(path, schema, fields, template, _pages(pages), per_page, progress(ctx))
@@ -165,9 +171,10 @@ class ExaoneMCP:
 
     def _inspect(self) -> Callable[..., CallToolResult]:
         def inspect(
-            path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
+            ctx: Context, path: Path_ = "", pages: Pages = None, text_layer: TextLayer = None, cursor: Cursor = None
         ) -> CallToolResult:
             with tool_errors("inspect"):
+                known_arguments(ctx, inspect)
                 if cursor:
                     return _result(self.tools.pager.next("inspect", cursor))
                 return _result(self.tools.inspect(path, _pages(pages), text_layer))
@@ -190,6 +197,7 @@ class ExaoneMCP:
                 with signals_end_the_server():
                     self.server.run("stdio")
             else:
+                can_listen(host, port)
                 to_stderr(f"exaone mcp: serving http://{host}:{port}/mcp (roots: {self.tools.roots.describe()})")
                 if host not in LOOPBACK:
                     to_stderr(
@@ -199,6 +207,21 @@ class ExaoneMCP:
                 self.server.run("streamable-http", host=host, port=port)
         finally:
             self.tools.close()
+
+
+def can_listen(host: str, port: int) -> None:
+    """UsageError unless `host:port` can be bound, before the server says it serves there: a port
+    in use was "serving http://..." and then the web server's own ERROR line, with exit code 3."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web server binds it
+            sock.bind(address)
+    except OSError as exc:
+        raise UsageError(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})",
+            hint="choose another --port, or stop what listens on it",
+        ) from None
 
 
 @contextmanager
@@ -258,6 +281,31 @@ def _pages(pages: str | int | None) -> str | None:
     return None if pages is None or pages == "" else str(pages)
 
 
+# The command-line flags that are tool arguments here, as the shared checks name them
+_FLAG_ARGUMENTS = re.compile(r"--(schema FILE|fields LIST|template NAME|schema|fields|template|text-layer|pages)\b")
+
+
+def in_tool_words(text: str) -> str:
+    """exaone's message with the flags that are this server's tool arguments named as the agent
+    knows them (`--fields LIST` -> `fields`, `--text-layer` -> `text_layer`); the server's own
+    options (--max-new-tokens, ...) stay flags: they are how the server was started."""
+    return _FLAG_ARGUMENTS.sub(lambda m: m.group(1).split(" ")[0].replace("-", "_"), text)
+
+
+def known_arguments(ctx: Context, tool: Callable[..., Any]) -> None:
+    """UsageError for an argument `tool` has not got: the SDK drops it unseen, and an agent that
+    guessed `paths` for `path` got an answer about no document at all."""
+    params = ctx.request_context.params or {}
+    sent = params.get("arguments") or {}
+    names = [name for name in inspect.signature(tool).parameters if name != "ctx"]
+    unknown = sorted(set(sent) - set(names))
+    if unknown:
+        raise UsageError(
+            f"{tool.__name__} has no argument {', '.join(map(repr, unknown))}",
+            hint=f"its arguments are {', '.join(names)}",
+        )
+
+
 @contextmanager
 def tool_errors(tool: str) -> Iterator[None]:
     """Any failure as a ToolError the agent can read: exaone's message and hint; an unexpected
@@ -269,7 +317,8 @@ def tool_errors(tool: str) -> Iterator[None]:
     except ExaoneError as exc:
         if debug_enabled():
             traceback.print_exc()
-        raise ToolError(f"{exc.message}\nHint: {exc.hint}" if exc.hint else exc.message) from None
+        message, hint = in_tool_words(exc.message), in_tool_words(exc.hint) if exc.hint else None
+        raise ToolError(f"{message}\nHint: {hint}" if hint else message) from None
     except Exception as exc:
         if debug_enabled():
             traceback.print_exc()

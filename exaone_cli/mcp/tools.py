@@ -294,7 +294,7 @@ def _page_item(record: PageRecord) -> dict[str, Any]:
     """A page as `exaone ocr --json` gives it, fewer fields: `cached` always (true or false)."""
     return _dropped_none(
         {"file": record.source, "page": record.page, "text": None if record.error else record.text,
-         "text_source": record.text_source, "error": record.error, "warning": record.warning,
+         "text_source": record.text_source, "error": record.error, "hint": record.hint, "warning": record.warning,
          "note": record.note if record.note != record.warning else None, "cached": record.cached}
     )  # fmt: skip
 

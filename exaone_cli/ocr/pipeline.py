@@ -307,7 +307,7 @@ def run_ocr(
     concurrency: int | None = getattr(engine, "concurrency", None)  # servers take requests, not batches
     depth = 2 * concurrency if concurrency is not None else request.batch_size * max(2, request.sort_window)
     with ReadAhead(to_model, request.raster, depth, (request.min_pixels, request.max_pixels)) as pages:
-        slots = _in_input_order(plans, jobs, iter(pages), request, engine.name, found)
+        slots = _in_input_order(plans, jobs, iter(pages), request, found)
         if concurrency is not None:
             yield from _concurrent(slots, engine, request, concurrency)
         else:
@@ -319,7 +319,6 @@ def _in_input_order(
     jobs: Sequence[tuple[DocumentPlan, int]],
     rendered: Iterator[Rendered],
     request: OcrRequest,
-    model: str,
     found: Mapping[tuple[int, int], PageRecord] | None = None,
 ) -> Iterator[_Slot]:
     """The pages of `jobs` in input order: a record for each file that could not be opened at
@@ -330,7 +329,8 @@ def _in_input_order(
         pages.setdefault(id(plan), []).append(number)
     for plan in plans:
         if plan.error:
-            yield _record(request, model, plan, None, error=plan.error, hint=plan.hint, finish_reason="error"), None
+            # no model saw it: its record names none (`model` is the one that made the pages)
+            yield _record(request, None, plan, None, error=plan.error, hint=plan.hint, finish_reason="error"), None
         for number in pages.get(id(plan), []):
             if found and (id(plan), number) in found:
                 yield found[id(plan), number], None
@@ -341,7 +341,7 @@ def _in_input_order(
             item = next(rendered)
             assert item.plan is plan and item.number == number, "read-ahead out of step with the plan"
             if item.error:
-                failed = _record(request, model, plan, number, error=item.error, hint=item.hint, finish_reason="error")
+                failed = _record(request, None, plan, number, error=item.error, hint=item.hint, finish_reason="error")
                 yield last_chance(failed, plan.layer(number)), None
             else:
                 yield None, item

@@ -43,7 +43,7 @@ def print_dry_run(
             "dpi": request.raster.dpi,
             "min_pixels": load.min_pixels,
             "max_pixels": load.max_pixels,
-            "model": load.model,
+            "model": _model(settings),
             "text_layer": request.text_layer,
             "page_retries": request.page_retries,
         }
@@ -116,7 +116,7 @@ def _verdict(page: DryRunPage) -> Text:
 
 
 def _totals(plan: DryRunPlan, settings: OcrSettings) -> str:
-    request, load = settings.request, settings.load
+    request = settings.request
     pages = [p for p in plan.pages if not p.error]
     from_layer = sum(1 for p in pages if p.text_source == "text-layer")
     good = sum(1 for p in pages if p.text_layer == "good")
@@ -132,5 +132,20 @@ def _totals(plan: DryRunPlan, settings: OcrSettings) -> str:
         f"{len(pages)} page(s) · {layer} · --text-layer {request.text_layer}: {what} · "
         f"{plan.visual_tokens:,} visual tokens · preset {request.preset.name} · "
         f"thinking {'on' if request.thinking else 'off'} · {request.raster.rasterizer} at {request.raster.dpi} DPI · "
-        f"model {load.model}"
+        + _engine(settings)
     )
+
+
+def _engine(settings: OcrSettings) -> str:
+    remote = settings.remote
+    if remote is None:
+        return f"model {settings.load.model}"
+    return f"server {remote.server}" + (f" (model {remote.served_model})" if remote.served_model else "")
+
+
+def _model(settings: OcrSettings) -> str:
+    """The model a run would use: with --server, the name it is served under (--served-model) or
+    the server's URL (its model is known once asked), as `exaone mcp`'s inspect says it."""
+    if settings.remote is None:
+        return settings.load.model
+    return settings.remote.served_model or settings.remote.server
