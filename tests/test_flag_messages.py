@@ -100,3 +100,25 @@ def test_a_command_with_no_argument_is_one_error_and_hint_not_the_help(command: 
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("Error: ") and lines[1].startswith("Hint: ")
+
+
+def test_a_file_whose_name_starts_with_a_dash_is_told_how_to_name_it(tmp_path: Path) -> None:
+    """`exaone ocr -weird.png` was "No such option: -w" and "see --help", which never says that a
+    file's name can be given as ./-weird.png or after --."""
+    import subprocess
+    import sys
+
+    (tmp_path / "-weird.png").write_bytes(b"")
+    run = subprocess.run(
+        [sys.executable, "-m", "exaone_cli", "ocr", "-weird.png"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.splitlines() == [
+        "Error: No such option: -w",
+        "Hint: -weird.png is a file: write it as ./-weird.png, or put -- before it",
+    ]
+    (tmp_path / "-weird.png").unlink()  # no such file: the usual hint
+    run = subprocess.run(
+        [sys.executable, "-m", "exaone_cli", "ocr", "-weird.png"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.stderr.splitlines()[-1] == "Hint: see `exaone ocr --help`"

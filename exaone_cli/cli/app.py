@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -101,6 +102,8 @@ def _guarded(run: Callable[[], Any]) -> int:
             return int(ExitCode.USAGE)
         ctx = getattr(exc, "ctx", None)
         hint = f"see `{ctx.command_path} --help`" if ctx is not None else "see `exaone --help`"
+        if dashed := _file_read_as_option(getattr(exc, "option_name", None)):
+            hint = f"{dashed} is a file: write it as ./{dashed}, or put -- before it"
         report(_stderr(), exc.format_message(), hint)  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", ExitCode.USAGE))
     except typer.Abort:
@@ -117,6 +120,17 @@ def _guarded(run: Callable[[], Any]) -> int:
             return BROKEN_PIPE
         raise
     return result if isinstance(result, int) else 0
+
+
+def _file_read_as_option(option: str | None) -> str | None:
+    """The argument that is a file whose name starts with a dash (`-weird.png`), which the parser
+    took for the unknown option `option` (`-w`); None when there is none."""
+    if not option:
+        return None
+    for argument in sys.argv[1:]:
+        if argument.startswith(option) and len(argument) > 1 and os.path.isfile(argument):
+            return argument
+    return None
 
 
 def _stderr() -> Any:
