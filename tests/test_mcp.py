@@ -246,6 +246,7 @@ def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: P
     schema = json.dumps({"type": "object", "properties": {"마감일": {"type": "string"}}}, ensure_ascii=False)
     results: dict[str, dict[str, Any]] = {}
     refused: dict[str, str] = {}
+    past_the_end: dict[str, Any] = {}
 
     async def test() -> None:
         async with stdio_session(["--server", fake.url, "--root", str(docs)], tmp_path, tmp_path / "logs") as session:
@@ -253,6 +254,7 @@ def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: P
             refused["two"] = error_text(await session.call_tool("extract", two))
             layer = {"path": "공고/공고 1.pdf", "text_layer": "always"}
             refused["layer"] = error_text(await session.call_tool("ocr", layer))
+            past_the_end.update(payload(await session.call_tool("ocr", {"path": "공고", "pages": "9"})))
             for name, arguments in {
                 "text": {"schema": schema},
                 "file": {"schema": "마감.json"},
@@ -275,6 +277,12 @@ def test_extract_takes_a_schema_as_json_text_a_schema_file_or_a_template(docs: P
     assert "give exactly one of schema, fields or template (got fields and template)" in refused["two"]
     assert "unknown text_layer 'always'" in refused["layer"]
     assert "--" not in refused["two"] + refused["layer"]
+    # So does a page's own error in a result: the pages argument, a call of its own.
+    failed = [page for doc in past_the_end["documents"] for page in doc["pages"]]
+    assert len(failed) == 2 and all(": pages 9 selects none of its" in page["error"] for page in failed)
+    assert all(page["hint"] == "pages applies to every input; give this file a call of its own, or widen pages"
+               for page in failed)  # fmt: skip
+    assert "--" not in json.dumps(failed, ensure_ascii=False)
 
 
 def test_the_page_size_cap_and_page_retries_are_the_servers_options_too(docs: Path, tmp_path: Path) -> None:

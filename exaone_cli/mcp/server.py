@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import re
 import signal
 import socket
 import sys
@@ -30,7 +29,7 @@ from pydantic import BeforeValidator, Field
 from .. import __version__
 from ..errors import ExaoneError, ExitCode, UsageError, debug_enabled
 from .engine import to_stderr
-from .tools import DocumentTools, Report
+from .tools import DocumentTools, Report, in_tool_words
 
 INSTRUCTIONS = """\
 EXAONE 4.5 reads documents (PDFs, images, HWP/HWPX, Korean first) {where}: `inspect` to see what
@@ -279,17 +278,6 @@ def _result(body: dict[str, Any]) -> CallToolResult:
 
 def _pages(pages: str | int | None) -> str | None:
     return None if pages is None or pages == "" else str(pages)
-
-
-# The command-line flags that are tool arguments here, as the shared checks name them
-_FLAG_ARGUMENTS = re.compile(r"--(schema FILE|fields LIST|template NAME|schema|fields|template|text-layer|pages)\b")
-
-
-def in_tool_words(text: str) -> str:
-    """exaone's message with the flags that are this server's tool arguments named as the agent
-    knows them (`--fields LIST` -> `fields`, `--text-layer` -> `text_layer`); the server's own
-    options (--max-new-tokens, ...) stay flags: they are how the server was started."""
-    return _FLAG_ARGUMENTS.sub(lambda m: m.group(1).split(" ")[0].replace("-", "_"), text)
 
 
 def known_arguments(ctx: Context, tool: Callable[..., Any]) -> None:

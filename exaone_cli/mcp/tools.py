@@ -8,6 +8,7 @@ notification. Errors are ExaoneError (the server turns them into tool errors).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -209,8 +210,10 @@ class DocumentTools:
                 items.append(
                     _dropped_none(
                         {"file": result.source, "pages": result.pages, "valid": result.valid,
-                         "data": result.data if result.valid else None, "errors": result.errors or None,
-                         "hint": result.hint, "raw": None if result.valid else result.raw, "note": result.note}
+                         "data": result.data if result.valid else None,
+                         "errors": [in_tool_words(error) for error in result.errors] or None,
+                         "hint": _words(result.hint), "raw": None if result.valid else result.raw,
+                         "note": _words(result.note)}
                     )
                 )  # fmt: skip
                 where = f" p. {','.join(map(str, result.pages))}" if result.pages else ""
@@ -290,24 +293,46 @@ def _not_noted(warnings: list[str], items: list[dict[str, Any]]) -> list[str]:
     return [w for w in warnings if not any(w.startswith(file) and w[len(file) :] in note for file, note in notes)]
 
 
+# The command-line flags that are tool arguments here, as the shared checks name them
+_FLAG_ARGUMENTS = re.compile(r"--(schema FILE|fields LIST|template NAME|schema|fields|template|text-layer|pages)\b")
+
+
+def in_tool_words(text: str) -> str:
+    """exaone's message with the flags that are this server's tool arguments named as the agent
+    knows them (`--fields LIST` -> `fields`, `--text-layer` -> `text_layer`); the server's own
+    options (--max-new-tokens, ...) stay flags: they are how the server was started."""
+    words = _FLAG_ARGUMENTS.sub(lambda m: m.group(1).split(" ")[0].replace("-", "_"), text)
+    return words.replace("its own command", "a call of its own")
+
+
+def _words(text: str | None) -> str | None:
+    return None if text is None else in_tool_words(text)
+
+
 def _page_item(record: PageRecord) -> dict[str, Any]:
     """A page as `exaone ocr --json` gives it, fewer fields: `cached` always (true or false)."""
     return _dropped_none(
         {"file": record.source, "page": record.page, "text": None if record.error else record.text,
-         "text_source": record.text_source, "error": record.error, "hint": record.hint, "warning": record.warning,
-         "note": record.note if record.note != record.warning else None, "cached": record.cached}
+         "text_source": record.text_source, "error": _words(record.error), "hint": _words(record.hint),
+         "warning": _words(record.warning), "note": _words(record.note) if record.note != record.warning else None,
+         "cached": record.cached}
     )  # fmt: skip
 
 
 def _inspected(page: Any) -> dict[str, Any]:
     if page.error:
-        return {"page": page.page, "error": page.error, "hint": page.error_hint, "text_layer": page.text_layer}
+        return {
+            "page": page.page,
+            "error": _words(page.error),
+            "hint": _words(page.error_hint),
+            "text_layer": page.text_layer,
+        }
     taken = page.text_source == "text-layer"
     return {
         "page": page.page, "width": page.width, "height": page.height, "dpi": page.dpi,
         "text_layer": page.text_layer, "text_layer_reason": page.text_layer_reason,
         "text_from": "text layer" if taken else "model", "visual_tokens": None if taken else page.visual_tokens,
-        "note": page.note,
+        "note": _words(page.note),
     }  # fmt: skip
 
 
