@@ -57,6 +57,27 @@ def wire_is_protocol_only(logs: Path) -> list[dict[str, Any]]:
     return messages
 
 
+def test_an_answer_longer_than_a_part_comes_in_parts_that_join_to_it() -> None:
+    """ask's result is paged as ocr's is: an answer past the budget (a large --max-new-tokens)
+    was one result an agent would refuse."""
+    from exaone_cli.mcp.paging import TOKEN_BUDGET, Pager, estimate_tokens
+    from exaone_cli.mcp.tools import answer_parts
+
+    answer = "\n".join(f"{n}. 신청 마감일은 공고일로부터 14일 이내이며 서류는 우편으로 냅니다." for n in range(2000))
+    head = {"question": "요약해 줘", "final": None, "citations": [], "pages_read": [], "mode": "text"}
+    pager = Pager()
+    parts = [pager.first("ask", head, [{"text": answer}], answer_parts)]
+    while parts[-1]["paging"]["next_cursor"]:
+        parts.append(pager.next("ask", parts[-1]["paging"]["next_cursor"]))
+    assert len(parts) > 2
+    assert "".join(part["answer"] for part in parts) == answer
+    assert [part["answer_part"] for part in parts] == [f"{n}-{n} of {len(parts)}" for n in range(1, len(parts) + 1)]
+    assert all(part["question"] == "요약해 줘" for part in parts)
+    assert all(estimate_tokens(json.dumps(part, ensure_ascii=False)) <= TOKEN_BUDGET for part in parts)
+    whole = Pager().first("ask", head, [{"text": "짧은 답"}], answer_parts)
+    assert whole == {**head, "answer": "짧은 답"}  # a short answer is the result as it always was
+
+
 def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: Path, tmp_path: Path) -> None:
     """The four tools through --server; progress per page; and bytes that a native library or a
     stray print writes to fd 1 during a call land on stderr, not on the protocol stream."""
@@ -110,6 +131,9 @@ def test_every_tool_over_stdio_with_a_server_progress_and_a_clean_stdout(docs: P
 
                 answer = payload(await session.call_tool("ask", {"question": "마감일은?", "path": "공고/공고 1.pdf"}))
                 assert answer["answer"].startswith("saw 2 image(s)")
+                assert "paging" not in answer and "answer_part" not in answer  # it fits: whole
+                stale = error_text(await session.call_tool("ask", {"question": "마감일은?", "cursor": "0000:1"}))
+                assert "cursor '0000:1' is not one this server holds for ask" in stale
                 assert answer["pages_read"] == [
                     {"file": str(docs / "공고" / "공고 1.pdf"), "page": n, "as": "image"} for n in (1, 2)
                 ]

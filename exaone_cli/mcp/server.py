@@ -87,7 +87,8 @@ Sends a progress notification per page. A long result comes in parts: see "pagin
 ASK = """Answer a question about documents (PDFs, images), or about nothing (path empty). Short documents go \
 to the model as images; long ones are answered from the text of their most relevant pages (transcribed once, \
 then kept). Result: {"answer", "final" (the \\boxed{} answer if any), "citations": [{"file", "page"}], \
-"pages_read": [{"file", "page", "as"}], "mode"}. Check cited pages where the answer matters."""
+"pages_read": [{"file", "page", "as"}], "mode"}. Check cited pages where the answer matters. An answer too long \
+for one result comes in parts: see "paging" and "answer_part"."""
 EXTRACT = """Pull fields out of documents as JSON that matches a schema: one result per file (its pages in one \
 prompt), or per page with per_page. Give exactly one of: schema (a JSON Schema as JSON text, or a .json file's \
 path), fields ("상호, 일자:date, 합계:integer, 품목:string[]"; types string, integer, number, boolean, date, \
@@ -137,9 +138,12 @@ class ExaoneMCP:
             thinking: Annotated[
                 bool, Field(description="Reason before answering (default true; false is faster).")
             ] = True,
+            cursor: Cursor = None,
         ) -> CallToolResult:
             with tool_errors("ask"):
                 known_arguments(ctx, ask)
+                if cursor:
+                    return _result(self.tools.pager.next("ask", cursor))
                 return _result(self.tools.ask(question, path, _pages(pages), thinking, progress(ctx)))
 
         return ask

@@ -176,7 +176,9 @@ class DocumentTools:
             "error": result.error_line,
             "warnings": warnings or None,
         }
-        return _dropped_none(answer)
+        text = answer.pop("answer")
+        # an answer past the budget (a large --max-new-tokens) comes in parts, as ocr's pages do
+        return self.pager.first("ask", _dropped_none(answer), [] if text is None else [{"text": text}], answer_parts)
 
     # ---- extract ----------------------------------------------------------------------------
 
@@ -303,6 +305,17 @@ def in_tool_words(text: str) -> str:
     options (--max-new-tokens, ...) stay flags: they are how the server was started."""
     words = _FLAG_ARGUMENTS.sub(lambda m: m.group(1).split(" ")[0].replace("-", "_"), text)
     return words.replace("its own command", "a call of its own")
+
+
+def answer_parts(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """ask's answer, whole (`answer`), or the parts of it a result holds (`answer` and
+    `answer_part`, "2-3 of 4": join the parts' answers in order for the whole)."""
+    if not items:
+        return {}
+    text = "".join(item["text"] for item in items)
+    if "part" not in items[0]:
+        return {"answer": text}
+    return {"answer": text, "answer_part": f"{items[0]['part']}-{items[-1]['part']} of {items[0]['parts']}"}
 
 
 def _words(text: str | None) -> str | None:
