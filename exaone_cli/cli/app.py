@@ -85,16 +85,17 @@ class ExaoneGroup(PlainGroup):
         **extra: Any,
     ) -> Any:
         code = _guarded(
-            lambda: TyperGroup.main(self, args, prog_name, complete_var, False, windows_expand_args, **extra)
+            lambda: TyperGroup.main(self, args, prog_name, complete_var, False, windows_expand_args, **extra),
+            sys.argv[1:] if args is None else list(args),
         )
         if standalone_mode:
             sys.exit(code)
         return code
 
 
-def _guarded(run: Callable[[], Any]) -> int:
-    """Typer's parsing and the command, with Typer's usage errors as one `Error:` line and a
-    `Hint:` line (the style of every other error), exit code 2."""
+def _guarded(run: Callable[[], Any], arguments: list[str]) -> int:
+    """Typer's parsing (of `arguments`) and the command, with Typer's usage errors as one `Error:`
+    line and a `Hint:` line (the style of every other error), exit code 2."""
     try:
         result = run()
     except _ClickException as exc:
@@ -102,7 +103,7 @@ def _guarded(run: Callable[[], Any]) -> int:
             return int(ExitCode.USAGE)
         ctx = getattr(exc, "ctx", None)
         hint = f"see `{ctx.command_path} --help`" if ctx is not None else "see `exaone --help`"
-        if dashed := _file_read_as_option(getattr(exc, "option_name", None)):
+        if dashed := _file_read_as_option(getattr(exc, "option_name", None), arguments):
             hint = f"{dashed} is a file: write it as ./{dashed}, or put -- before it"
         report(_stderr(), exc.format_message(), hint)  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", ExitCode.USAGE))
@@ -122,12 +123,12 @@ def _guarded(run: Callable[[], Any]) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _file_read_as_option(option: str | None) -> str | None:
+def _file_read_as_option(option: str | None, arguments: list[str]) -> str | None:
     """The argument that is a file whose name starts with a dash (`-weird.png`), which the parser
     took for the unknown option `option` (`-w`); None when there is none."""
     if not option:
         return None
-    for argument in sys.argv[1:]:
+    for argument in arguments:
         if argument.startswith(option) and len(argument) > 1 and os.path.isfile(argument):
             return argument
     return None
